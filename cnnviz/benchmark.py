@@ -1,0 +1,161 @@
+"""Speed figures for `cnnviz bench`: training steps, a recorded pass, compile times.
+
+Timings are medians over repeated runs after a warm-up. Where PyTorch is importable the
+same LeNet-5 step is timed with it in the same run, and the ratio is reported: the
+machines are shared and noisy, so only same-run comparisons mean much.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from cnnviz.core import Network
+from cnnviz.core.optim import SGD
+from cnnviz.core.presets import get_preset
+
+
+def median_ms(fn: Callable[[], object], repeats: int, warmup: int = 3) -> float:
+    """Median wall time of fn() in milliseconds."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def _batch(net: Network, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, *net.spec.input_shape), dtype=np.float32)
+    return x, rng.integers(0, net.spec.num_classes, size=n)
+
+
+def cnnviz_step_ms(preset: str, batch: int, repeats: int) -> float:
+    """Median ms of one training step (forward, loss, backward, SGD update)."""
+    net = Network.from_spec(get_preset(preset), seed=0, dtype="float32")
+    x, y = _batch(net, batch)
+    opt = SGD(lr=0.01)
+    return median_ms(lambda: net.train_step(x, y, opt), repeats)
+
+
+def cnnviz_pass_ms(preset: str, repeats: int) -> float:
+    """Median ms of a single-image run_pass that records every tensor."""
+    net = Network.from_spec(get_preset(preset), seed=0, dtype="float32")
+    x, y = _batch(net, 1)
+    return median_ms(lambda: net.run_pass(x, y), repeats)
+
+
+def torch_step_ms(preset: str, batch: int, repeats: int, threads: int) -> float | None:
+    """The same step in PyTorch (None if torch is not installed)."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    net = Network.from_spec(get_preset(preset), seed=0, dtype="float32")
+    model = _torch_model(net, torch)
+    x, y = _batch(net, batch)
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    loss_fn = torch.nn.functional.cross_entropy
+
+    def step() -> None:
+        opt.zero_grad()
+        loss_fn(model(tx), ty).backward()
+        opt.step()
+
+    return median_ms(step, repeats)
+
+
+def _torch_model(net: Network, torch):
+    nn = torch.nn
+    modules = []
+    for layer in net.layers:
+        c = layer.config
+        if layer.type == "conv2d":
+            modules.append(
+                nn.Conv2d(
+                    layer.in_shape[0],
+                    c["out_channels"],
+                    c["kernel_size"],
+                    c["stride"],
+                    c["padding"],
+                )
+            )
+        elif layer.type == "dense":
+            modules.append(nn.Linear(layer.in_shape[0], c["units"]))
+        elif layer.type in ("maxpool2d", "avgpool2d"):
+            cls = nn.MaxPool2d if layer.type == "maxpool2d" else nn.AvgPool2d
+            modules.append(cls(c["kernel_size"], c["stride"], c["padding"]))
+        else:
+            modules.append(
+                {
+                    "relu": nn.ReLU(),
+                    "sigmoid": nn.Sigmoid(),
+                    "tanh": nn.Tanh(),
+                    "flatten": nn.Flatten(),
+                    "leaky_relu": nn.LeakyReLU(c.get("negative_slope", 0.01)),
+                }[layer.type]
+            )
+    model = nn.Sequential(*modules).to(torch.float64 if net.dtype == np.float64 else torch.float32)
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in net.state_dict().items()})
+    return model
+
+
+_COMPILE_SNIPPET = (
+    "import time; t=time.perf_counter(); import cnnviz.core as c; c.warmup('float32'); "
+    "print(time.perf_counter()-t)"
+)
+
+
+def compile_seconds() -> tuple[float, float]:
+    """(cold compile of every kernel, a later process loading them from the cache)."""
+    with tempfile.TemporaryDirectory(prefix="cnnviz-numba-") as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        runs = []
+        for _ in range(2):
+            out = subprocess.run(
+                [sys.executable, "-c", _COMPILE_SNIPPET],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            runs.append(float(out.stdout.strip().splitlines()[-1]))
+    return runs[0], runs[1]
+
+
+def run_benchmarks(preset: str = "lenet5", repeats: int = 50, threads: int = 2) -> dict:
+    """Every figure of `cnnviz bench` as a dict (milliseconds and seconds)."""
+    cold, cached = compile_seconds()
+    figures: dict = {"preset": preset, "compile_cold_s": cold, "compile_cached_s": cached}
+    for batch in (1, 64):
+        figures[f"step_b{batch}_ms"] = cnnviz_step_ms(preset, batch, repeats)
+        figures[f"torch_step_b{batch}_ms"] = torch_step_ms(preset, batch, repeats, threads)
+    figures["run_pass_b1_ms"] = cnnviz_pass_ms(preset, repeats)
+    return figures
+
+
+def format_figures(f: dict) -> str:
+    """A readable table of the figures, with PyTorch ratios where available."""
+    lines = [f"cnnviz bench — {f['preset']}, float32, median of repeated runs", ""]
+    for batch in (1, 64):
+        ours, theirs = f[f"step_b{batch}_ms"], f[f"torch_step_b{batch}_ms"]
+        line = f"training step, batch {batch:>2}: {ours:8.3f} ms"
+        if theirs is not None:
+            line += f"   PyTorch {theirs:8.3f} ms   (PyTorch / cnnviz = {theirs / ours:.2f}×)"
+        lines.append(line)
+    lines.append(f"run_pass, 1 image, all tensors: {f['run_pass_b1_ms']:8.3f} ms")
+    lines.append(f"first-call compile, all kernels: {f['compile_cold_s']:6.2f} s (cold cache)")
+    lines.append(f"later process, from Numba cache: {f['compile_cached_s']:6.2f} s")
+    return "\n".join(lines)

@@ -1,0 +1,71 @@
+"""The `cnnviz` command: the GUI with no arguments, sub-commands for headless work.
+
+Each sub-command lives in its own module under `cnnviz.commands` with two functions:
+`register(subparsers)`, which adds its parser and sets `func`, and the `func` itself,
+which takes the parsed arguments and returns an exit code. Heavy imports (Numba, Qt)
+stay inside the functions so that `cnnviz --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from cnnviz import __version__
+
+# Module names under cnnviz.commands, in the order `--help` lists them.
+COMMANDS = ["check", "gradcheck", "bench"]
+
+
+class UserError(Exception):
+    """A mistake in what the user asked for: printed as one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every sub-command registered."""
+    parser = argparse.ArgumentParser(
+        prog="cnnviz",
+        description="See backpropagation happen. With no command, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"cnnviz {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"cnnviz.commands.{name}").register(subparsers)
+    return parser
+
+
+def _user_error_types() -> tuple[type[BaseException], ...]:
+    """Exception types that mean bad input, not a bug: shown without a traceback."""
+    types: list[type[BaseException]] = [UserError, OSError]
+    for module, name in [
+        ("cnnviz.core.spec", "SpecError"),
+        ("cnnviz.data.errors", "DataError"),
+        ("cnnviz.engine.session", "SessionError"),
+    ]:
+        try:
+            types.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):
+            continue
+    return tuple(types)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        from cnnviz.app.launch import launch
+
+        return launch()
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("cnnviz: interrupted", file=sys.stderr)
+        return 130
+    except _user_error_types() as error:
+        print(f"cnnviz {args.command}: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Sub-commands of the `cnnviz` command line, one module each."""

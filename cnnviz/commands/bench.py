@@ -1,0 +1,33 @@
+"""`cnnviz bench`: milliseconds per training step, a recorded pass, compile times."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `bench` sub-command."""
+    parser = subparsers.add_parser(
+        "bench",
+        help="time training steps, a recorded pass and kernel compilation",
+        description="Times a LeNet-5 training step at batch 1 and 64, a single-image "
+        "run_pass and the kernels' first-call compile; beside PyTorch's figure for the "
+        "same step when PyTorch is installed.",
+    )
+    parser.add_argument("--preset", default="lenet5", help="network preset (lenet5)")
+    parser.add_argument("--repeats", type=int, default=50, help="timed runs per figure (50)")
+    parser.add_argument("--threads", type=int, default=2, help="PyTorch threads (2)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cnnviz.benchmark import format_figures, run_benchmarks
+    from cnnviz.cli import UserError
+
+    if args.repeats < 1 or args.threads < 1:
+        raise UserError("--repeats and --threads must be at least 1")
+    figures = run_benchmarks(args.preset, args.repeats, args.threads)
+    print(json.dumps(figures) if args.json else format_figures(figures))
+    return 0

@@ -1,0 +1,60 @@
+"""`cnnviz check`: validate a network spec and print its shape table, without a window."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+# ASCII stand-ins for a terminal that cannot print the table's symbols.
+_ASCII = str.maketrans({"⌊": "floor(", "⌋": ")", "×": "x", "−": "-", "·": "*"})
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `check` sub-command."""
+    parser = subparsers.add_parser(
+        "check",
+        help="check a network spec and print its shape table",
+        description="Parse a network spec (a JSON file or a preset name), infer every "
+        "layer's output shape and print the shape table with parameter counts and the "
+        "output-size formula. Exits 0 if the spec is valid, 2 with the error otherwise.",
+    )
+    parser.add_argument("spec", nargs="?", help="a spec JSON file, or a preset name")
+    parser.add_argument("--preset", help="a preset name: " + _preset_list())
+    parser.set_defaults(func=run)
+
+
+def _preset_list() -> str:
+    """The preset names for help texts and messages."""
+    from cnnviz.core.presets import preset_names
+
+    return ", ".join(preset_names())
+
+
+def load(spec: str | None, preset: str | None) -> dict | str:
+    """The spec to parse: a preset's dict, or the path of a spec file."""
+    from cnnviz.cli import UserError
+    from cnnviz.core.presets import get_preset, preset_names
+
+    if (spec is None) == (preset is None):
+        raise UserError(
+            "give either a spec file or --preset NAME (presets: " + _preset_list() + ")"
+        )
+    if preset is not None:
+        return get_preset(preset)
+    if os.path.isfile(spec) or spec.endswith(".json") or os.sep in spec:
+        return spec  # parse_spec reads it, or says that it is missing
+    if spec in preset_names():
+        return get_preset(spec)
+    raise UserError(f"'{spec}' is neither a spec file nor a preset (presets: {_preset_list()})")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Parse the spec and print its table; a bad spec raises SpecError (exit code 2)."""
+    from cnnviz.core.spec import format_shape_table, parse_spec
+
+    table = format_shape_table(parse_spec(load(args.spec, args.preset)))
+    try:
+        print(table)
+    except UnicodeEncodeError:
+        print(table.translate(_ASCII))
+    return 0

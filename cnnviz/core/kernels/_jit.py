@@ -1,0 +1,71 @@
+"""Numba flags for every kernel, set in one place, and the batch splitter.
+
+`kernel` compiles a function with the house flags: cached on disk, releasing the GIL,
+and the fast-math subset that lets LLVM vectorise sums (re-association, contraction)
+while keeping NaN and infinity semantics (the divergence guard needs them).
+
+Kernels are serial. Large batches are split into chunks that run on a small thread
+pool: the kernels release the GIL, so the chunks run on all cores, and no kernel pays
+the compile time of `parallel=True`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from numba import njit
+from threadpoolctl import threadpool_limits
+
+# BLAS runs single-threaded: the batch splitter below already uses every core, and a
+# multi-threaded BLAS on a shared 2-core machine was seen to stall for milliseconds.
+threadpool_limits(1, user_api="blas")
+
+FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
+JIT_FLAGS = {"cache": True, "nogil": True, "fastmath": FASTMATH, "error_model": "numpy"}
+
+# Below this many multiply-adds a kernel call runs on the calling thread: handing work
+# to a pool thread costs tens of microseconds.
+PARALLEL_MIN_WORK = 400_000
+
+
+def kernel(function: Callable) -> Callable:
+    """Compile `function` with the house flags (see module docstring)."""
+    return njit(**JIT_FLAGS)(function)
+
+
+def thread_count() -> int:
+    """How many threads the batch splitter uses (CNNVIZ_THREADS overrides)."""
+    env = os.environ.get("CNNVIZ_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=thread_count(), thread_name_prefix="cnnviz-kernel")
+    return _POOL
+
+
+def batch_chunks(batch: int, work: int) -> list[tuple[int, int]]:
+    """Split `batch` examples into contiguous ranges, one per thread, if `work` is large."""
+    parts = thread_count() if work >= PARALLEL_MIN_WORK else 1
+    parts = max(1, min(parts, batch))
+    bounds = [round(k * batch / parts) for k in range(parts + 1)]
+    return [(bounds[k], bounds[k + 1]) for k in range(parts)]
+
+
+def run_chunks(task: Callable[[int, int], object], chunks: Sequence[tuple[int, int]]) -> list:
+    """Run task(start, stop) for every chunk, on the pool when there are several."""
+    if len(chunks) == 1:
+        return [task(*chunks[0])]
+    futures = [_pool().submit(task, start, stop) for start, stop in chunks[1:]]
+    results = [task(*chunks[0])]
+    results.extend(future.result() for future in futures)
+    return results

@@ -1,0 +1,110 @@
+"""Element-wise activations and their derivatives: relu, leaky_relu, sigmoid, tanh.
+
+Backward functions take what the forward pass saved: the pre-activation x for
+relu / leaky_relu, the output f(x) for sigmoid / tanh (their derivatives are cheapest
+from it). Arrays of any shape; loops run over the flattened contiguous data.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from cnnviz.core.kernels._jit import kernel
+
+
+@kernel
+def _relu(x, out):
+    for k in range(x.size):
+        v = x[k]
+        out[k] = v if v > 0 else 0
+
+
+@kernel
+def _relu_back(x, delta, grad):
+    for k in range(x.size):
+        grad[k] = delta[k] if x[k] > 0 else 0
+
+
+@kernel
+def _leaky(x, slope, out):
+    for k in range(x.size):
+        v = x[k]
+        out[k] = v if v > 0 else v * slope
+
+
+@kernel
+def _leaky_back(x, delta, slope, grad):
+    for k in range(x.size):
+        grad[k] = delta[k] if x[k] > 0 else delta[k] * slope
+
+
+@kernel
+def _sigmoid(x, out):
+    for k in range(x.size):
+        out[k] = 1.0 / (1.0 + math.exp(-np.float64(x[k])))
+
+
+@kernel
+def _sigmoid_back(out, delta, grad):
+    for k in range(out.size):
+        s = out[k]
+        grad[k] = delta[k] * s * (1 - s)
+
+
+@kernel
+def _tanh(x, out):
+    for k in range(x.size):
+        out[k] = math.tanh(x[k])
+
+
+@kernel
+def _tanh_back(out, delta, grad):
+    for k in range(out.size):
+        t = out[k]
+        grad[k] = delta[k] * (1 - t * t)
+
+
+def _apply(fn, first, *rest):
+    """Run an element-wise kernel over flattened views, returning a new array."""
+    out = np.empty_like(first)
+    flat = [a.reshape(-1) if isinstance(a, np.ndarray) else a for a in (first, *rest)]
+    fn(*flat, out.reshape(-1))
+    return out
+
+
+def relu_forward(x):
+    return _apply(_relu, x)
+
+
+def relu_backward(x, delta):
+    """δ·f'(x), f'(x) = 1 for x > 0 else 0."""
+    return _apply(_relu_back, x, delta)
+
+
+def leaky_relu_forward(x, slope):
+    return _apply(_leaky, x, x.dtype.type(slope))
+
+
+def leaky_relu_backward(x, delta, slope):
+    """δ·f'(x), f'(x) = 1 for x > 0 else the slope."""
+    return _apply(_leaky_back, x, delta, delta.dtype.type(slope))
+
+
+def sigmoid_forward(x):
+    return _apply(_sigmoid, x)
+
+
+def sigmoid_backward(out, delta):
+    """δ·f(x)·(1 − f(x))."""
+    return _apply(_sigmoid_back, out, delta)
+
+
+def tanh_forward(x):
+    return _apply(_tanh, x)
+
+
+def tanh_backward(out, delta):
+    """δ·(1 − f(x)²)."""
+    return _apply(_tanh_back, out, delta)

@@ -1,0 +1,189 @@
+"""Convolution (cross-correlation, as PyTorch): forward, weight/bias gradient, input gradient.
+
+The jitted kernels unfold the padded input into a tap matrix (im2col, one row per
+kernel tap (c, m, q), one column per output position (n, i, j)) and fold tap gradients
+back (col2im). The products in between are single matrix multiplications handed to
+BLAS, which releases the GIL; large batches are split over the kernel thread pool.
+
+    taps[(c, m, q), (n, i, j)] = o_padded[n, c, i·sh + m, j·sw + q]
+    x      = w2d · taps + b           (seed eq. 7, for every position at once)
+    ∂E/∂w  = δ2d · tapsᵀ              (the delta correlated with the input)
+    ∂E/∂o  = col2im(w2dᵀ · δ2d)       (= the full convolution of δ with rot180(w))
+
+Layout NCHW; weights `[out, in, k1, k2]`; `stride` and `padding` are (h, w) pairs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cnnviz.core.kernels._jit import batch_chunks, kernel, run_chunks
+
+
+@kernel
+def _valid_columns(q, sw, pw, W, Wo):
+    """The output columns j whose tap q reads a real (not padded) input column."""
+    lo = max(0, (pw - q + sw - 1) // sw)
+    hi = min(Wo, (W - 1 + pw - q) // sw + 1)
+    return lo, max(lo, hi)
+
+
+@kernel
+def _im2col(o, k1, k2, sh, sw, ph, pw, Ho, Wo, taps):
+    """taps[c·k1·k2 + m·k2 + q, n·Ho·Wo + i·Wo + j] = o[n, c, i·sh+m−ph, j·sw+q−pw] or 0."""
+    N, C, H, W = o.shape
+    for c in range(C):
+        for m in range(k1):
+            for q in range(k2):
+                row = taps[(c * k1 + m) * k2 + q]
+                lo, hi = _valid_columns(q, sw, pw, W, Wo)
+                for n in range(N):
+                    for i in range(Ho):
+                        dst = row[(n * Ho + i) * Wo : (n * Ho + i + 1) * Wo]
+                        r = i * sh + m - ph
+                        if r < 0 or r >= H:
+                            dst[:] = 0
+                            continue
+                        src = o[n, c, r]
+                        dst[:lo] = 0
+                        dst[hi:] = 0
+                        for j in range(lo, hi):
+                            dst[j] = src[j * sw + q - pw]
+
+
+@kernel
+def _col2im(dtaps, k1, k2, sh, sw, ph, pw, Ho, Wo, grad):
+    """The adjoint of _im2col: each tap gradient is added back to the cell it read."""
+    N, C, H, W = grad.shape
+    for c in range(C):
+        for m in range(k1):
+            for q in range(k2):
+                row = dtaps[(c * k1 + m) * k2 + q]
+                lo, hi = _valid_columns(q, sw, pw, W, Wo)
+                for n in range(N):
+                    for i in range(Ho):
+                        r = i * sh + m - ph
+                        if r < 0 or r >= H:
+                            continue
+                        src = row[(n * Ho + i) * Wo : (n * Ho + i + 1) * Wo]
+                        dst = grad[n, c, r]
+                        for j in range(lo, hi):
+                            dst[j * sw + q - pw] += src[j]
+
+
+@kernel
+def _planes_to_nchw(planes, b, x):
+    """x[n, o, :, :] = planes[o, n·Ho·Wo : (n+1)·Ho·Wo] + b[o]."""
+    N, O, Ho, Wo = x.shape
+    size = Ho * Wo
+    for n in range(N):
+        for o in range(O):
+            src = planes[o, n * size : (n + 1) * size]
+            dst = x[n, o].reshape(size)
+            for k in range(size):
+                dst[k] = src[k] + b[o]
+
+
+@kernel
+def _nchw_to_planes(delta, planes):
+    """planes[o, n·Ho·Wo + k] = δ[n, o].flat[k]."""
+    N, O, Ho, Wo = delta.shape
+    size = Ho * Wo
+    for n in range(N):
+        for o in range(O):
+            planes[o, n * size : (n + 1) * size] = delta[n, o].reshape(size)
+
+
+def output_shape(input_shape, weight_shape, stride, padding) -> tuple[int, int, int, int]:
+    """(N, O, Ho, Wo) with Ho = ⌊(H − k1 + 2·ph)/sh⌋ + 1 and likewise Wo."""
+    N, _, H, W = input_shape
+    O, _, k1, k2 = weight_shape
+    return (
+        N,
+        O,
+        (H - k1 + 2 * padding[0]) // stride[0] + 1,
+        (W - k2 + 2 * padding[1]) // stride[1] + 1,
+    )
+
+
+def im2col(o, kernel_size, stride, padding) -> np.ndarray:
+    """The tap matrix (C·k1·k2, N·Ho·Wo) of o's receptive windows."""
+    N, C, _, _ = o.shape
+    k1, k2 = kernel_size
+    _, _, Ho, Wo = output_shape(o.shape, (1, C, k1, k2), stride, padding)
+    taps = np.empty((C * k1 * k2, N * Ho * Wo), dtype=o.dtype)
+    _im2col(o, k1, k2, stride[0], stride[1], padding[0], padding[1], Ho, Wo, taps)
+    return taps
+
+
+def _delta_planes(delta) -> np.ndarray:
+    N, O, Ho, Wo = delta.shape
+    planes = np.empty((O, N * Ho * Wo), dtype=delta.dtype)
+    _nchw_to_planes(delta, planes)
+    return planes
+
+
+def _chunks(shape, weight_shape) -> list[tuple[int, int]]:
+    N, O, Ho, Wo = shape
+    return batch_chunks(N, N * O * Ho * Wo * int(np.prod(weight_shape[1:])))
+
+
+def conv2d_forward(o, w, b, stride, padding, taps_cache: dict | None = None):
+    """The layer's pre-activation x for input o: (N, C, H, W) → (N, O, Ho, Wo).
+
+    If `taps_cache` is a dict, the tap matrices are kept in it for the backward pass.
+    """
+    shape = output_shape(o.shape, w.shape, stride, padding)
+    w2d = w.reshape(w.shape[0], -1)
+    x = np.empty(shape, dtype=o.dtype)
+
+    def task(start: int, stop: int) -> None:
+        taps = im2col(o[start:stop], w.shape[2:], stride, padding)
+        _planes_to_nchw(w2d @ taps, b, x[start:stop])
+        if taps_cache is not None:
+            taps_cache[(start, stop)] = taps
+
+    run_chunks(task, _chunks(shape, w.shape))
+    return x
+
+
+def conv2d_backward_params(o, delta, weight_shape, stride, padding, taps_cache=None):
+    """(∂E/∂w, ∂E/∂b) summed over the batch: δ ⋆ o, and Σ δ."""
+
+    def task(start: int, stop: int):
+        planes = _delta_planes(delta[start:stop])
+        taps = (taps_cache or {}).get((start, stop))
+        if taps is None:
+            taps = im2col(o[start:stop], weight_shape[2:], stride, padding)
+        return planes @ taps.T, planes.sum(axis=1, dtype=delta.dtype)
+
+    parts = run_chunks(task, _chunks(delta.shape, weight_shape))
+    grad_w, grad_b = parts[0]
+    for more_w, more_b in parts[1:]:
+        grad_w = grad_w + more_w
+        grad_b = grad_b + more_b
+    return np.ascontiguousarray(grad_w.reshape(weight_shape)), grad_b
+
+
+def conv2d_backward_input(delta, w, input_shape, stride, padding):
+    """∂E/∂o, shape `input_shape` (δ routed back through w to the cells each window read)."""
+    _, O, Ho, Wo = delta.shape
+    w2d_t = w.reshape(O, -1).T
+    grad = np.zeros(input_shape, dtype=delta.dtype)
+
+    def task(start: int, stop: int) -> None:
+        dtaps = w2d_t @ _delta_planes(delta[start:stop])
+        k1, k2 = w.shape[2:]
+        _col2im(
+            dtaps, k1, k2, stride[0], stride[1], padding[0], padding[1], Ho, Wo, grad[start:stop]
+        )
+
+    run_chunks(task, _chunks(delta.shape, w.shape))
+    return grad
+
+
+def conv2d_backward(o, w, delta, stride, padding):
+    """(∂E/∂o, ∂E/∂w, ∂E/∂b), the twin of `reference.conv2d_backward`."""
+    grad_w, grad_b = conv2d_backward_params(o, delta, w.shape, stride, padding)
+    grad_o = conv2d_backward_input(delta, w, o.shape, stride, padding)
+    return grad_o, grad_w, grad_b

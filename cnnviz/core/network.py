@@ -1,0 +1,210 @@
+"""Network: a spec turned into layers, with passes, training steps and state dicts.
+
+Parameters are named like a PyTorch `nn.Sequential` state_dict: "<layer index>.weight"
+and "<layer index>.bias". `run_pass` records every tensor a panel may show; the stepper
+in `cnnviz.engine` runs the very same layer calls one at a time.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from cnnviz.core.layers import Layer, build_layer, initialise
+from cnnviz.core.losses import LOSSES
+from cnnviz.core.spec import NetworkSpec, parse_spec
+
+DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+@dataclass
+class PassResult:
+    """Everything one forward + loss + backward pass computed (no update)."""
+
+    loss: float
+    input: np.ndarray
+    outputs: list[np.ndarray]
+    output_grads: list[np.ndarray]
+    input_grad: np.ndarray
+    grads: dict[str, np.ndarray]
+    pool_argmax: dict[int, np.ndarray] = field(default_factory=dict)
+
+
+def _resolve_dtype(dtype: Any) -> np.dtype:
+    name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    if name not in DTYPES:
+        raise ValueError(f"dtype {dtype!r} is not supported; use float32 or float64")
+    return np.dtype(DTYPES[name])
+
+
+class Network:
+    """A feed-forward CNN built from a NetworkSpec (see DESIGN.md, public core interface)."""
+
+    def __init__(self, spec: NetworkSpec, seed: int = 0, dtype: Any = "float32") -> None:
+        self.spec = spec
+        self.seed = int(seed)
+        self.dtype = _resolve_dtype(dtype)
+        self.layers: list[Layer] = [build_layer(s, self.dtype) for s in spec.layers]
+        for k, layer in enumerate(self.layers):
+            following = spec.layers[k + 1] if k + 1 < len(spec.layers) else None
+            initialise(layer, following, self.seed)
+        self._loss = LOSSES[spec.loss]
+
+    @classmethod
+    def from_spec(
+        cls, spec: NetworkSpec | dict | str | os.PathLike, seed: int = 0, dtype: Any = "float32"
+    ) -> Network:
+        """Build from a NetworkSpec, a dict, a JSON string or a path; raises SpecError."""
+        if not isinstance(spec, NetworkSpec):
+            spec = parse_spec(spec)
+        return cls(spec, seed=seed, dtype=dtype)
+
+    # --- parameters ---------------------------------------------------------------
+
+    def params(self) -> dict[str, np.ndarray]:
+        """The live parameter arrays, keyed "<index>.weight" / "<index>.bias"."""
+        return {
+            f"{layer.index}.{name}": array
+            for layer in self.layers
+            for name, array in layer.params.items()
+        }
+
+    def grads(self) -> dict[str, np.ndarray]:
+        """The gradients of the latest backward pass, keyed like params()."""
+        return {
+            f"{layer.index}.{name}": array
+            for layer in self.layers
+            for name, array in layer.grads.items()
+        }
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of every parameter array."""
+        return {name: array.copy() for name, array in self.params().items()}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Copy arrays into the parameters; names and shapes must match exactly."""
+        params = self.params()
+        missing = sorted(set(params) - set(state))
+        unexpected = sorted(set(state) - set(params))
+        if missing or unexpected:
+            raise ValueError(
+                f"state dict does not fit this network: missing {missing}, unexpected {unexpected}"
+            )
+        for name, array in params.items():
+            value = np.asarray(state[name])
+            if value.shape != array.shape:
+                raise ValueError(
+                    f"state dict entry {name!r} has shape {value.shape}; "
+                    f"this network needs {array.shape}"
+                )
+        for name, array in params.items():
+            array[...] = np.asarray(state[name], dtype=self.dtype)
+
+    @property
+    def num_params(self) -> int:
+        return int(sum(a.size for a in self.params().values()))
+
+    # --- inputs -------------------------------------------------------------------
+
+    def prepare_input(self, x: Any) -> np.ndarray:
+        """(C, H, W) or (N, C, H, W) → a contiguous (N, C, H, W) array of the net's dtype."""
+        x = np.asarray(x)
+        expected = tuple(self.spec.input_shape)
+        if x.shape == expected:
+            x = x[None]
+        if x.ndim != 4 or x.shape[1:] != expected or x.shape[0] < 1:
+            raise ValueError(
+                f"input has shape {x.shape}; this network takes {expected} or (N, *{expected})"
+            )
+        if not np.issubdtype(x.dtype, np.number):
+            raise ValueError(f"input has dtype {x.dtype}; expected numbers")
+        return np.ascontiguousarray(x, dtype=self.dtype)
+
+    def prepare_labels(self, y: Any, n: int) -> np.ndarray:
+        """Integer labels (n,) in [0, num_classes), as int64."""
+        y = np.atleast_1d(np.asarray(y))
+        if y.shape != (n,) or not np.issubdtype(y.dtype, np.integer):
+            raise ValueError(f"labels must be {n} integers; got shape {y.shape}, dtype {y.dtype}")
+        classes = self.spec.num_classes
+        if y.size and (y.min() < 0 or y.max() >= classes):
+            raise ValueError(f"labels must lie in 0..{classes - 1}; got {y.min()}..{y.max()}")
+        return y.astype(np.int64)
+
+    # --- passes -------------------------------------------------------------------
+
+    def compute_loss(self, logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """(mean loss, ∂E/∂logits) with the spec's loss."""
+        return self._loss(logits, y)
+
+    def forward(self, x: Any) -> np.ndarray:
+        """The last layer's output (logits) for x."""
+        out = self.prepare_input(x)
+        for layer in self.layers:
+            out = layer.forward(out)
+        return out
+
+    def run_pass(self, x: Any, y: Any) -> PassResult:
+        """Forward + loss + backward, recording every tensor; no update."""
+        x = self.prepare_input(x)
+        y = self.prepare_labels(y, x.shape[0])
+        outputs = []
+        out = x
+        for layer in self.layers:
+            out = layer.forward(out)
+            outputs.append(out)
+        loss, grad = self.compute_loss(out, y)
+        output_grads: list[np.ndarray] = [None] * len(self.layers)  # type: ignore[list-item]
+        for layer in reversed(self.layers):
+            output_grads[layer.index] = grad
+            grad = layer.backward(grad)
+        argmax = {l.index: l.saved["argmax"] for l in self.layers if "argmax" in l.saved}
+        return PassResult(loss, x, outputs, output_grads, grad, self.grads(), argmax)
+
+    def train_step(self, x: Any, y: Any, opt: Any) -> float:
+        """One pass and one optimizer update of this network's own arrays; returns the loss."""
+        x = self.prepare_input(x)
+        y = self.prepare_labels(y, x.shape[0])
+        out = x
+        for layer in self.layers:
+            out = layer.forward(out)
+        loss, grad = self.compute_loss(out, y)
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad, need_input_grad=layer is not self.layers[0])
+        opt.step(self.params(), self.grads())
+        return loss
+
+    def __repr__(self) -> str:
+        kinds = ", ".join(layer.type for layer in self.layers)
+        return f"Network([{kinds}], dtype={self.dtype.name}, params={self.num_params})"
+
+
+def transfer_matching_weights(source: Network, target: Network) -> list[int]:
+    """Copy weights from source into target layers of the same type and shapes.
+
+    Layers are matched by index first, then by their order among layers with
+    parameters (so inserting an activation keeps the weights after it). Returns the
+    indices of target layers that kept weights.
+    """
+    kept = []
+    src_by_index = {layer.index: layer for layer in source.layers if layer.params}
+    src_ordered = [layer for layer in source.layers if layer.params]
+    tgt_ordered = [layer for layer in target.layers if layer.params]
+    for rank, layer in enumerate(tgt_ordered):
+        candidates = [src_by_index.get(layer.index)]
+        candidates.append(src_ordered[rank] if rank < len(src_ordered) else None)
+        for src in candidates:
+            if src is not None and _same_shapes(src, layer):
+                for name, array in layer.params.items():
+                    array[...] = src.params[name].astype(target.dtype)
+                kept.append(layer.index)
+                break
+    return kept
+
+
+def _same_shapes(a: Layer, b: Layer) -> bool:
+    return a.type == b.type and all(
+        name in a.params and a.params[name].shape == array.shape for name, array in b.params.items()
+    )

@@ -1,0 +1,211 @@
+"""Plain-NumPy twins of every kernel: slow, obvious, written to be read.
+
+Each function has the same name, arguments and results as its kernel in
+`cnnviz.core.kernels`; the tests compare the two on random shapes. Notation follows the
+seeds: `x` the pre-activation, `o` the output of the previous layer, `w`, `b`, `delta`,
+kernel size `k1 × k2`, arrays in NCHW layout.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+Pair = tuple[int, int]
+
+
+def _pad(o: np.ndarray, padding: Pair, value: float = 0.0) -> np.ndarray:
+    ph, pw = padding
+    return np.pad(o, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+
+
+def output_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    """floor((W − F + 2P) / S) + 1."""
+    return (size - kernel + 2 * padding) // stride + 1
+
+
+# --- convolution (cross-correlation, as PyTorch) -------------------------------------
+
+
+def conv2d_forward(o, w, b, stride: Pair, padding: Pair):
+    """x[n, c_out, i, j] = Σ_c Σ_m Σ_n w[c_out, c, m, n]·o[n, c, i·s+m, j·s+n] + b[c_out]."""
+    N, C, H, W = o.shape
+    O, _, k1, k2 = w.shape
+    op = _pad(o, padding)
+    Ho = output_size(H, k1, stride[0], padding[0])
+    Wo = output_size(W, k2, stride[1], padding[1])
+    x = np.zeros((N, O, Ho, Wo), dtype=o.dtype)
+    for i in range(Ho):
+        for j in range(Wo):
+            r, s = i * stride[0], j * stride[1]
+            window = op[:, :, r : r + k1, s : s + k2]  # (N, C, k1, k2)
+            x[:, :, i, j] = np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3]))
+    return x + b.reshape(1, O, 1, 1)
+
+
+def conv2d_backward(o, w, delta, stride: Pair, padding: Pair):
+    """Returns (∂E/∂o, ∂E/∂w, ∂E/∂b) given delta = ∂E/∂x of the layer's output."""
+    N, C, H, W = o.shape
+    O, _, k1, k2 = w.shape
+    op = _pad(o, padding)
+    grad_op = np.zeros_like(op)
+    grad_w = np.zeros_like(w)
+    _, _, Ho, Wo = delta.shape
+    for i in range(Ho):
+        for j in range(Wo):
+            r, s = i * stride[0], j * stride[1]
+            d = delta[:, :, i, j]  # (N, O)
+            # ∂E/∂w: the delta correlated with the input
+            grad_w += np.tensordot(d, op[:, :, r : r + k1, s : s + k2], axes=([0], [0]))
+            # ∂E/∂o: every output position sends delta·w back to the cells it read
+            grad_op[:, :, r : r + k1, s : s + k2] += np.tensordot(d, w, axes=([1], [0]))
+    ph, pw = padding
+    grad_o = grad_op[:, :, ph : ph + H, pw : pw + W]
+    grad_b = delta.sum(axis=(0, 2, 3))
+    return np.ascontiguousarray(grad_o), grad_w, grad_b.astype(w.dtype)
+
+
+# --- pooling --------------------------------------------------------------------------
+
+
+def _pool_windows(o, kernel: Pair, stride: Pair, padding: Pair, pad_value: float):
+    """Yield (i, j, r, s, window) with window = padded o[:, :, r:r+k1, s:s+k2]."""
+    N, C, H, W = o.shape
+    op = _pad(o, padding, pad_value)
+    Ho = output_size(H, kernel[0], stride[0], padding[0])
+    Wo = output_size(W, kernel[1], stride[1], padding[1])
+    for i in range(Ho):
+        for j in range(Wo):
+            r, s = i * stride[0], j * stride[1]
+            yield i, j, r, s, op[:, :, r : r + kernel[0], s : s + kernel[1]]
+
+
+def maxpool2d_forward(o, kernel: Pair, stride: Pair, padding: Pair):
+    """Max over each window; argmax = winner's flat index h·W + w in the unpadded plane.
+
+    Padded cells never win; ties go to the first maximum in row-major order.
+    """
+    N, C, H, W = o.shape
+    Ho = output_size(H, kernel[0], stride[0], padding[0])
+    Wo = output_size(W, kernel[1], stride[1], padding[1])
+    out = np.empty((N, C, Ho, Wo), dtype=o.dtype)
+    argmax = np.empty((N, C, Ho, Wo), dtype=np.int64)
+    for i, j, r, s, window in _pool_windows(o, kernel, stride, padding, -np.inf):
+        flat = window.reshape(N, C, -1)
+        best = np.argmax(flat, axis=2)  # first maximum in row-major order
+        out[:, :, i, j] = np.take_along_axis(flat, best[:, :, None], axis=2)[:, :, 0]
+        m, n = np.divmod(best, kernel[1])
+        argmax[:, :, i, j] = (r + m - padding[0]) * W + (s + n - padding[1])
+    return out, argmax
+
+
+def maxpool2d_backward(delta, argmax, input_shape):
+    """Route each delta to its window's winner only (summed where a cell won twice)."""
+    N, C, H, W = input_shape
+    grad = np.zeros((N, C, H * W), dtype=delta.dtype)
+    for n in range(N):
+        for c in range(C):
+            np.add.at(grad[n, c], argmax[n, c].ravel(), delta[n, c].ravel())
+    return grad.reshape(N, C, H, W)
+
+
+def avgpool2d_forward(o, kernel: Pair, stride: Pair, padding: Pair):
+    """Mean over each window; padded cells count as zeros (count_include_pad=True)."""
+    N, C, H, W = o.shape
+    Ho = output_size(H, kernel[0], stride[0], padding[0])
+    Wo = output_size(W, kernel[1], stride[1], padding[1])
+    out = np.empty((N, C, Ho, Wo), dtype=o.dtype)
+    for i, j, _, _, window in _pool_windows(o, kernel, stride, padding, 0.0):
+        out[:, :, i, j] = window.sum(axis=(2, 3)) / (kernel[0] * kernel[1])
+    return out
+
+
+def avgpool2d_backward(delta, input_shape, kernel: Pair, stride: Pair, padding: Pair):
+    """Spread each delta as 1/(k1·k2) over its window (the padding's share is dropped)."""
+    N, C, H, W = input_shape
+    ph, pw = padding
+    grad_p = np.zeros((N, C, H + 2 * ph, W + 2 * pw), dtype=delta.dtype)
+    share = 1.0 / (kernel[0] * kernel[1])
+    _, _, Ho, Wo = delta.shape
+    for i in range(Ho):
+        for j in range(Wo):
+            r, s = i * stride[0], j * stride[1]
+            grad_p[:, :, r : r + kernel[0], s : s + kernel[1]] += (
+                share * delta[:, :, i, j][:, :, None, None]
+            )
+    return np.ascontiguousarray(grad_p[:, :, ph : ph + H, pw : pw + W])
+
+
+# --- dense ----------------------------------------------------------------------------
+
+
+def dense_forward(o, w, b):
+    """x[n, k] = Σ_j w[k, j]·o[n, j] + b[k]."""
+    return o @ w.T + b
+
+
+def dense_backward(o, w, delta):
+    """Returns (∂E/∂o = δ·w, ∂E/∂w = δᵀ·o, ∂E/∂b = Σ_n δ)."""
+    return delta @ w, delta.T @ o, delta.sum(axis=0)
+
+
+# --- activations ----------------------------------------------------------------------
+
+
+def relu_forward(x):
+    return np.maximum(x, 0).astype(x.dtype)
+
+
+def relu_backward(x, delta):
+    """f'(x) = 1 where x > 0, else 0 (0 at x = 0, as PyTorch)."""
+    return np.where(x > 0, delta, 0).astype(delta.dtype)
+
+
+def leaky_relu_forward(x, slope: float):
+    return np.where(x > 0, x, x * x.dtype.type(slope)).astype(x.dtype)
+
+
+def leaky_relu_backward(x, delta, slope: float):
+    return np.where(x > 0, delta, delta * delta.dtype.type(slope)).astype(delta.dtype)
+
+
+def sigmoid_forward(x):
+    return (1.0 / (1.0 + np.exp(-x.astype(np.float64)))).astype(x.dtype)
+
+
+def sigmoid_backward(out, delta):
+    """f'(x) = f(x)·(1 − f(x)), from the saved output."""
+    return delta * out * (1 - out)
+
+
+def tanh_forward(x):
+    return np.tanh(x)
+
+
+def tanh_backward(out, delta):
+    """f'(x) = 1 − f(x)², from the saved output."""
+    return delta * (1 - out * out)
+
+
+# --- losses ---------------------------------------------------------------------------
+
+
+def softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def softmax_cross_entropy(z, y):
+    """E = mean_n −log softmax(z_n)[y_n]; ∂E/∂z = (softmax(z) − onehot(y)) / N."""
+    N, K = z.shape
+    p = softmax(z.astype(np.float64))
+    loss = -np.mean(np.log(p[np.arange(N), y]))
+    grad = (p - np.eye(K)[y]) / N
+    return float(loss), grad.astype(z.dtype)
+
+
+def mse_loss(z, y):
+    """E = mean_n ½·Σ_k (ŷ_k − t_k)² with t = onehot(y); ∂E/∂ŷ = (ŷ − t) / N."""
+    N, K = z.shape
+    diff = z.astype(np.float64) - np.eye(K)[y]
+    loss = 0.5 * np.sum(diff * diff) / N
+    return float(loss), (diff / N).astype(z.dtype)

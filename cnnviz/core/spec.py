@@ -1,0 +1,383 @@
+"""The network spec: parse and check a JSON/dict description of a CNN and infer its shapes.
+
+A bad spec raises `SpecError` and nothing else, with a message that names the layer, the
+field, the value given and what is allowed, so that the layer editor and the command line
+can show it as is. Output size per axis, as DESIGN.md fixes it: ⌊(W − F + 2P)/S⌋ + 1.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import numbers
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_LAYERS = 64
+MAX_ELEMENTS = 50_000_000  # per tensor: one example's layer output, or one parameter tensor
+MAX_FILE_CHARS = 1_000_000
+LOSSES = ("cross_entropy", "mse")
+TOP_LEVEL_KEYS = ("input", "layers", "loss")
+_REQUIRED = object()  # a field without a default
+_MISSING = object()
+_WINDOW = {"kernel_size": _REQUIRED, "stride": None, "padding": 0}  # pool stride = kernel
+
+# Fields and defaults of each layer type, in the order to_dict writes them.
+LAYER_FIELDS: dict[str, dict[str, Any]] = {
+    "conv2d": {"out_channels": _REQUIRED, **_WINDOW, "stride": 1},
+    "maxpool2d": _WINDOW,
+    "avgpool2d": _WINDOW,
+    **{name: {} for name in ("relu", "sigmoid", "tanh")},
+    "leaky_relu": {"negative_slope": 0.01},
+    "flatten": {},
+    "dense": {"units": _REQUIRED},
+}
+LAYER_TYPES = tuple(LAYER_FIELDS)
+SPATIAL_TYPES = ("conv2d", "maxpool2d", "avgpool2d")
+_TABLE_KEYS = ("layer", "type", "output_shape", "params", "formula")
+_Shape = tuple[int, ...]
+_Inferred = tuple[_Shape, dict, str]  # output shape, parameter shapes, formula
+
+
+class SpecError(ValueError):
+    """A mistake in a network spec; the only exception `parse_spec` raises."""
+
+
+@dataclass(frozen=True, eq=True)
+class LayerSpec:
+    """One checked layer: its normalised config and the shapes it reads and writes."""
+
+    index: int
+    type: str
+    config: dict
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    param_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    formula: str = ""
+
+    @property
+    def param_count(self) -> int:
+        """Number of trainable numbers in this layer."""
+        return sum(math.prod(shape) for shape in self.param_shapes.values())
+
+    def to_dict(self) -> dict:
+        """The canonical JSON form: every field written, a pair as an int when h == w."""
+        fields = {k: _pair_json(v) if isinstance(v, tuple) else v for k, v in self.config.items()}
+        return {"type": self.type, **fields}
+
+
+@dataclass(frozen=True, eq=True)
+class NetworkSpec:
+    """A checked network: input shape, layers with inferred shapes, and the loss."""
+
+    input_shape: tuple[int, int, int]
+    layers: tuple[LayerSpec, ...]
+    loss: str
+
+    @property
+    def num_classes(self) -> int:
+        """Size of the last layer's output: one score per class."""
+        return self.layers[-1].out_shape[0]
+
+    @property
+    def param_count(self) -> int:
+        """Number of trainable numbers in the whole network."""
+        return sum(layer.param_count for layer in self.layers)
+
+    def to_dict(self) -> dict:
+        """A canonical JSON-able spec; `parse_spec(s.to_dict()) == s`."""
+        layers = [layer.to_dict() for layer in self.layers]
+        return {"input": list(self.input_shape), "layers": layers, "loss": self.loss}
+
+
+def _show(value: Any) -> str:
+    """The value as the user wrote it (JSON when possible), cut short for a message."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=repr)
+    except (TypeError, ValueError, RecursionError):  # odd keys, too deep, an int too long
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _unknown(where: str, what: str, given: Any, allowed: Any) -> SpecError:
+    """An 'unknown <what>' error with the close match (difflib) and the allowed names."""
+    close = difflib.get_close_matches(given, list(allowed), n=1) if isinstance(given, str) else []
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    names = ", ".join(allowed) or "none besides 'type'"
+    shown = f"'{given}'" if isinstance(given, str) and len(given) < 40 else _show(given)
+    return SpecError(f"{where}unknown {what} {shown}{hint} (allowed: {names})")
+
+
+def _dims(shape: tuple[int, ...]) -> str:
+    """A shape as people write it: 6×28×28."""
+    return "×".join(str(n) for n in shape)
+
+
+def _pair_json(pair: tuple[int, int]) -> int | list[int]:
+    """(3, 3) -> 3 and (3, 5) -> [3, 5]: the canonical form of kernel_size, stride, padding."""
+    return pair[0] if pair[0] == pair[1] else list(pair)
+
+
+def _int(where: str, name: str, value: Any, minimum: int) -> int:
+    """A whole number from minimum to MAX_ELEMENTS (not a bool, not a float), else SpecError."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
+        what = "a positive integer" if minimum > 0 else "a non-negative integer"
+        raise SpecError(f"{where}: {name} must be {what}, got {_show(value)}")
+    if value > MAX_ELEMENTS:
+        raise SpecError(f"{where}: {name} {_show(value)} is too large (at most {MAX_ELEMENTS:,})")
+    return int(value)
+
+
+def _pair(where: str, name: str, value: Any, minimum: int) -> tuple[int, int]:
+    """An int or an [h, w] pair of ints, as (h, w)."""
+    if not isinstance(value, (list, tuple)):
+        value = [value, value]
+    elif len(value) != 2:
+        raise SpecError(f"{where}: {name} must be an integer or [h, w], got {_show(value)}")
+    return _int(where, name, value[0], minimum), _int(where, name, value[1], minimum)
+
+
+def _check_size(where: str, what: str, shape: tuple[int, ...]) -> None:
+    """Refuse a tensor over MAX_ELEMENTS elements, which would exhaust memory."""
+    count = math.prod(shape)
+    if count > MAX_ELEMENTS:
+        limit = f"over the limit of {MAX_ELEMENTS:,} per tensor"
+        raise SpecError(f"{where}: {what} {_dims(shape)} has {count:,} elements, {limit}")
+
+
+def _decode(text: str, origin: str) -> Any:
+    """JSON text to Python values; a syntax error says where (line and column)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise SpecError(
+            f"{origin}not valid JSON at line {e.lineno}, column {e.colno}: {e.msg}"
+        ) from None
+    except (ValueError, RecursionError) as error:  # a 5000-digit number, deep nesting
+        raise SpecError(f"{origin}not valid JSON: {error}") from None
+
+
+def _read_file(path: str) -> Any:
+    """The decoded contents of a spec file."""
+    try:
+        with open(path, encoding="utf-8-sig") as file:
+            text = file.read(MAX_FILE_CHARS + 1)
+    except FileNotFoundError:
+        raise SpecError(f"spec file '{path}' not found") from None
+    except (OSError, ValueError) as error:  # a folder, no permission, not UTF-8 ...
+        reason = getattr(error, "strerror", None) or error
+        raise SpecError(f"cannot read spec file '{path}': {reason}") from None
+    if len(text) > MAX_FILE_CHARS:
+        raise SpecError(f"spec file '{path}' is too large (over {MAX_FILE_CHARS:,} characters)")
+    return _decode(text, f"spec file '{path}': ")
+
+
+def _load(spec: Any) -> dict:
+    """The spec as a dict with only known keys; a path (PathLike, file, *.json) is read."""
+    if isinstance(spec, os.PathLike):
+        try:
+            spec = _read_file(os.fsdecode(os.fspath(spec)))
+        except TypeError:
+            raise SpecError(f"cannot use {_show(spec)} as a path") from None
+    elif isinstance(spec, str):
+        is_path = spec.endswith(".json") or os.path.isfile(spec)
+        spec = _read_file(spec) if is_path else _decode(spec, "")
+    if not isinstance(spec, dict):
+        raise SpecError(f"a spec must be an object with 'input' and 'layers', got {_show(spec)}")
+    for key in spec:
+        if key not in TOP_LEVEL_KEYS:
+            raise _unknown("", "top-level key", key, TOP_LEVEL_KEYS)
+    return spec
+
+
+def _input_shape(value: Any) -> tuple[int, int, int]:
+    """The [C, H, W] shape of one example."""
+    if value is _MISSING:
+        raise SpecError("missing 'input': the [C, H, W] shape of one example, e.g. [1, 28, 28]")
+    if not isinstance(value, (list, tuple)) or len(value) != 3:
+        raise SpecError(f"input must be [C, H, W], 3 positive integers, got {_show(value)}")
+    shape = tuple(_int("input", "[C, H, W]", v, 1) for v in value)
+    _check_size("input", "one example", shape)
+    return shape  # type: ignore[return-value]
+
+
+def _layer_list(value: Any) -> list:
+    """The raw 'layers' entries: a non-empty list of at most MAX_LAYERS."""
+    if value is _MISSING:
+        raise SpecError('missing \'layers\': a list of layers, e.g. [{"type": "flatten"}, ...]')
+    if not isinstance(value, (list, tuple)):
+        raise SpecError(f"layers must be a list of layer objects, got {_show(value)}")
+    if not value:
+        raise SpecError("layers is empty: a network needs at least one layer")
+    if len(value) > MAX_LAYERS:
+        raise SpecError(f"layers has {len(value)} entries; at most {MAX_LAYERS} are allowed")
+    return list(value)
+
+
+def parse_spec(spec: dict | str | os.PathLike) -> NetworkSpec:
+    """Check a spec (dict, JSON text or path) and infer every layer's shapes."""
+    data = _load(spec)
+    input_shape = _input_shape(data.get("input", _MISSING))
+    loss = data.get("loss", "cross_entropy")
+    if not isinstance(loss, str) or loss not in LOSSES:
+        raise _unknown("", "loss", loss, LOSSES)
+    layers: list[LayerSpec] = []
+    shape, source = input_shape, "the input"
+    for index, raw in enumerate(_layer_list(data.get("layers", _MISSING))):
+        layers.append(_build_layer(index, raw, shape, source))
+        shape, source = layers[-1].out_shape, f"layer {index} ({layers[-1].type})"
+    _check_output(layers[-1])
+    return NetworkSpec(input_shape, tuple(layers), loss)
+
+
+def _layer_type(index: int, raw: Any) -> str:
+    """The checked type of one layer entry, with its field names checked too."""
+    if not isinstance(raw, dict):
+        raise SpecError(
+            f'layer {index}: must be an object like {{"type": "relu"}}, got {_show(raw)}'
+        )
+    if "type" not in raw:
+        raise SpecError(f"layer {index}: missing field 'type' (one of {', '.join(LAYER_TYPES)})")
+    kind = raw["type"]
+    if not isinstance(kind, str) or kind not in LAYER_FIELDS:
+        raise _unknown(f"layer {index}: ", "type", kind, LAYER_TYPES)
+    fields, where = LAYER_FIELDS[kind], f"layer {index} ({kind})"
+    for key in raw:
+        if key != "type" and key not in fields:
+            raise _unknown(f"{where}: ", "field", key, fields)
+    for key, default in fields.items():
+        if default is _REQUIRED and key not in raw:
+            needs = " and ".join(k for k, v in fields.items() if v is _REQUIRED)
+            raise SpecError(f"{where}: missing field '{key}'; {kind} needs {needs}")
+    return kind
+
+
+def _config(where: str, kind: str, raw: dict) -> dict:
+    """The layer's fields checked one by one, every default filled in."""
+    if kind == "conv2d":
+        filters = _int(where, "out_channels", raw["out_channels"], 1)
+        return {"out_channels": filters, **_window_config(where, raw, (1, 1))}
+    if kind in ("maxpool2d", "avgpool2d"):
+        return _window_config(where, raw, None)
+    if kind == "leaky_relu":
+        slope = raw.get("negative_slope", 0.01)  # finite: NaN fails the comparison too
+        if isinstance(slope, numbers.Real) and not isinstance(slope, bool) and abs(slope) < 1e300:
+            return {"negative_slope": float(slope)}
+        raise SpecError(f"{where}: negative_slope must be a finite number, got {_show(slope)}")
+    if kind == "dense":
+        return {"units": _int(where, "units", raw["units"], 1)}
+    return {}
+
+
+def _window_config(where: str, raw: dict, default_stride: tuple[int, int] | None) -> dict:
+    """kernel_size, stride and padding of a conv or pool layer as (h, w) pairs."""
+    kernel = _pair(where, "kernel_size", raw["kernel_size"], 1)
+    stride = _pair(where, "stride", raw["stride"], 1) if "stride" in raw else default_stride
+    padding = _pair(where, "padding", raw["padding"], 0) if "padding" in raw else (0, 0)
+    most = (kernel[0] // 2, kernel[1] // 2)
+    if default_stride is None and (padding[0] > most[0] or padding[1] > most[1]):
+        # pool padding at most half the kernel (as PyTorch): no window sees only padding
+        raise SpecError(
+            f"{where}: padding {_show(_pair_json(padding))} is more than half of kernel_size "
+            f"{_show(_pair_json(kernel))} (at most {_show(_pair_json(most))})"
+        )
+    return {"kernel_size": kernel, "stride": stride or kernel, "padding": padding}
+
+
+def _build_layer(index: int, raw: Any, in_shape: tuple[int, ...], source: str) -> LayerSpec:
+    """One layer checked against the shape it receives from `source`."""
+    kind = _layer_type(index, raw)
+    where = f"layer {index} ({kind})"
+    config = _config(where, kind, raw)
+    if kind in SPATIAL_TYPES:
+        out_shape, params, formula = _spatial(where, kind, config, in_shape, source)
+    elif kind == "dense":
+        out_shape, params, formula = _dense(where, config, in_shape, source)
+    elif kind == "flatten":
+        out_shape, params = (math.prod(in_shape),), {}
+        formula = f"{'·'.join(map(str, in_shape))} = {out_shape[0]}" if len(in_shape) > 1 else ""
+    else:
+        out_shape, params, formula = in_shape, {}, ""
+    _check_size(where, "output", out_shape)
+    for name, shape in params.items():
+        _check_size(where, name, shape)
+    return LayerSpec(index, kind, config, in_shape, out_shape, params, formula)
+
+
+def _spatial(where: str, kind: str, config: dict, in_shape: _Shape, source: str) -> _Inferred:
+    """Output shape, parameter shapes and formula of a conv or pool layer."""
+    if len(in_shape) != 3:
+        raise SpecError(
+            f"{where}: needs a (C, H, W) input but gets a flat vector of {in_shape[0]} from "
+            f"{source}; conv and pool layers must come before flatten and dense"
+        )
+    channels, *size = in_shape
+    kernel, stride, padding = config["kernel_size"], config["stride"], config["padding"]
+    if any(k > n + 2 * p for n, k, p in zip(size, kernel, padding, strict=True)):
+        raise SpecError(
+            f"{where}: kernel_size {_show(_pair_json(kernel))} does not fit its "
+            f"{_dims(tuple(size))} input (with padding {_show(_pair_json(padding))})"
+        )
+    axes = list(zip(size, kernel, padding, stride, strict=True))
+    out = [(n - k + 2 * p) // s + 1 for n, k, p, s in axes]
+    texts = [f"⌊({n} − {k} + 2·{p})/{s}⌋ + 1 = {(n - k + 2 * p) // s + 1}" for n, k, p, s in axes]
+    formula = texts[0] if texts[0] == texts[1] else f"H: {texts[0]}; W: {texts[1]}"
+    if kind != "conv2d":
+        return (channels, *out), {}, formula
+    filters = config["out_channels"]
+    params = {"weight": (filters, channels, *kernel), "bias": (filters,)}
+    return (filters, *out), params, formula
+
+
+def _dense(where: str, config: dict, in_shape: _Shape, source: str) -> _Inferred:
+    """Output and parameter shapes of a dense layer, which needs a flat input."""
+    if len(in_shape) != 1:
+        raise SpecError(
+            f"{where}: gets a {_dims(in_shape)} input from {source} but dense needs a flat "
+            f'vector; add {{"type": "flatten"}} before it'
+        )
+    units = config["units"]
+    return (units,), {"weight": (units, in_shape[0]), "bias": (units,)}, ""
+
+
+def _check_output(last: LayerSpec) -> None:
+    """The network ends in a flat vector of at least 2 class scores."""
+    where = f"layer {last.index} ({last.type})"
+    if len(last.out_shape) != 1:
+        raise SpecError(
+            f"{where}: the last layer outputs {_dims(last.out_shape)}, not a flat vector of "
+            f'class scores; end with {{"type": "flatten"}} and '
+            f'{{"type": "dense", "units": <number of classes>}}'
+        )
+    if last.out_shape[0] < 2:
+        given = "units 1" if last.type == "dense" else "its output of size 1"
+        raise SpecError(f"{where}: {given} gives 1 class score; the last layer needs 2 or more")
+
+
+def shape_table(spec: NetworkSpec) -> list[dict]:
+    """One row per layer: index, type, output shape, parameter count, output-size formula."""
+    rows = [(s.index, s.type, s.out_shape, s.param_count, s.formula) for s in spec.layers]
+    return [dict(zip(_TABLE_KEYS, row, strict=True)) for row in rows]
+
+
+def format_shape_table(spec: NetworkSpec) -> str:
+    """The aligned text table `cnnviz check` prints, with the totals under it."""
+    header = ("layer", "type", "output", "params", "output size")
+    rows = [("input", "", _dims(spec.input_shape), "", "")]
+    rows += [
+        (str(r["layer"]), r["type"], _dims(r["output_shape"]), f"{r['params']:,}", r["formula"])
+        for r in shape_table(spec)
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(5)]
+
+    def line(row: tuple[str, ...]) -> str:
+        pairs = enumerate(zip(row, widths, strict=True))
+        cells = [cell.rjust(w) if i == 3 else cell.ljust(w) for i, (cell, w) in pairs]
+        return "  ".join(cells).rstrip()
+
+    lines = [line(header), line(tuple("-" * w for w in widths)), *map(line, rows), ""]
+    lines.append(f"total parameters: {spec.param_count:,}")
+    lines.append(f"loss: {spec.loss} ({spec.num_classes} classes)")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Datasets and image input. Never imports Qt."""

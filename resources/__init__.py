@@ -1,0 +1,1 @@
+"""Bundled data: the MNIST subset (with its licence), sample images and icons."""
