@@ -26,6 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=200,
         help="entries checked per tensor, a seeded sample (200); 0 checks every entry",
     )
+    parser.add_argument(
+        "--end-to-end",
+        action="store_true",
+        help="nudge the network's loss instead of checking each layer locally",
+    )
     parser.set_defaults(func=run)
 
 
@@ -42,7 +47,13 @@ def run(args: argparse.Namespace) -> int:
     net = Network.from_spec(spec, seed=args.seed, dtype="float64")
     x, y = random_batch(net, batch=args.batch, seed=args.seed)
     checks = gradient_check(
-        net, x, y, max_checks=args.max_checks or None, seed=args.seed, tolerance=args.tolerance
+        net,
+        x,
+        y,
+        max_checks=args.max_checks or None,
+        seed=args.seed,
+        tolerance=args.tolerance,
+        end_to_end=args.end_to_end,
     )
     print(format_report(checks))
     failed = [c.name for c in checks if not c.passed]

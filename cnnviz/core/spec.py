@@ -198,7 +198,7 @@ def _input_shape(value: Any) -> tuple[int, int, int]:
         raise SpecError("missing 'input': the [C, H, W] shape of one example, e.g. [1, 28, 28]")
     if not isinstance(value, (list, tuple)) or len(value) != 3:
         raise SpecError(f"input must be [C, H, W], 3 positive integers, got {_show(value)}")
-    shape = tuple(_int("input", "[C, H, W]", v, 1) for v in value)
+    shape = tuple(_int("input", "each of C, H, W", v, 1) for v in value)
     _check_size("input", "one example", shape)
     return shape  # type: ignore[return-value]
 

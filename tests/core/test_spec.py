@@ -575,9 +575,25 @@ def test_fuzz_mutated_valid_specs(spec):
     accepts_only_spec_or_spec_error(json.dumps(spec))
 
 
+class OddPath:
+    """A PathLike whose __fspath__ gives bytes, or something that is not a path at all."""
+
+    def __init__(self, value) -> None:
+        self.value = value
+
+    def __fspath__(self):
+        return self.value
+
+
 def test_deep_nesting_and_odd_python_values_are_spec_errors():
     """Pathological inputs a fuzzer rarely finds: deep JSON, huge numbers, odd keys."""
+    deep: list = []
+    for _ in range(50_000):
+        deep = [deep]
     for spec in [
+        {"input": [1, 8, 8], "layers": [deep]},
+        OddPath(b"/no/such/spec.json"),
+        OddPath(3),
         "[" * 100_000 + "]" * 100_000,
         '{"input": [1, 8, 8], "layers": [' + "9" * 5000 + "]}",
         {"input": [1, 8, 8], "layers": [{"type": "relu", 3: 4}, FLAT, DENSE3]},

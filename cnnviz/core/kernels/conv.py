@@ -35,20 +35,27 @@ def _im2col(o, k1, k2, sh, sw, ph, pw, Ho, Wo, taps):
     for c in range(C):
         for m in range(k1):
             for q in range(k2):
-                row = taps[(c * k1 + m) * k2 + q]
+                t = (c * k1 + m) * k2 + q
                 lo, hi = _valid_columns(q, sw, pw, W, Wo)
+                shift = q - pw
                 for n in range(N):
                     for i in range(Ho):
-                        dst = row[(n * Ho + i) * Wo : (n * Ho + i + 1) * Wo]
+                        base = (n * Ho + i) * Wo
                         r = i * sh + m - ph
                         if r < 0 or r >= H:
-                            dst[:] = 0
+                            for j in range(Wo):
+                                taps[t, base + j] = 0
                             continue
-                        src = o[n, c, r]
-                        dst[:lo] = 0
-                        dst[hi:] = 0
-                        for j in range(lo, hi):
-                            dst[j] = src[j * sw + q - pw]
+                        for j in range(lo):
+                            taps[t, base + j] = 0
+                        for j in range(hi, Wo):
+                            taps[t, base + j] = 0
+                        if sw == 1:  # the common case: a contiguous copy that vectorises
+                            for j in range(lo, hi):
+                                taps[t, base + j] = o[n, c, r, j + shift]
+                        else:
+                            for j in range(lo, hi):
+                                taps[t, base + j] = o[n, c, r, j * sw + shift]
 
 
 @kernel
@@ -58,17 +65,21 @@ def _col2im(dtaps, k1, k2, sh, sw, ph, pw, Ho, Wo, grad):
     for c in range(C):
         for m in range(k1):
             for q in range(k2):
-                row = dtaps[(c * k1 + m) * k2 + q]
+                t = (c * k1 + m) * k2 + q
                 lo, hi = _valid_columns(q, sw, pw, W, Wo)
+                shift = q - pw
                 for n in range(N):
                     for i in range(Ho):
                         r = i * sh + m - ph
                         if r < 0 or r >= H:
                             continue
-                        src = row[(n * Ho + i) * Wo : (n * Ho + i + 1) * Wo]
-                        dst = grad[n, c, r]
-                        for j in range(lo, hi):
-                            dst[j * sw + q - pw] += src[j]
+                        base = (n * Ho + i) * Wo
+                        if sw == 1:
+                            for j in range(lo, hi):
+                                grad[n, c, r, j + shift] += dtaps[t, base + j]
+                        else:
+                            for j in range(lo, hi):
+                                grad[n, c, r, j * sw + shift] += dtaps[t, base + j]
 
 
 @kernel
