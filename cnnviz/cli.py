@@ -15,7 +15,7 @@ import sys
 from cnnviz import __version__
 
 # Module names under cnnviz.commands, in the order `--help` lists them.
-COMMANDS = ["check", "gradcheck", "bench"]
+COMMANDS = ["check", "gradcheck", "bench", "train", "export", "step"]
 
 
 class UserError(Exception):

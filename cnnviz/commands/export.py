@@ -1,0 +1,200 @@
+"""`cnnviz export`: write one pass's tensors (.npz) or a session's metric history (.csv)."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def register(subparsers: Any) -> None:
+    """Add the `export` parser."""
+    p = subparsers.add_parser(
+        "export", help="export a pass's tensors (.npz) or a training history (.csv)",
+        description="Run one pass (forward, loss, backward; no update) and write every "
+                    "tensor to an .npz with keys like layer3.output, layer3.output_grad, "
+                    "layer0.weight_grad, layer2.argmax; or, with --history, write a "
+                    "session's metric history as CSV.")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--preset", help="a built-in network")
+    source.add_argument("--spec", metavar="FILE", help="a network spec (JSON file)")
+    source.add_argument("--session", metavar="FILE", help="a .cnnviz session")
+    p.add_argument("--weights", metavar="FILE", help="weights (.npz) to load into the network")
+    p.add_argument("--trained", action="store_true",
+                   help="use the weights remembered by `cnnviz train` for --preset")
+    inputs = p.add_mutually_exclusive_group()
+    inputs.add_argument("--index", type=int, metavar="I",
+                        help="example I of --dataset (default: 0, or the session's input)")
+    inputs.add_argument("--image", metavar="FILE", help="an image file, scaled to the input")
+    inputs.add_argument("--input", metavar="FILE", help="an .npy array (C,H,W) or (N,C,H,W)")
+    p.add_argument("--dataset", default="mnist", help="dataset for --index (default mnist)")
+    p.add_argument("--split", choices=("test", "train"), default="test",
+                   help="which split --index counts in (default test)")
+    p.add_argument("--label", type=int, help="the target class (default: the dataset's "
+                   "label, the session's, or the network's prediction)")
+    p.add_argument("--history", action="store_true",
+                   help="write the session's metric history instead of a pass")
+    p.add_argument("--table", choices=("epochs", "batches", "evals"), default="epochs",
+                   help="which history table (default epochs; batches includes gradient "
+                        "norms and update ratios per parameter)")
+    p.add_argument("--seed", type=int, default=0, help="initial weights (default 0)")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    p.add_argument("--out", "-o", required=True, metavar="FILE",
+                   help="output file: .npz for a pass, .csv for --history")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Export a pass or a history; returns the exit code."""
+    from cnnviz.cli import UserError
+
+    out = Path(args.out)
+    if not out.parent.resolve().is_dir():
+        raise UserError(f"--out {args.out}: folder {out.parent} does not exist")
+    if args.history:
+        return _export_history(args, out)
+    if out.suffix != ".npz":
+        raise UserError(f"--out {args.out}: a pass is written as .npz")
+    session = _load(args.session) if args.session else None
+    net = _network(args, session)
+    x, y = _input(args, net, session)
+    arrays = pass_arrays(net, x, y)
+    _write_npz(out, arrays)
+    print(f"wrote {len(arrays)} arrays to {out} (loss {float(arrays['loss']):.6g})")
+    return 0
+
+
+def _load(path: str) -> Any:
+    """load_session, imported lazily."""
+    from cnnviz.engine.session import load_session
+
+    return load_session(path)
+
+
+def _export_history(args: argparse.Namespace, out: Path) -> int:
+    """Write a session's history table as CSV."""
+    from cnnviz.cli import UserError
+    from cnnviz.engine.metrics import History
+
+    if not args.session:
+        raise UserError("--history needs --session FILE (a saved session with a history)")
+    if out.suffix != ".csv":
+        raise UserError(f"--out {args.out}: a history is written as .csv")
+    session = _load(args.session)
+    if session.history is None:
+        raise UserError(f"{args.session}: this session has no training history")
+    history = History.from_dict(session.history)
+    history.to_csv(out, table=args.table)
+    print(f"wrote the {args.table} table ({len(history.csv_rows(args.table)[1])} rows) to {out}")
+    return 0
+
+
+def _network(args: argparse.Namespace, session: Any) -> Any:
+    """The network from the session, preset or spec, with the requested weights."""
+    from cnnviz.cli import UserError
+    from cnnviz.core.network import Network
+
+    if session is not None:
+        net = Network.from_spec(session.spec, seed=session.seed, dtype=args.dtype)
+        net.load_state_dict(session.state_dict)
+    elif args.spec:
+        net = Network.from_spec(Path(args.spec), seed=args.seed, dtype=args.dtype)
+    else:
+        from cnnviz.core.presets import get_preset
+
+        net = Network.from_spec(get_preset(args.preset), seed=args.seed, dtype=args.dtype)
+    if args.trained:
+        from cnnviz.engine.trainer import load_user_weights
+
+        if not args.preset or not load_user_weights(args.preset, net):
+            raise UserError("--trained: no remembered weights for this preset "
+                            "(run `cnnviz train --preset NAME` first)")
+    if args.weights:
+        from cnnviz.engine.userweights import load_weights_npz
+
+        try:
+            net.load_state_dict(load_weights_npz(args.weights))
+        except ValueError as error:
+            raise UserError(f"--weights {args.weights}: {error}") from error
+    return net
+
+
+def _input(args: argparse.Namespace, net: Any, session: Any) -> tuple[np.ndarray, Any]:
+    """(x, labels or None) from --image, --input, the session or --dataset/--index."""
+    from cnnviz.cli import UserError
+
+    if args.image:
+        from cnnviz.data import load_image
+
+        _, H, W = net.spec.input_shape
+        x = load_image(args.image, size=(H, W))[None]
+        return _shaped(net, x, args.image), args.label
+    if args.input:
+        try:
+            x = np.load(args.input, allow_pickle=False)
+        except (ValueError, EOFError) as error:
+            raise UserError(f"--input {args.input}: not a readable .npy array") from error
+        if not isinstance(x, np.ndarray):
+            raise UserError(f"--input {args.input}: expected one array (.npy), not an archive")
+        return _shaped(net, x, args.input), args.label
+    if session is not None and session.input is not None and args.index is None:
+        return session.input, args.label if args.label is not None else session.labels
+    from cnnviz.commands.train import open_dataset_for
+
+    data = open_dataset_for(args.dataset, net)
+    xs, ys = data.test() if args.split == "test" else data.train()
+    index = 0 if args.index is None else args.index
+    if not 0 <= index < len(xs):
+        raise UserError(f"--index {index}: the {args.split} split of {args.dataset} has "
+                        f"{len(xs)} examples (0..{len(xs) - 1})")
+    return xs[index:index + 1], args.label if args.label is not None else int(ys[index])
+
+
+def _shaped(net: Any, x: np.ndarray, where: str) -> np.ndarray:
+    """net.prepare_input, with a UserError naming the file when the shape is wrong."""
+    from cnnviz.cli import UserError
+
+    try:
+        return net.prepare_input(x)
+    except ValueError as error:
+        raise UserError(f"{where}: {error}") from error
+
+
+def pass_arrays(net: Any, x: np.ndarray, y: Any) -> dict[str, np.ndarray]:
+    """Every tensor of one pass (no update), keyed input, logits, layer<i>.output, ..."""
+    from cnnviz.cli import UserError
+
+    x = net.prepare_input(x)
+    if y is None:
+        y = np.argmax(net.forward(x), axis=1)
+    try:
+        y = net.prepare_labels(np.asarray(y), len(x))
+    except ValueError as error:
+        raise UserError(f"--label: {error}") from error
+    p = net.run_pass(x, y)
+    arrays = {"input": p.input, "label": y, "loss": np.asarray(p.loss),
+              "logits": p.outputs[-1], "input_grad": p.input_grad,
+              "spec": np.asarray(json.dumps(net.spec.to_dict()))}
+    for layer in net.layers:
+        i = layer.index
+        arrays[f"layer{i}.output"] = p.outputs[i]
+        arrays[f"layer{i}.output_grad"] = p.output_grads[i]
+        if i in p.pool_argmax:
+            arrays[f"layer{i}.argmax"] = p.pool_argmax[i]
+        for name in layer.params:
+            arrays[f"layer{i}.{name}"] = net.params()[f"{i}.{name}"].copy()
+            arrays[f"layer{i}.{name}_grad"] = p.grads[f"{i}.{name}"].copy()
+    return arrays
+
+
+def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """np.savez to a buffer, then an atomic write."""
+    from cnnviz.engine.metrics import write_atomic
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    write_atomic(path, buffer.getvalue())

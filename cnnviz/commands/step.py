@@ -1,0 +1,311 @@
+"""`cnnviz step`: the backprop debugger without the window.
+
+Runs one pass step by step (F0 … L … B0, U), prints what every step computed, and can
+explain one unit of one step with its actual numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def register(subparsers: Any) -> None:
+    """Add the `step` parser."""
+    p = subparsers.add_parser(
+        "step", help="step a pass forward, through the loss, backward and the update",
+        description="Run one pass of a network one step at a time (F0 … L … B0, U), print "
+                    "each step's tensors, and explain a unit's formula with its numbers.")
+    net = p.add_mutually_exclusive_group()
+    net.add_argument("--preset", help="a built-in network (default lenet5)")
+    net.add_argument("--spec", metavar="FILE", help="a network spec (JSON file)")
+    net.add_argument("--session", metavar="FILE",
+                     help="a saved .cnnviz session: its network, weights, optimizer and input")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--image", metavar="FILE", help="an image file as the input")
+    source.add_argument("--dataset", help="take the input from a dataset (default mnist)")
+    source.add_argument("--input", metavar="FILE", help="a .npy array: (C,H,W) or (N,C,H,W)")
+    p.add_argument("--digit", action="store_true",
+                   help="with --image: crop, scale and centre a digit as MNIST (28×28 nets)")
+    p.add_argument("--index", type=int, default=0, help="with --dataset: which example (0)")
+    p.add_argument("--label", help="the class label(s), e.g. 7 or 3,1,4 for a batch")
+    p.add_argument("--weights", metavar="FILE", help="a .npz of weights to load")
+    p.add_argument("--seed", type=int, default=0, help="initial weights (default 0)")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    p.add_argument("--optimizer", default="sgd", help="sgd, momentum, nesterov, rmsprop, "
+                   "adagrad, adadelta or adam (default sgd)")
+    p.add_argument("--lr", type=float, default=0.01, help="learning rate (default 0.01)")
+    p.add_argument("--to", metavar="STEP", help="stop after this step (default: U, the end)")
+    p.add_argument("--explain", nargs=2, metavar=("STEP", "UNIT"),
+                   help="explain one unit: UNIT like 0,2,3,4 or weight:0,0,1,2 (B steps) or "
+                        "0.weight:0,0,1,2 (U)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the stepper, run it to --to, print the steps and the explanation."""
+    from cnnviz.cli import UserError
+    from cnnviz.engine.stepper import Stepper
+
+    net, optimizer, session_input = _network(args)
+    x, y = _input(args, net, session_input)
+    if optimizer is None:
+        optimizer = _optimizer(args.optimizer, args.lr)
+    try:
+        st = Stepper(net, x, y, optimizer)
+    except ValueError as error:
+        raise UserError(str(error)) from error
+    target = args.to or st.steps[-1]
+    if target not in st.steps:
+        raise UserError(f"--to {target}: not a step of this pass; steps are {' '.join(st.steps)}")
+    st.run_to(target)
+    explanation = _explain(st, args.explain) if args.explain else None
+    if args.json:
+        print(json.dumps(_json_report(st, explanation), default=_json_default))
+    else:
+        print(_text_report(st, explanation))
+    return 0
+
+
+# -- building ------------------------------------------------------------------------------
+
+
+def _network(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    """(net, optimizer or None, (x, y) from a session or None)."""
+    from cnnviz.cli import UserError
+    from cnnviz.core.network import Network
+
+    if args.session:
+        from cnnviz.engine.session import load_session
+
+        if args.weights:
+            raise UserError("--weights and --session do not go together: a session has weights")
+
+        restored = load_session(args.session).restore()
+        given = None
+        if restored.stepper is not None:
+            given = (restored.stepper.x, restored.stepper.y)
+            restored.stepper.reset()
+        return restored.net, restored.optimizer, given
+    if args.spec:
+        net = Network.from_spec(Path(args.spec), seed=args.seed, dtype=args.dtype)
+    else:
+        from cnnviz.core.presets import get_preset
+
+        net = Network.from_spec(get_preset(args.preset or "lenet5"), seed=args.seed,
+                                dtype=args.dtype)
+    if args.weights:
+        from cnnviz.engine.userweights import load_weights_npz
+
+        try:
+            net.load_state_dict(load_weights_npz(args.weights))
+        except ValueError as error:
+            raise UserError(f"--weights {args.weights}: {error}") from error
+    return net, None, None
+
+
+def _optimizer(name: str, lr: float) -> Any:
+    """The optimizer by name; a bad name or value is a UserError."""
+    from cnnviz.cli import UserError
+    from cnnviz.core.optim import make_optimizer
+
+    if not math.isfinite(lr) or lr < 0:
+        raise UserError(f"--lr {lr}: the learning rate must be a finite number ≥ 0")
+    try:
+        return make_optimizer(name, lr=lr)
+    except ValueError as error:
+        raise UserError(f"--optimizer {name}: {error}") from error
+
+
+def _input(args: argparse.Namespace, net: Any, session_input: Any) -> tuple[np.ndarray, Any]:
+    """The input batch and its labels from --image, --input, --dataset or the session."""
+    from cnnviz.cli import UserError
+
+    C, H, W = net.spec.input_shape
+    if args.image:
+        x = _image(args.image, args.digit, (C, H, W))
+    elif args.input:
+        x = _npy(args.input, (C, H, W))
+    elif session_input is not None and not args.dataset:
+        x, y = session_input
+        return x, _labels(args.label, len(x)) if args.label else y
+    else:
+        return _dataset_example(args, net)
+    if args.label is None:
+        raise UserError(f"--label is needed with {'--image' if args.image else '--input'}: "
+                        f"the class of the input (0…{net.spec.num_classes - 1})")
+    return x, _labels(args.label, x.shape[0] if x.ndim == 4 else 1)
+
+
+def _image(path: str, digit: bool, shape: tuple[int, int, int]) -> np.ndarray:
+    """An image file as a (C, H, W) input (grayscale copied to every channel)."""
+    from cnnviz.cli import UserError
+    from cnnviz.data.images import load_image
+
+    C, H, W = shape
+    if digit:
+        from cnnviz.data.preprocess import preprocess_digit
+
+        if (H, W) != (28, 28):
+            raise UserError(f"--digit makes a 28×28 digit, but this network takes {H}×{W}")
+        gray = preprocess_digit(load_image(path, size=None), invert="auto")
+    else:
+        gray = load_image(path, size=(H, W))
+    return np.repeat(gray[None], C, axis=0)
+
+
+def _npy(path: str, shape: tuple[int, int, int]) -> np.ndarray:
+    """A saved input array: (H, W) for one channel, (C, H, W) or (N, C, H, W)."""
+    from cnnviz.cli import UserError
+
+    try:
+        x = np.load(path, allow_pickle=False)
+    except (ValueError, EOFError) as error:
+        raise UserError(f"--input {path}: not a plain .npy array ({error})") from error
+    if not isinstance(x, np.ndarray):
+        raise UserError(f"--input {path}: a .npz archive; save the input with np.save as .npy")
+    if x.ndim == 2 and shape[0] == 1:
+        x = x[None]
+    if x.shape[-3:] != shape or x.ndim not in (3, 4) or x.dtype.kind not in "biuf":
+        raise UserError(f"--input {path}: array of shape {x.shape} and dtype {x.dtype}; this "
+                        f"network takes numbers of shape {shape} or (N, *{shape})")
+    if not np.isfinite(x).all():
+        raise UserError(f"--input {path}: the array contains NaN or infinity")
+    return x
+
+
+def _labels(text: str, n: int) -> np.ndarray:
+    """--label as n integers."""
+    from cnnviz.cli import UserError
+
+    try:
+        labels = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise UserError(f"--label {text}: expected integers like 7 or 3,1,4") from None
+    if len(labels) != n:
+        raise UserError(f"--label {text}: {len(labels)} label(s) for {n} input example(s)")
+    return np.asarray(labels, dtype=np.int64)
+
+
+def _dataset_example(args: argparse.Namespace, net: Any) -> tuple[np.ndarray, Any]:
+    """Example --index of --dataset (default mnist) and its label (or --label)."""
+    from cnnviz.cli import UserError
+    from cnnviz.data.registry import open_dataset
+
+    name = args.dataset or "mnist"
+    if name == "shapes":
+        _, H, _ = net.spec.input_shape
+        classes = ("square", "other") if net.spec.num_classes == 2 else None
+        data = open_dataset("shapes", size=H, **({"classes": classes} if classes else {}))
+    else:
+        data = open_dataset(name)
+    if not 0 <= args.index < len(data.images):
+        raise UserError(f"--index {args.index}: dataset {name} has examples "
+                        f"0…{len(data.images) - 1}")
+    if tuple(data.images.shape[1:]) != tuple(net.spec.input_shape):
+        raise UserError(f"--dataset {name}: its images are {data.images.shape[1:]}, this network "
+                        f"takes {tuple(net.spec.input_shape)}")
+    x = np.array(data.images[args.index])
+    y = _labels(args.label, 1) if args.label else np.array([int(data.labels[args.index])])
+    return x, y
+
+
+# -- explaining ----------------------------------------------------------------------------
+
+
+def parse_unit(text: str) -> tuple:
+    """`0,2,3,4` → (0, 2, 3, 4); `weight:0,0,1,2` → ("weight", (0, 0, 1, 2))."""
+    from cnnviz.cli import UserError
+
+    name, _, numbers = text.rpartition(":")
+    try:
+        index = tuple(int(v) for v in numbers.split(","))
+    except ValueError:
+        raise UserError(f"--explain unit {text!r}: expected integers like 0,2,3,4, "
+                        "weight:0,0,1,2 or 0.weight:0,0,1,2") from None
+    return (name, index) if name else index
+
+
+def format_unit(unit: tuple) -> str:
+    """The inverse of parse_unit: (0, 2, 3) → `0,2,3`; ("weight", (0, 1)) → `weight:0,1`."""
+    if unit and isinstance(unit[0], str):
+        return f"{unit[0]}:{','.join(str(int(v)) for v in unit[1])}"
+    return ",".join(str(int(v)) for v in unit)
+
+
+def _explain(st: Any, request: list[str]) -> Any:
+    """st.explain for --explain STEP UNIT; mistakes become UserErrors."""
+    from cnnviz.cli import UserError
+
+    step, unit_text = request
+    if step not in st.steps:
+        raise UserError(f"--explain {step}: not a step of this pass; steps are "
+                        f"{' '.join(st.steps)}")
+    if st.record(step) is None:
+        raise UserError(f"--explain {step}: that step has not run (the run stopped after "
+                        f"{st.current.name if st.current else 'nothing'}; see --to)")
+    try:
+        return st.explain(step, parse_unit(unit_text))
+    except ValueError as error:
+        raise UserError(f"--explain {step} {unit_text}: {error}") from error
+
+
+# -- reporting -----------------------------------------------------------------------------
+
+
+def _text_report(st: Any, explanation: Any) -> str:
+    """Every executed step's summary, then the explanation."""
+    net = st.net
+    head = (f"{len(net.layers)} layers, {net.dtype.name}, batch {st.x.shape[0]}, "
+            f"labels {' '.join(str(int(v)) for v in st.y)}, optimizer {st.optimizer!r}")
+    lines = [head, ""] + [rec.summary() for rec in st.records]
+    if explanation is not None:
+        lines += ["", f"explain {explanation.step} {format_unit(explanation.unit)}:",
+                  "  formula: " + explanation.formula.replace("\n", "\n           "), "",
+                  explanation.text]
+    return "\n".join(lines)
+
+
+def _stats(value: np.ndarray) -> dict:
+    """Shape, min/max/mean and norm of one tensor."""
+    v = np.asarray(value, dtype=np.float64)
+    if v.size == 0:
+        return {"shape": list(v.shape)}
+    return {"shape": list(v.shape), "min": float(v.min()), "max": float(v.max()),
+            "mean": float(v.mean()), "norm": float(np.linalg.norm(v.ravel()))}
+
+
+def _json_report(st: Any, explanation: Any) -> dict:
+    """The JSON document of --json."""
+    steps = []
+    for rec in st.records:
+        item = {"name": rec.name, "layer": rec.layer, "kind": rec.kind,
+                "layer_type": rec.layer_type,
+                "tensors": {k: _stats(v) for k, v in rec.values.items() if k != "argmax"}}
+        if rec.kind == "loss":
+            item["loss"] = float(rec.values["loss"])
+        steps.append(item)
+    report: dict[str, Any] = {"steps": steps, "cursor": st.cursor,
+                              "labels": [int(v) for v in st.y]}
+    if explanation is not None:
+        report["explanation"] = {k: getattr(explanation, k) for k in (
+            "step", "layer", "unit", "kind", "terms", "constant", "value", "recorded", "text",
+            "formula", "cells", "linear")}
+    return report
+
+
+def _json_default(obj: Any) -> Any:
+    """NumPy scalars and tuples inside explanations, as JSON."""
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"not JSON-able: {type(obj).__name__}")

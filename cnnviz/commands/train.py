@@ -1,0 +1,277 @@
+"""`cnnviz train`: train a network on a dataset without the window.
+
+Exit codes: 0 finished, 2 bad input, 3 the run diverged (loss or weights became inf/NaN),
+130 stopped with Ctrl+C (the first Ctrl+C stops after the batch in progress).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PRESET = "lenet5"
+SCHEDULES = ("constant", "step", "cosine", "onecycle")
+EXIT_DIVERGED = 3
+EXIT_STOPPED = 130
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer ≥ 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number ≥ 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number ≥ 1, got {text!r}")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    """Add the `train` parser."""
+    p = subparsers.add_parser(
+        "train", help="train a network on a dataset (headless)",
+        description="Train a network headless. The defaults train LeNet-5 on the bundled "
+                    "MNIST subset to about 98% test accuracy (Adam, one-cycle, shifts).")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--preset", help=f"a built-in network (default {DEFAULT_PRESET})")
+    source.add_argument("--spec", metavar="FILE", help="a network spec (JSON file)")
+    p.add_argument("--dataset", default="mnist",
+                   help="mnist, shapes, or a path to data (default mnist)")
+    p.add_argument("--epochs", type=positive_int, default=20, help="default 20")
+    p.add_argument("--batch-size", type=positive_int, default=64,
+                   help="examples per update; 1 = online learning (default 64)")
+    p.add_argument("--optimizer", default="adam", help="sgd, momentum, nesterov, rmsprop, "
+                   "adagrad, adadelta or adam (default adam)")
+    p.add_argument("--lr", type=positive_float, default=3e-3,
+                   help="learning rate; the peak rate for onecycle (default 0.003)")
+    p.add_argument("--schedule", choices=SCHEDULES, default="onecycle",
+                   help="learning-rate schedule (default onecycle)")
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
+                   help="random ±2-pixel shifts of the training images (default on)")
+    p.add_argument("--seed", type=int, default=0, help="initial weights, shuffling and shifts")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    p.add_argument("--eval-every", type=int, default=0, metavar="N",
+                   help="also evaluate the test set every N batches (default: each epoch)")
+    p.add_argument("--save", metavar="FILE",
+                   help="write the result: a .cnnviz session or a .npz of weights")
+    p.add_argument("--no-remember", action="store_true",
+                   help="do not keep the weights as this preset's trained weights")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per epoch on stdout, then a summary object")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build, train, report and save; returns the exit code."""
+    from cnnviz.cli import UserError
+    from cnnviz.engine.trainer import TrainConfig, Trainer
+
+    _check_save_path(args.save)
+    net, preset = _build_network(args)
+    dataset = open_dataset_for(args.dataset, net)
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size,
+                         optimizer=args.optimizer, lr=args.lr, seed=args.seed,
+                         augment=args.augment, schedule=args.schedule,
+                         eval_every=max(0, args.eval_every))
+    optimizer = _make_optimizer(args.optimizer, args.lr)
+    reporter = _Reporter(args.json, config.epochs)
+    try:
+        trainer = Trainer(net, dataset, config, optimizer,
+                          on_progress=reporter.progress, on_epoch_end=reporter.epoch)
+    except ValueError as error:
+        raise UserError(str(error)) from error
+    previous = _stop_on_interrupt(trainer)
+    try:
+        result = trainer.run()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    reporter.finish()
+    saved = [] if result.diverged else _save(args, preset, net, trainer, result)
+    reporter.summary(result, saved)
+    if result.diverged:
+        print(f"cnnviz train: training diverged: {result.message}", file=sys.stderr)
+        return EXIT_DIVERGED
+    if result.state == "stopped":
+        print(f"cnnviz train: {result.message}", file=sys.stderr)
+        return EXIT_STOPPED
+    return 0
+
+
+def _stop_on_interrupt(trainer: Any) -> Any:
+    """Make the first Ctrl+C stop training cleanly after its batch; returns the old handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGINT, signal.default_int_handler)   # a second Ctrl+C aborts
+        print("\ncnnviz train: stopping after this batch (Ctrl+C again to abort)",
+              file=sys.stderr)
+        trainer.stop()
+
+    return signal.signal(signal.SIGINT, handler)
+
+
+def _check_save_path(save: str | None) -> None:
+    """Refuse a --save target we could not write, before spending time training."""
+    from cnnviz.cli import UserError
+
+    if save is None:
+        return
+    path = Path(save)
+    if path.suffix not in (".cnnviz", ".npz"):
+        raise UserError(f"--save {save}: the file name must end in .cnnviz (a session) "
+                        "or .npz (weights)")
+    if not path.parent.resolve().is_dir():
+        raise UserError(f"--save {save}: folder {path.parent} does not exist")
+
+
+def _build_network(args: argparse.Namespace) -> tuple[Any, str | None]:
+    """The network from --spec or --preset (default lenet5); also the preset name."""
+    from cnnviz.core.network import Network
+
+    if args.spec:
+        return Network.from_spec(Path(args.spec), seed=args.seed, dtype=args.dtype), None
+    from cnnviz.core.presets import get_preset
+
+    preset = args.preset or DEFAULT_PRESET
+    return Network.from_spec(get_preset(preset), seed=args.seed, dtype=args.dtype), preset
+
+
+def open_dataset_for(name: str, net: Any) -> Any:
+    """open_dataset(name); the synthetic shapes are generated to fit the network."""
+    from cnnviz.data import open_dataset
+
+    if name == "shapes":
+        return _shapes_for(net)
+    return open_dataset(name)
+
+
+def _shapes_for(net: Any) -> Any:
+    """The shapes dataset sized and classed for net (e.g. 8×8, square vs other)."""
+    from cnnviz.data import open_dataset
+
+    _, H, _ = net.spec.input_shape
+    if net.spec.num_classes == 2:
+        return open_dataset("shapes", size=H, classes=("square", "other"))
+    return open_dataset("shapes", size=H)
+
+
+def _make_optimizer(name: str, lr: float) -> Any:
+    """The optimizer by name; a bad name or value is a UserError."""
+    from cnnviz.cli import UserError
+    from cnnviz.core.optim import make_optimizer
+
+    try:
+        return make_optimizer(name, lr=lr)
+    except ValueError as error:
+        raise UserError(f"--optimizer {name}: {error}") from error
+
+
+def _save(args: argparse.Namespace, preset: str | None, net: Any, trainer: Any,
+          result: Any) -> list[str]:
+    """Write --save and the remembered preset weights; returns the paths written."""
+    from cnnviz.engine.session import Session, save_session
+    from cnnviz.engine.trainer import save_user_weights
+    from cnnviz.engine.userweights import save_weights_npz
+
+    saved = []
+    if args.save:
+        if args.save.endswith(".cnnviz"):
+            extra = {"training": {"dataset": args.dataset, **vars(trainer.config)}}
+            session = Session.capture(net, trainer.optimizer, history=result.history,
+                                      extra=json.loads(json.dumps(extra, default=str)))
+            save_session(args.save, session)
+        else:
+            save_weights_npz(args.save, net.state_dict())
+        saved.append(str(args.save))
+    if preset is not None and not args.no_remember and result.state == "finished":
+        saved.append(str(save_user_weights(preset, net)))
+    if not args.json:
+        for path in saved:
+            print(f"saved {path}", file=sys.stderr)
+    return saved
+
+
+class _Reporter:
+    """Progress on stderr (an in-place bar on a terminal), JSON lines on stdout."""
+
+    def __init__(self, as_json: bool, epochs: int) -> None:
+        self.as_json, self.epochs = as_json, epochs
+        self.tty = sys.stderr.isatty()
+        self.bar_shown = False
+
+    def progress(self, p: Any) -> None:
+        """Redraw the bar (terminals only)."""
+        if not self.tty:
+            return
+        width = 24
+        filled = int(round(p.fraction * width))
+        loss = p.metrics.get("loss", math.nan)
+        line = (f"\repoch {p.epoch}/{p.epochs} [{'#' * filled}{'.' * (width - filled)}] "
+                f"batch {p.batch}/{p.batches_per_epoch} loss {loss:.4f} "
+                f"left {_clock(p.eta)}   ")
+        sys.stderr.write(line)
+        sys.stderr.flush()
+        self.bar_shown = True
+
+    def epoch(self, row: dict[str, float]) -> None:
+        """One JSON line on stdout with --json, else one text line on stderr."""
+        if self.as_json:
+            print(json.dumps(_json_row(row)), flush=True)
+            return
+        self.finish()
+        print(f"epoch {row['epoch']}/{self.epochs}: train loss {row['train_loss']:.4f} "
+              f"acc {100 * row['train_accuracy']:.1f}% | test loss {row['test_loss']:.4f} "
+              f"acc {100 * row['test_accuracy']:.2f}% | lr {row['lr']:.3g} | "
+              f"{row['seconds']:.1f} s", file=sys.stderr, flush=True)
+
+    def finish(self) -> None:
+        """End the in-place bar's line."""
+        if self.bar_shown:
+            sys.stderr.write("\r" + " " * 79 + "\r")
+            sys.stderr.flush()
+            self.bar_shown = False
+
+    def summary(self, result: Any, saved: list[str]) -> None:
+        """The last line: a JSON summary with --json, else a sentence on stderr."""
+        if self.as_json:
+            print(json.dumps(_json_row({
+                "summary": True, "state": result.state, "message": result.message,
+                "epochs": result.epochs_completed, "batches": result.batches_completed,
+                "test_loss": result.test_loss, "test_accuracy": result.test_accuracy,
+                "seconds": result.seconds, "saved": saved})), flush=True)
+        elif not result.diverged:
+            print(f"{result.message}: test accuracy {100 * result.test_accuracy:.2f}% "
+                  f"(loss {result.test_loss:.4f}) in {result.seconds:.1f} s", file=sys.stderr)
+
+
+def _json_row(row: dict[str, Any]) -> dict[str, Any]:
+    """JSON-safe copy: non-finite floats become null."""
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in row.items()}
+
+
+def _clock(seconds: float) -> str:
+    """m:ss, or '?' when unknown."""
+    if not math.isfinite(seconds):
+        return "?"
+    m, s = divmod(int(round(seconds)), 60)
+    return f"{m}:{s:02d}"

@@ -1,0 +1,157 @@
+"""Explanations of the loss step (softmax, loss, ∂E/∂logits) and of the update step."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from cnnviz.engine.explain import (
+    Explanation,
+    TermSum,
+    check_unit,
+    fmt,
+    idx,
+    make,
+    sum_text,
+)
+
+if TYPE_CHECKING:
+    from cnnviz.engine.stepper import Stepper, StepRecord
+
+
+def _per_example_losses(loss: str, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """ℓ_n in float64: −log softmax(z_n)[y_n], or ½·Σ_k (ŷ_k − t_k)²."""
+    if loss == "cross_entropy":
+        shifted = z - z.max(axis=1, keepdims=True)
+        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        return -log_p[np.arange(len(y)), y]
+    t = np.eye(z.shape[1])[y]
+    return 0.5 * ((z - t) ** 2).sum(axis=1)
+
+
+def explain_loss(st: Stepper, rec: StepRecord, unit: Any) -> Explanation:
+    """(n,): the batch loss as the mean of per-example losses; (n, k): ∂E/∂z[n,k]."""
+    z = rec.values["logits"].astype(np.float64)
+    unit = (unit,) if isinstance(unit, int | np.integer) else tuple(unit)
+    if len(unit) == 1:
+        check_unit(unit, z.shape[:1], "the loss (one unit per example)")
+        return _loss_value(st, rec, z, int(unit[0]))
+    unit = check_unit(unit, z.shape, "the logits")
+    return _loss_grad(st, rec, z, unit)
+
+
+def _loss_value(st: Stepper, rec: StepRecord, z: np.ndarray, n: int) -> Explanation:
+    """E = (1/N)·Σ_n ℓ_n, with example n's ℓ_n spelled out."""
+    losses = _per_example_losses(rec.layer_type, z, st.y)
+    N = len(losses)
+    s = TermSum()
+    for m, lm in enumerate(losses):
+        s.add(1.0 / N, lm, f"1/{N}", f"ℓ{idx(m)}")
+    y = int(st.y[n])
+    if rec.layer_type == "cross_entropy":
+        p = float(rec.values["probabilities"][n, y])
+        detail = (
+            f"ℓ{idx(n)} = −log softmax(z{idx(n)})[{y}] = −log p{idx(n, y)} = −log {fmt(p)}"
+            f" = {fmt(losses[n])}"
+        )
+        formula = "E = (1/N)·Σ_n −log softmax(z_n)[y_n],  p_k = e^{z_k} / Σ_j e^{z_j}"
+    else:
+        detail = f"ℓ{idx(n)} = ½·Σ_k (ŷ{idx(n)}_k − t_k)² with t = onehot({y}) = {fmt(losses[n])}"
+        formula = "E = (1/N)·Σ_n ½·Σ_k (ŷ_k − t_k)²"
+    recorded = float(rec.values["loss"])
+    text = sum_text("E", s, 0.0, None, s.total(), recorded) + "\n" + detail
+    cells = {"logits": [(n, k) for k in range(z.shape[1])], "target": (n, y)}
+    return make(st, rec.name, (n,), s, 0.0, recorded, text=text, formula=formula, cells=cells)
+
+
+def _loss_grad(st: Stepper, rec: StepRecord, z: np.ndarray, unit: tuple) -> Explanation:
+    """∂E/∂z[n,k] = (p_k − t_k)/N (cross-entropy) or (ŷ_k − t_k)/N (mse)."""
+    n, k = unit
+    N = z.shape[0]
+    t = 1.0 if int(st.y[n]) == k else 0.0
+    s = TermSum()
+    if rec.layer_type == "cross_entropy":
+        p = float(rec.values["probabilities"][unit])
+        s.add(1.0 / N, p, f"1/{N}", f"p{idx(n, k)}")
+        zn = z[n]
+        detail = (
+            f"p{idx(n, k)} = e^(z_k − max z) / Σ_j e^(z_j − max z) = "
+            f"e^({fmt(zn[k] - zn.max())}) / {fmt(np.exp(zn - zn.max()).sum())} = {fmt(p)}"
+        )
+        formula = "∂E/∂z[n,k] = (p_k − t_k)/N,  p = softmax(z_n), t = onehot(y_n)"
+    else:
+        s.add(1.0 / N, z[n, k], f"1/{N}", f"ŷ{idx(n, k)}")
+        detail = f"ŷ{idx(n, k)} = {fmt(z[n, k])}"
+        formula = "∂E/∂ŷ[n,k] = (ŷ_k − t_k)/N,  t = onehot(y_n)"
+    recorded = float(rec.values["grad_logits"][unit])
+    text = sum_text(f"∂E/∂z{idx(*unit)}", s, -t / N, f"(−t{idx(k)}/{N})", s.total(-t / N),
+                    recorded)
+    text += f"\n{detail};  t{idx(k)} = {fmt(t)} (label {int(st.y[n])})"
+    return make(st, rec.name, unit, s, -t / N, recorded, text=text, formula=formula,
+                cells={"logits": [unit], "target": (n, int(st.y[n]))})
+
+
+def explain_update(st: Stepper, rec: StepRecord, unit: Any) -> Explanation:
+    """(param_name, index): the optimizer's rule for one weight, with its numbers."""
+    if isinstance(unit, list):
+        unit = tuple(unit)
+    if not (isinstance(unit, tuple) and len(unit) == 2 and isinstance(unit[0], str)):
+        raise ValueError(
+            "an update unit is (parameter name, index), e.g. ('0.weight', (0, 0, 1, 2)); "
+            f"got {unit!r}"
+        )
+    name = unit[0]
+    if f"{name}_after" not in rec.values:
+        names = sorted({k.rsplit("_", 1)[0] for k in rec.values})
+        raise ValueError(f"unknown parameter {name!r}; this network has {', '.join(names)}")
+    before = rec.values[f"{name}_before"]
+    index = check_unit(unit[1], before.shape, f"parameter {name}")
+    w = float(before[index])
+    g = float(rec.values[f"{name}_grad"][index])
+    recorded = float(rec.values[f"{name}_after"][index])
+    opt = st.optimizer
+    rule = opt.describe_rule()
+    s = _linear_update(opt, name, index, w, g)
+    lhs = f"{name}{idx(*index)}"
+    if s is not None:
+        symbol = "b" if name.endswith(".bias") else "w"
+        text = sum_text(lhs, s, w, f"{symbol}{idx(*index)}", s.total(w), recorded)
+        text += f"\nrule ({opt.name}): {rule.replace(chr(10), ';  ')}"
+        return make(st, rec.name, (name, index), s, w, recorded, text=text, formula=rule,
+                    cells={"param": [(name, index)]})
+    state = {k: v[index] if isinstance(v, np.ndarray) else v
+             for k, v in opt.update_terms(name).items()}
+    shown = ", ".join(f"{k} = {fmt(v)}" for k, v in state.items())
+    text = (
+        f"{lhs}: {fmt(w)} → {fmt(recorded)}   (∂E/∂w = {fmt(g)}, η = {fmt(opt.lr)})\n"
+        f"rule ({opt.name}): {rule.replace(chr(10), ';  ')}\n"
+        f"state after the step: {shown}"
+    )
+    return Explanation(
+        step=rec.name, layer=int(name.split(".")[0]), unit=(name, index), kind=rec.kind,
+        terms=[], constant=w, value=recorded, recorded=recorded, text=text, formula=rule,
+        cells={"param": [(name, index)]}, linear=False,
+    )
+
+
+def _linear_update(opt: Any, name: str, index: tuple, w: float, g: float) -> TermSum | None:
+    """SGD's update as terms: w − η·g (− η·λ·w with weight decay; − η·b with momentum)."""
+    if opt.name != "SGD":
+        return None
+    hp = opt.hyperparams
+    p = "b" if name.endswith(".bias") else "w"
+    lr, wd, mu = hp["lr"], hp["weight_decay"], hp["momentum"]
+    s = TermSum()
+    if mu == 0:
+        s.add(-lr, g, "(−η)", f"∂E/∂{p}{idx(*index)}")
+        if wd:
+            s.add(-lr * wd, w, "(−η·λ)", f"{p}{idx(*index)}")
+        return s
+    buf = float(opt.update_terms(name)["momentum_buffer"][index])
+    if hp["nesterov"]:
+        s.add(-lr, g + wd * w, "(−η)", "g")
+        s.add(-lr * mu, buf, "(−η·μ)", f"b{idx(*index)}")
+    else:
+        s.add(-lr, buf, "(−η)", f"b{idx(*index)}")
+    return s

@@ -1,0 +1,104 @@
+"""Receptive fields: by hand on LeNet-5, and empirically by perturbing input pixels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cnnviz.core import Network
+from cnnviz.core.presets import get_preset
+from cnnviz.engine import Stepper, receptive_field
+from cnnviz.engine.receptive import region_size
+
+# smooth and without max pooling, so that every pixel inside the field moves the unit
+SMOOTH = {
+    "input": [2, 13, 13],
+    "layers": [
+        {"type": "conv2d", "out_channels": 3, "kernel_size": 3, "stride": 2, "padding": 1},
+        {"type": "tanh"},
+        {"type": "avgpool2d", "kernel_size": 3, "stride": 1, "padding": 1},
+        {"type": "conv2d", "out_channels": 2, "kernel_size": 2},
+        {"type": "leaky_relu"},
+        {"type": "flatten"},
+        {"type": "dense", "units": 3},
+    ],
+    "loss": "cross_entropy",
+}
+
+
+def test_lenet5_conv2_unit_sees_14x14_of_the_input():
+    """Layer 3 (conv2, 5×5 on the pooled 14×14 map) unit (0, 4, 5), worked out by hand.
+
+    pool output rows 4…8 (5 rows) → conv1 output rows 8…17 (2×2 pool) → input rows
+    8−2 … 17−2+4 = 6…19 (5×5 kernel, padding 2): 14 rows; columns likewise from 5.
+    """
+    field = receptive_field(get_preset("lenet5"), 3, (0, 4, 5))
+    assert set(field) == {"input", 0, 1, 2}
+    assert field[2]["box"] == (4, 9, 5, 10) and field[2]["channels"] == tuple(range(6))
+    assert field[1]["box"] == field[0]["box"] == (8, 18, 10, 20)
+    assert field["input"]["box"] == (6, 20, 8, 22) and field["input"]["channels"] == (0,)
+    assert region_size(field["input"]) == 14 * 14
+
+
+def test_regions_are_clipped_at_the_border():
+    """A corner unit's field stops at the map's edge (padding is not part of the map)."""
+    field = receptive_field(get_preset("lenet5"), 3, (2, 0, 0))
+    assert field["input"]["box"] == (0, 12, 0, 12)
+
+
+def test_dense_sees_everything_and_flatten_maps_back():
+    """A dense unit depends on the whole input; a flatten unit on one (c, i, j) cell."""
+    spec = get_preset("lenet5")
+    dense = receptive_field(spec, 7, (3,))
+    assert dense[6]["range"] == (0, 400) and dense[5]["box"] == (0, 5, 0, 5)
+    assert dense["input"]["box"] == (0, 28, 0, 28)
+    flat = receptive_field(spec, 6, (0, 27))  # example 0, flat index 27 = (1, 0, 2)
+    assert flat[5]["channels"] == (1,) and flat[5]["box"] == (0, 1, 2, 3)
+
+
+def test_accepts_network_stepper_and_rejects_bad_units():
+    """Works on a Network or through the Stepper; bad layer or unit raises ValueError."""
+    net = Network.from_spec(SMOOTH, dtype="float64")
+    st = Stepper(net, np.zeros((2, 13, 13)), 0)
+    assert st.receptive_field(3, (1, 2, 2)) == receptive_field(SMOOTH, 3, (1, 2, 2))
+    with pytest.raises(ValueError, match="layer 9 does not exist"):
+        receptive_field(net, 9, (0,))
+    with pytest.raises(ValueError, match="not inside"):
+        receptive_field(net, 3, (0, 7, 7))
+
+
+def unit_responses(net, layer, unit, x):
+    """The unit's value for a batch of inputs, through layers 0…layer."""
+    out = x
+    for lay in net.layers[: layer + 1]:
+        out = lay.forward(out)
+    return out[(slice(None), *unit)]
+
+
+def perturbed_batch(x):
+    """One copy of x per input pixel (all channels), that pixel raised by 0.5."""
+    _, H, W = x.shape
+    xs = np.repeat(x[None], H * W, axis=0)
+    rows, cols = np.divmod(np.arange(H * W), W)
+    xs[np.arange(H * W), :, rows, cols] += 0.5
+    return xs, rows, cols
+
+
+@pytest.mark.parametrize(("spec", "layer", "unit"), [
+    (SMOOTH, 3, (1, 2, 3)), (SMOOTH, 3, (0, 0, 0)), (SMOOTH, 2, (2, 6, 1)),
+    (get_preset("lenet5"), 3, (5, 4, 5)), (get_preset("lenet5"), 3, (1, 9, 0)),
+])
+def test_pixels_outside_never_move_the_unit(spec, layer, unit):
+    """Empirically (float64): outside the field nothing changes; inside, the unit moves."""
+    net = Network.from_spec(spec, seed=2, dtype="float64")
+    x = np.random.default_rng(1).random(net.spec.input_shape)
+    base = unit_responses(net, layer, unit, x[None])[0]
+    xs, rows, cols = perturbed_batch(x)
+    moved = unit_responses(net, layer, unit, xs) != base
+    i0, i1, j0, j1 = receptive_field(net, layer, unit)["input"]["box"]
+    inside = (rows >= i0) & (rows < i1) & (cols >= j0) & (cols < j1)
+    assert not moved[~inside].any()
+    if spec is SMOOTH:
+        assert moved[inside].all()
+    else:  # relu and max pooling can hide a pixel; most still matter
+        assert moved[inside].mean() > 0.5
