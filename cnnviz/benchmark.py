@@ -1,8 +1,9 @@
 """Speed figures for `cnnviz bench`: training steps, a recorded pass, compile times.
 
 Timings are medians over repeated runs after a warm-up. Where PyTorch is importable the
-same LeNet-5 step is timed with it in the same run, and the ratio is reported: the
-machines are shared and noisy, so only same-run comparisons mean much.
+same LeNet-5 step is timed with it in the same run, in alternating blocks of a few
+steps so that both see the same machine load, and the ratio is reported: the machines
+are shared and noisy, so only same-run comparisons mean much.
 """
 
 from __future__ import annotations
@@ -18,20 +19,31 @@ from collections.abc import Callable
 import numpy as np
 
 from cnnviz.core import Network
+from cnnviz.core.kernels._jit import thread_count
 from cnnviz.core.optim import SGD
 from cnnviz.core.presets import get_preset
 
 
 def median_ms(fn: Callable[[], object], repeats: int, warmup: int = 3) -> float:
     """Median wall time of fn() in milliseconds."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+    return paired_medians({"fn": fn}, repeats, warmup)["fn"]
+
+
+def paired_medians(
+    fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 3, block: int = 5
+) -> dict[str, float]:
+    """Median ms of each function, timed in alternating blocks so all see the same load."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    while any(len(v) < repeats for v in times.values()):
+        for name, fn in fns.items():
+            for _ in range(min(block, repeats - len(times[name]))):
+                start = time.perf_counter()
+                fn()
+                times[name].append((time.perf_counter() - start) * 1000)
+    return {name: statistics.median(v) for name, v in times.items()}
 
 
 def _batch(net: Network, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -40,22 +52,22 @@ def _batch(net: Network, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]
     return x, rng.integers(0, net.spec.num_classes, size=n)
 
 
-def cnnviz_step_ms(preset: str, batch: int, repeats: int) -> float:
-    """Median ms of one training step (forward, loss, backward, SGD update)."""
+def cnnviz_step(preset: str, batch: int) -> Callable[[], object]:
+    """One training step of ours (forward, loss, backward, SGD update), ready to call."""
     net = Network.from_spec(get_preset(preset), seed=0, dtype="float32")
     x, y = _batch(net, batch)
     opt = SGD(lr=0.01)
-    return median_ms(lambda: net.train_step(x, y, opt), repeats)
+    return lambda: net.train_step(x, y, opt)
 
 
-def cnnviz_pass_ms(preset: str, repeats: int) -> float:
-    """Median ms of a single-image run_pass that records every tensor."""
+def cnnviz_pass(preset: str) -> Callable[[], object]:
+    """A single-image run_pass that records every tensor, ready to call."""
     net = Network.from_spec(get_preset(preset), seed=0, dtype="float32")
     x, y = _batch(net, 1)
-    return median_ms(lambda: net.run_pass(x, y), repeats)
+    return lambda: net.run_pass(x, y)
 
 
-def torch_step_ms(preset: str, batch: int, repeats: int, threads: int) -> float | None:
+def torch_step(preset: str, batch: int, threads: int) -> Callable[[], object] | None:
     """The same step in PyTorch (None if torch is not installed)."""
     try:
         import torch
@@ -74,7 +86,7 @@ def torch_step_ms(preset: str, batch: int, repeats: int, threads: int) -> float 
         loss_fn(model(tx), ty).backward()
         opt.step()
 
-    return median_ms(step, repeats)
+    return step
 
 
 def _torch_model(net: Network, torch):
@@ -138,11 +150,24 @@ def compile_seconds() -> tuple[float, float]:
 def run_benchmarks(preset: str = "lenet5", repeats: int = 50, threads: int = 2) -> dict:
     """Every figure of `cnnviz bench` as a dict (milliseconds and seconds)."""
     cold, cached = compile_seconds()
-    figures: dict = {"preset": preset, "compile_cold_s": cold, "compile_cached_s": cached}
+    figures: dict = {
+        "preset": preset,
+        "compile_cold_s": cold,
+        "compile_cached_s": cached,
+        "kernel_threads": thread_count(),
+        "torch_threads": threads,
+        "load_before": os.getloadavg()[0],
+    }
     for batch in (1, 64):
-        figures[f"step_b{batch}_ms"] = cnnviz_step_ms(preset, batch, repeats)
-        figures[f"torch_step_b{batch}_ms"] = torch_step_ms(preset, batch, repeats, threads)
-    figures["run_pass_b1_ms"] = cnnviz_pass_ms(preset, repeats)
+        fns = {"ours": cnnviz_step(preset, batch)}
+        theirs = torch_step(preset, batch, threads)
+        if theirs is not None:
+            fns["torch"] = theirs
+        medians = paired_medians(fns, repeats)
+        figures[f"step_b{batch}_ms"] = medians["ours"]
+        figures[f"torch_step_b{batch}_ms"] = medians.get("torch")
+    figures["run_pass_b1_ms"] = median_ms(cnnviz_pass(preset), repeats)
+    figures["load_after"] = os.getloadavg()[0]
     return figures
 
 
@@ -158,4 +183,8 @@ def format_figures(f: dict) -> str:
     lines.append(f"run_pass, 1 image, all tensors: {f['run_pass_b1_ms']:8.3f} ms")
     lines.append(f"first-call compile, all kernels: {f['compile_cold_s']:6.2f} s (cold cache)")
     lines.append(f"later process, from Numba cache: {f['compile_cached_s']:6.2f} s")
+    lines.append(
+        f"kernel threads {f['kernel_threads']}, PyTorch threads {f['torch_threads']}, "
+        f"1-min load average {f['load_before']:.2f} before, {f['load_after']:.2f} after"
+    )
     return "\n".join(lines)

@@ -15,7 +15,7 @@ import sys
 from cnnviz import __version__
 
 # Module names under cnnviz.commands, in the order `--help` lists them.
-COMMANDS = ["check", "gradcheck", "bench", "train", "export", "step"]
+COMMANDS = ["check", "gradcheck", "bench", "train", "export", "step", "screenshot"]
 
 
 class UserError(Exception):

@@ -2,7 +2,10 @@
 
 The first call of a kernel compiles it: about a second each when cold, a few
 milliseconds when the on-disk cache is warm. The GUI calls `warmup` on a worker
-thread at start-up so that the first step never freezes the window.
+thread at start-up so that the first step never freezes the window. Every code path
+is visited once: the direct and the tap-matrix convolution (few / many output
+channels), the general strided one (also the fallback for non-finite values), and the
+2×2 and general max pools.
 """
 
 from __future__ import annotations
@@ -12,23 +15,38 @@ import time
 import numpy as np
 
 from cnnviz.core import kernels as K
+from cnnviz.core.kernels.conv import DIRECT_MAX_OUT
+
+
+def _conv_paths(t: type) -> None:
+    x = np.ones((1, 1, 4, 4), dtype=t)
+    for out_channels, stride in ((1, (1, 1)), (DIRECT_MAX_OUT + 1, (1, 1)), (1, (2, 2))):
+        w = np.ones((out_channels, 1, 2, 2), dtype=t)
+        b = np.zeros(out_channels, dtype=t)
+        cache: dict = {}
+        out = K.conv2d_forward(x, w, b, stride, (1, 1), cache)
+        K.conv2d_backward_params(x, out, w.shape, stride, (1, 1), cache)
+        K.conv2d_backward(x, w, out, stride, (1, 1))
+
+
+def _pool_paths(t: type) -> None:
+    x = np.ones((1, 1, 4, 4), dtype=t)
+    for kernel, padding in (((2, 2), (0, 0)), ((2, 2), (1, 1))):
+        pooled, argmax = K.maxpool2d_forward(x, kernel, (2, 2), padding)
+        K.maxpool2d_backward(pooled, argmax, x.shape)
+    zero = (0, 0)
+    K.avgpool2d_backward(
+        K.avgpool2d_forward(x, (2, 2), (2, 2), zero), x.shape, (2, 2), (2, 2), zero
+    )
 
 
 def warmup(dtype: str = "float32") -> float:
     """Run every kernel once on tiny arrays of `dtype`; returns the seconds it took."""
     start = time.perf_counter()
     t = np.dtype(dtype).type
+    _conv_paths(t)
+    _pool_paths(t)
     x = np.ones((1, 1, 4, 4), dtype=t)
-    w = np.ones((1, 1, 2, 2), dtype=t)
-    b = np.zeros(1, dtype=t)
-    one, zero = (1, 1), (0, 0)
-    out = K.conv2d_forward(x, w, b, one, zero)
-    K.conv2d_backward(x, w, out, one, zero)
-    pooled, argmax = K.maxpool2d_forward(x, (2, 2), (2, 2), zero)
-    K.maxpool2d_backward(pooled, argmax, x.shape)
-    K.avgpool2d_backward(
-        K.avgpool2d_forward(x, (2, 2), (2, 2), zero), x.shape, (2, 2), (2, 2), zero
-    )
     flat = x.reshape(1, -1)
     dw = np.ones((2, 16), dtype=t)
     z = K.dense_forward(flat, dw, np.zeros(2, dtype=t))

@@ -193,3 +193,150 @@ def test_maxpool2d_propagates_nan_like_the_reference(padding):
     np.testing.assert_array_equal(out, ref_out)  # NaN compares equal positionally here
     np.testing.assert_array_equal(argmax, ref_argmax)
     assert np.isnan(out[0, 0]).sum() == 1
+
+
+# --- the fast paths: each must give the reference's numbers -------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("direct_max_out", [0, 64])  # 0: tap matrix + BLAS; 64: direct loops
+@SETTINGS
+@given(case=conv_case())
+def test_both_stride1_conv_paths_match_reference(dtype, direct_max_out, case):
+    """Force each stride-1 path (direct / tap matrix) on random problems, any stride given."""
+    from cnnviz.core.kernels import conv
+
+    x_shape, w_shape, _, padding, seed = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = rng.standard_normal(w_shape).astype(dtype)
+    b = rng.standard_normal(w_shape[0]).astype(dtype)
+    saved, conv.DIRECT_MAX_OUT = conv.DIRECT_MAX_OUT, direct_max_out
+    try:
+        cache: dict = {}
+        out = K.conv2d_forward(x, w, b, (1, 1), padding, cache)
+        delta = rng.standard_normal(out.shape).astype(dtype)
+        cached = K.conv2d_backward_params(x, delta, w.shape, (1, 1), padding, cache)
+        got = K.conv2d_backward(x, w, delta, (1, 1), padding)
+    finally:
+        conv.DIRECT_MAX_OUT = saved
+    assert_close(out, R.conv2d_forward(x, w, b, (1, 1), padding), dtype)
+    want = R.conv2d_backward(x, w, delta, (1, 1), padding)
+    for g, r in zip((*got, *cached), (*want, *want[1:]), strict=True):
+        assert_close(g, r, dtype)
+
+
+def _nonfinite_conv_case(direct_max_out, where, padding):
+    from cnnviz.core.kernels import conv
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 2, 7, 6))
+    w = rng.standard_normal((3, 2, 3, 2))
+    b = rng.standard_normal(3)
+    if where == "input":
+        # edge columns: unpadded, the wide rows' garbage columns read exactly these cells
+        x[0, 1, 2, 5], x[1, 0, 4, 0] = np.nan, np.inf
+    else:
+        w[1, 0, 0, 1] = np.nan
+    Ho, Wo = 7 - 3 + 1 + 2 * padding[0], 6 - 2 + 1 + 2 * padding[1]
+    delta = rng.standard_normal((2, 3, Ho, Wo))
+    saved, conv.DIRECT_MAX_OUT = conv.DIRECT_MAX_OUT, direct_max_out
+    try:
+        got = (
+            K.conv2d_forward(x, w, b, (1, 1), padding),
+            *K.conv2d_backward(x, w, delta, (1, 1), padding),
+        )
+    finally:
+        conv.DIRECT_MAX_OUT = saved
+    want = (
+        R.conv2d_forward(x, w, b, (1, 1), padding),
+        *R.conv2d_backward(x, w, delta, (1, 1), padding),
+    )
+    return got, want
+
+
+@pytest.mark.parametrize("direct_max_out", [0, 64])
+@pytest.mark.parametrize("where", ["input", "weight"])
+@pytest.mark.parametrize("padding", [(0, 0), (1, 1)])
+def test_stride1_conv_keeps_nan_and_inf_exactly_where_the_reference_has_them(
+    direct_max_out, where, padding
+):
+    """The wide rows' garbage columns must never leak 0·inf = NaN into real results."""
+    got, want = _nonfinite_conv_case(direct_max_out, where, padding)
+    for g, r in zip(got, want, strict=True):
+        np.testing.assert_array_equal(np.isnan(g), np.isnan(r))
+        np.testing.assert_array_equal(np.isinf(g), np.isinf(r))
+        finite = np.isfinite(r)
+        scale = max(1.0, np.abs(r[finite]).max(initial=0.0))
+        np.testing.assert_allclose(g[finite], r[finite], rtol=0, atol=1e-10 * scale)
+    assert np.isnan(want[0]).any() and np.isfinite(want[0]).any()  # the case is not trivial
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_2x2_maxpool_fast_path_keeps_first_winner_on_ties(dtype):
+    rng = np.random.default_rng(9)
+    x = rng.integers(-1, 2, size=(5, 3, 9, 8)).astype(dtype)  # odd height: last row unused
+    out, argmax = K.maxpool2d_forward(x, (2, 2), (2, 2), (0, 0))
+    ref_out, ref_argmax = R.maxpool2d_forward(x, (2, 2), (2, 2), (0, 0))
+    np.testing.assert_array_equal(out, ref_out)
+    np.testing.assert_array_equal(argmax, ref_argmax)
+
+
+def test_lenet5_pass_is_bit_identical_run_to_run():
+    """The debugger replays steps and expects run_pass's exact numbers (batch split included)."""
+    from cnnviz.core import Network
+    from cnnviz.core.presets import get_preset
+
+    rng = np.random.default_rng(0)
+    x = rng.random((64, 1, 28, 28), dtype=np.float32)
+    y = rng.integers(0, 10, size=64)
+    passes = [Network.from_spec(get_preset("lenet5"), seed=1).run_pass(x, y) for _ in range(2)]
+    first, second = passes
+    assert first.loss == second.loss
+    for a, c in zip(
+        first.outputs + first.output_grads, second.outputs + second.output_grads, strict=True
+    ):
+        np.testing.assert_array_equal(a, c)
+    for name in first.grads:
+        np.testing.assert_array_equal(first.grads[name], second.grads[name])
+
+
+_WARMUP_SCRIPT = """
+import sys, numba, numpy as np
+from cnnviz.core import Network, warmup
+from cnnviz.core.kernels import activations, conv, conv_wide, losses, pool
+from cnnviz.core.optim import SGD
+from cnnviz.core.presets import get_preset
+
+def signatures():
+    return {(m.__name__, name): len(f.signatures)
+            for m in (activations, conv, conv_wide, losses, pool)
+            for name, f in vars(m).items() if isinstance(f, numba.core.registry.CPUDispatcher)}
+
+warmup("float32")
+before = signatures()
+rng = np.random.default_rng(0)
+for preset in ("lenet5", "tinyvgg"):
+    net = Network.from_spec(get_preset(preset), seed=0)
+    for batch in (1, 64):
+        x = rng.random((batch, *net.spec.input_shape), dtype=np.float32)
+        y = rng.integers(0, net.spec.num_classes, size=batch)
+        net.run_pass(x, y)
+        net.train_step(x, y, SGD(lr=0.01))
+after = signatures()
+print({k: (before[k], after[k]) for k in after if after[k] != before.get(k)})
+"""
+
+
+def test_warmup_compiles_every_kernel_a_training_step_uses():
+    """After warmup no pass or step compiles anything (the first GUI step must not freeze).
+
+    A fresh interpreter, so that kernels compiled by earlier tests cannot hide a gap.
+    """
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-c", _WARMUP_SCRIPT], capture_output=True, text=True, check=True
+    )
+    assert run.stdout.strip().splitlines()[-1] == "{}", run.stdout

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnviz.core.kernels import conv_wide as CW
 from cnnviz.core.kernels._jit import batch_chunks, kernel, run_chunks
 
 
@@ -84,25 +85,26 @@ def _col2im(dtaps, k1, k2, sh, sw, ph, pw, Ho, Wo, grad):
 
 @kernel
 def _planes_to_nchw(planes, b, x):
-    """x[n, o, :, :] = planes[o, n·Ho·Wo : (n+1)·Ho·Wo] + b[o]."""
+    """x[n, o, i, j] = planes[o, n·Ho·Wo + i·Wo + j] + b[o]."""
     N, O, Ho, Wo = x.shape
-    size = Ho * Wo
     for n in range(N):
         for o in range(O):
-            src = planes[o, n * size : (n + 1) * size]
-            dst = x[n, o].reshape(size)
-            for k in range(size):
-                dst[k] = src[k] + b[o]
+            for i in range(Ho):
+                base = (n * Ho + i) * Wo
+                for j in range(Wo):
+                    x[n, o, i, j] = planes[o, base + j] + b[o]
 
 
 @kernel
 def _nchw_to_planes(delta, planes):
-    """planes[o, n·Ho·Wo + k] = δ[n, o].flat[k]."""
+    """planes[o, n·Ho·Wo + i·Wo + j] = δ[n, o, i, j] (no reshape: it compiles slowly)."""
     N, O, Ho, Wo = delta.shape
-    size = Ho * Wo
     for n in range(N):
         for o in range(O):
-            planes[o, n * size : (n + 1) * size] = delta[n, o].reshape(size)
+            for i in range(Ho):
+                base = (n * Ho + i) * Wo
+                for j in range(Wo):
+                    planes[o, base + j] = delta[n, o, i, j]
 
 
 def output_shape(input_shape, weight_shape, stride, padding) -> tuple[int, int, int, int]:
@@ -139,11 +141,131 @@ def _chunks(shape, weight_shape) -> list[tuple[int, int]]:
     return batch_chunks(N, N * O * Ho * Wo * int(np.prod(weight_shape[1:])))
 
 
+# --- the stride-1 fast path (see conv_wide.py) -----------------------------------------
+
+# Up to this many output channels the direct kernels beat a tap matrix handed to BLAS.
+DIRECT_MAX_OUT = 8
+
+
+class _Wide:
+    """Geometry of the wide-row layout for one stride-1 convolution."""
+
+    def __init__(self, input_shape, weight_shape, padding) -> None:
+        _, _, H, W = input_shape
+        O, _, self.k1, self.k2 = weight_shape
+        self.ph, self.pw = padding
+        self.Hp, self.Wp = H + 2 * self.ph, W + 2 * self.pw
+        self.Ho, self.Wo = self.Hp - self.k1 + 1, self.Wp - self.k2 + 1
+        self.L = self.Ho * self.Wp
+        self.plane = self.Hp * self.Wp + self.k2 - 1
+        self.direct = O <= DIRECT_MAX_OUT
+
+    def zeros_planes(self, n: int, channels: int, dtype) -> np.ndarray:
+        return np.zeros((n, channels, self.plane), dtype=dtype)
+
+    def widen(self, delta) -> tuple[np.ndarray, np.ndarray]:
+        """(δ as (O, n·L) wide rows with zero garbage columns, Σ δ per channel)."""
+        wide = np.empty((delta.shape[1], delta.shape[0] * self.L), dtype=delta.dtype)
+        bias_grad = np.empty(delta.shape[1], dtype=delta.dtype)
+        CW.widen_delta(delta, self.Wp, wide, bias_grad)
+        return wide, bias_grad
+
+
+def _padded(o, geo: _Wide, cache: dict | None) -> tuple[np.ndarray, bool]:
+    """The padded input planes and whether o is finite, from the cache when it has them."""
+    if cache is not None and "padded" in cache:
+        return cache["padded"]
+    P = geo.zeros_planes(o.shape[0], o.shape[1], o.dtype)
+    finite = bool(CW.pad_planes(o, geo.ph, geo.pw, geo.Wp, P))
+    if cache is not None:
+        cache["padded"] = (P, finite)
+    return P, finite
+
+
+def _wide_taps(P, geo: _Wide) -> np.ndarray:
+    taps = np.empty((P.shape[1] * geo.k1 * geo.k2, P.shape[0] * geo.L), dtype=P.dtype)
+    CW.wide_taps(P, geo.k1, geo.k2, geo.Wp, geo.L, taps)
+    return taps
+
+
+def _forward_wide(o, w, b, geo: _Wide, cache: dict | None) -> np.ndarray:
+    P, _ = _padded(o, geo, cache)
+    x = np.empty((o.shape[0], w.shape[0], geo.Ho, geo.Wo), dtype=o.dtype)
+    w2d = w.reshape(w.shape[0], -1)
+
+    def task(start: int, stop: int) -> None:
+        if geo.direct:
+            wide = np.empty((w.shape[0], (stop - start) * geo.L), dtype=o.dtype)
+            CW.direct_forward(P[start:stop], w, geo.Wp, geo.L, wide)
+        else:
+            taps = _wide_taps(P[start:stop], geo)
+            if cache is not None:
+                cache[("wide", start, stop)] = taps
+            wide = w2d @ taps
+        CW.crop_bias(wide, b, geo.Wp, x[start:stop])
+
+    run_chunks(task, _chunks(x.shape, w.shape))
+    return x
+
+
+def _params_wide(o, delta, weight_shape, geo: _Wide, cache: dict | None):
+    P, _ = _padded(o, geo, cache)
+
+    def task(start: int, stop: int):
+        dwide, grad_b = geo.widen(delta[start:stop])
+        if geo.direct:
+            grad_w = np.zeros(weight_shape, dtype=delta.dtype)
+            CW.direct_grad_weight(P[start:stop], dwide, geo.Wp, geo.L, grad_w)
+            return grad_w, grad_b
+        taps = (cache or {}).get(("wide", start, stop))
+        if taps is None:
+            taps = _wide_taps(P[start:stop], geo)
+        return (dwide @ taps.T).reshape(weight_shape), grad_b
+
+    return _sum_parts(run_chunks(task, _chunks(delta.shape, weight_shape)))
+
+
+def _input_wide(delta, w, input_shape, geo: _Wide) -> np.ndarray:
+    grad = np.empty(input_shape, dtype=delta.dtype)
+    w2d_t = w.reshape(w.shape[0], -1).T
+
+    def task(start: int, stop: int) -> None:
+        dwide, _ = geo.widen(delta[start:stop])
+        G = geo.zeros_planes(stop - start, input_shape[1], delta.dtype)
+        if geo.direct:
+            CW.direct_grad_input(dwide, w, geo.Wp, geo.L, G)
+        else:
+            CW.fold_taps(w2d_t @ dwide, geo.k1, geo.k2, geo.Wp, geo.L, G)
+        CW.crop_planes(G, geo.ph, geo.pw, geo.Wp, grad[start:stop])
+
+    run_chunks(task, _chunks(delta.shape, w.shape))
+    return grad
+
+
+def _sum_parts(parts: list) -> tuple[np.ndarray, np.ndarray]:
+    """Add per-chunk (∂E/∂w, ∂E/∂b) partials in chunk order (deterministic)."""
+    grad_w, grad_b = parts[0]
+    for more_w, more_b in parts[1:]:
+        grad_w = grad_w + more_w
+        grad_b = grad_b + more_b
+    return np.ascontiguousarray(grad_w), grad_b
+
+
+def _is_unit(stride) -> bool:
+    return tuple(stride) == (1, 1)
+
+
+# --- public functions -------------------------------------------------------------------
+
+
 def conv2d_forward(o, w, b, stride, padding, taps_cache: dict | None = None):
     """The layer's pre-activation x for input o: (N, C, H, W) → (N, O, Ho, Wo).
 
-    If `taps_cache` is a dict, the tap matrices are kept in it for the backward pass.
+    If `taps_cache` is a dict, what the backward pass can reuse (padded input, tap
+    matrices) is kept in it.
     """
+    if _is_unit(stride):
+        return _forward_wide(o, w, b, _Wide(o.shape, w.shape, padding), taps_cache)
     shape = output_shape(o.shape, w.shape, stride, padding)
     w2d = w.reshape(w.shape[0], -1)
     x = np.empty(shape, dtype=o.dtype)
@@ -160,6 +282,11 @@ def conv2d_forward(o, w, b, stride, padding, taps_cache: dict | None = None):
 
 def conv2d_backward_params(o, delta, weight_shape, stride, padding, taps_cache=None):
     """(∂E/∂w, ∂E/∂b) summed over the batch: δ ⋆ o, and Σ δ."""
+    if _is_unit(stride):
+        geo = _Wide(o.shape, weight_shape, padding)
+        if _padded(o, geo, taps_cache)[1]:  # the wide rows need a finite input
+            return _params_wide(o, delta, weight_shape, geo, taps_cache)
+        taps_cache = None
 
     def task(start: int, stop: int):
         planes = _delta_planes(delta[start:stop])
@@ -168,16 +295,14 @@ def conv2d_backward_params(o, delta, weight_shape, stride, padding, taps_cache=N
             taps = im2col(o[start:stop], weight_shape[2:], stride, padding)
         return planes @ taps.T, planes.sum(axis=1, dtype=delta.dtype)
 
-    parts = run_chunks(task, _chunks(delta.shape, weight_shape))
-    grad_w, grad_b = parts[0]
-    for more_w, more_b in parts[1:]:
-        grad_w = grad_w + more_w
-        grad_b = grad_b + more_b
+    grad_w, grad_b = _sum_parts(run_chunks(task, _chunks(delta.shape, weight_shape)))
     return np.ascontiguousarray(grad_w.reshape(weight_shape)), grad_b
 
 
 def conv2d_backward_input(delta, w, input_shape, stride, padding):
     """∂E/∂o, shape `input_shape` (δ routed back through w to the cells each window read)."""
+    if _is_unit(stride) and np.isfinite(w).all():  # the wide rows need finite weights
+        return _input_wide(delta, w, input_shape, _Wide(input_shape, w.shape, padding))
     _, O, Ho, Wo = delta.shape
     w2d_t = w.reshape(O, -1).T
     grad = np.zeros(input_shape, dtype=delta.dtype)

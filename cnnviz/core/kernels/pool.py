@@ -4,6 +4,11 @@ Max pool records each window's winner as a flat index h·W + w in the unpadded i
 plane (the PyTorch convention); padded cells never win and ties go to the first
 maximum in row-major order. Average pool counts padded cells as zeros
 (count_include_pad=True), so every window divides by k1·k2.
+
+The 2×2 / stride-2 / unpadded max pool (every preset's) has its own branch-free kernel,
+taken when the input holds no NaN: a general kernel with data-dependent branches spent
+most of its time on mispredictions. Winners are stored as flat indices and routed back
+without the division by W that a (row, column) split costs.
 """
 
 from __future__ import annotations
@@ -44,46 +49,55 @@ def _max_forward(o, k1, k2, sh, sw, ph, pw, out, argmax):
 
 
 @kernel
-def _max_forward_unpadded(o, k1, k2, sh, sw, out, argmax):
-    """The common case, no padding and no NaN: every window lies inside the input."""
+def _max_forward_2x2(o, out, argmax):
+    """2×2 windows, stride 2, no padding, no NaN (LeNet's pools): branch-free selects."""
     N, C, H, W = o.shape
     Ho, Wo = out.shape[2], out.shape[3]
     for n in range(N):
         for c in range(C):
             plane = o[n, c]
             for i in range(Ho):
+                top, bottom = plane[2 * i], plane[2 * i + 1]
+                best_row, where_row = out[n, c, i], argmax[n, c, i]
+                base = 2 * i * W
                 for j in range(Wo):
-                    r0, s0 = i * sh, j * sw
-                    best, where = plane[r0, s0], r0 * W + s0
-                    for m in range(k1):
-                        for q in range(k2):
-                            v = plane[r0 + m, s0 + q]
-                            if v > best:
-                                best, where = v, (r0 + m) * W + s0 + q
-                    out[n, c, i, j] = best
-                    argmax[n, c, i, j] = where
+                    best, at = top[2 * j], 0
+                    v = top[2 * j + 1]
+                    up = v > best
+                    best = v if up else best
+                    at = 1 if up else at
+                    v = bottom[2 * j]
+                    up = v > best
+                    best = v if up else best
+                    at = W if up else at
+                    v = bottom[2 * j + 1]
+                    up = v > best
+                    best = v if up else best
+                    at = W + 1 if up else at
+                    best_row[j] = best
+                    where_row[j] = base + 2 * j + at
 
 
 @kernel
-def _has_nan(o):
-    flat = o.reshape(o.size)
+def _has_nan(flat):
+    """Whether a flat array holds a NaN (no early exit: the loop vectorises)."""
+    found = False
     for k in range(flat.size):
-        if flat[k] != flat[k]:
-            return True
-    return False
+        found |= flat[k] != flat[k]
+    return found
 
 
 @kernel
 def _max_backward(delta, argmax, grad):
-    """Each delta goes to its window's winner only."""
+    """Each delta goes to its window's winner only (grad is (N, C, H·W), zeroed)."""
     N, C, Ho, Wo = delta.shape
-    W = grad.shape[3]
     for n in range(N):
         for c in range(C):
+            dst = grad[n, c]
             for i in range(Ho):
+                d, where = delta[n, c, i], argmax[n, c, i]
                 for j in range(Wo):
-                    where = argmax[n, c, i, j]
-                    grad[n, c, where // W, where % W] += delta[n, c, i, j]
+                    dst[where[j]] += d[j]
 
 
 @kernel
@@ -143,14 +157,19 @@ def maxpool2d_forward(o, kernel_size, stride, padding):
     out = np.empty(shape, dtype=o.dtype)
     argmax = np.empty(shape, dtype=np.int64)
 
-    general = tuple(padding) != (0, 0) or _has_nan(o)
+    pairs = (
+        tuple(kernel_size) == (2, 2)
+        and tuple(stride) == (2, 2)
+        and tuple(padding) == (0, 0)
+        and not _has_nan(o.reshape(-1))
+    )
 
     def task(start: int, stop: int) -> None:
         part, o_out, o_arg = o[start:stop], out[start:stop], argmax[start:stop]
-        if general:
-            _max_forward(part, *kernel_size, *stride, *padding, o_out, o_arg)
+        if pairs:
+            _max_forward_2x2(part, o_out, o_arg)
         else:
-            _max_forward_unpadded(part, *kernel_size, *stride, o_out, o_arg)
+            _max_forward(part, *kernel_size, *stride, *padding, o_out, o_arg)
 
     run_chunks(task, batch_chunks(o.shape[0], o.size * 4))
     return out, argmax
@@ -158,9 +177,10 @@ def maxpool2d_forward(o, kernel_size, stride, padding):
 
 def maxpool2d_backward(delta, argmax, input_shape):
     """∂E/∂o: the deltas routed to the recorded winners."""
-    grad = np.zeros(input_shape, dtype=delta.dtype)
+    N, C, H, W = input_shape
+    grad = np.zeros((N, C, H * W), dtype=delta.dtype)
     _max_backward(delta, argmax, grad)
-    return grad
+    return grad.reshape(input_shape)
 
 
 def avgpool2d_forward(o, kernel_size, stride, padding):

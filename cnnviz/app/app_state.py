@@ -1,0 +1,76 @@
+"""Plain helpers of the controller: the first input, weight transfer, optimizers, sessions.
+
+Kept apart from ``controller.py`` so that the controller stays a short list of commands.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from cnnviz.core.network import Network
+from cnnviz.core.spec import NetworkSpec, SpecError
+
+
+def default_input(spec: NetworkSpec) -> tuple[np.ndarray, int | None]:
+    """A useful first input: the first MNIST test 7 if the shape fits, else a centred square."""
+    C, H, W = spec.input_shape
+    if (C, H, W) == (1, 28, 28):
+        try:
+            from cnnviz.data import open_dataset
+
+            data = open_dataset("mnist")
+            sevens = [int(i) for i in data.test_indices if int(data.labels[i]) == 7]
+            index = sevens[0] if sevens else int(data.test_indices[0])
+            label = int(data.labels[index])
+            return np.array(data.images[index], dtype=np.float32), label
+        except Exception:  # noqa: BLE001 - the bundled data is optional for a first input
+            pass
+    image = np.zeros((C, H, W), dtype=np.float32)
+    image[:, H // 4 : H - H // 4, W // 4 : W - W // 4] = 1.0  # the seeds' square
+    return image, 0
+
+
+def transfer_matching(old: Network, new: Network) -> int:
+    """Copy weights of layers whose type and shapes did not change; returns how many."""
+    from cnnviz.core.network import transfer_matching_weights
+
+    return len(transfer_matching_weights(old, new))
+
+
+def fresh_optimizer(optimizer: Any) -> Any:
+    """The same kind of optimizer with the same hyper-parameters and no state."""
+    try:
+        return type(optimizer)(**optimizer.hyperparams)
+    except (TypeError, AttributeError):
+        return optimizer
+
+
+def save_session(ctrl: Any, path: str, extra: dict | None = None) -> bool:
+    """Capture the controller's state into a session file; error_raised on failure."""
+    from cnnviz.engine.session import Session, SessionError
+    from cnnviz.engine.session import save_session as write
+
+    extra = {"preset": ctrl.preset_name, **(extra or {})}
+    try:
+        session = Session.capture(ctrl.network, ctrl.optimizer, ctrl.stepper,
+                                  ctrl.selection, ctrl.history, extra)
+        write(path, session)
+    except (OSError, SessionError, ValueError) as error:
+        ctrl.error_raised.emit("Could not save the session", f"{path}: {error}")
+        return False
+    ctrl.status_changed.emit(f"Session saved to {path}")
+    return True
+
+
+def load_session(ctrl: Any, path: str) -> Any:
+    """Read and rebuild a session (engine's Restored), or None after error_raised."""
+    from cnnviz.engine.session import SessionError
+    from cnnviz.engine.session import load_session as read
+
+    try:
+        return read(path).restore()
+    except (SessionError, SpecError, OSError, ValueError, KeyError) as error:
+        ctrl.error_raised.emit("Could not open the session", f"{path}: {error}")
+        return None

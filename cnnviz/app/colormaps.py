@@ -1,0 +1,76 @@
+"""Colour maps: sequential (viridis) for activations, diverging blue–white–red for signed data.
+
+Signed arrays (weights, deltas, gradients) use symmetric levels ``[-m, m]`` so that white is
+exactly zero. Also turns arrays into QImages for the small thumbnails of the pipeline.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QImage
+
+# viridis key colours (matplotlib), 9 stops
+_VIRIDIS = [
+    (68, 1, 84), (71, 44, 122), (59, 81, 139), (44, 113, 142), (33, 144, 141),
+    (39, 173, 129), (92, 200, 99), (170, 220, 50), (253, 231, 37),
+]
+# blue – white – red (ColorBrewer RdBu, reversed so that negative is blue)
+_DIVERGING = [
+    (5, 48, 97), (33, 102, 172), (67, 147, 195), (146, 197, 222), (247, 247, 247),
+    (244, 165, 130), (214, 96, 77), (178, 24, 43), (103, 0, 31),
+]
+
+
+def _colormap(colors: list[tuple[int, int, int]]) -> pg.ColorMap:
+    """A pyqtgraph colour map through evenly spaced stops."""
+    return pg.ColorMap(np.linspace(0.0, 1.0, len(colors)), np.array(colors, dtype=np.ubyte))
+
+
+SEQUENTIAL = _colormap(_VIRIDIS)
+DIVERGING = _colormap(_DIVERGING)
+
+
+_LUTS = {signed: (DIVERGING if signed else SEQUENTIAL).getLookupTable(0.0, 1.0, 256, alpha=False)
+         for signed in (False, True)}  # computed once: thumbnails are redrawn on every step
+
+
+def colormap_for(signed: bool) -> pg.ColorMap:
+    """The diverging map for signed data, the sequential one otherwise."""
+    return DIVERGING if signed else SEQUENTIAL
+
+
+def levels_for(array: np.ndarray, signed: bool) -> tuple[float, float]:
+    """Display range: symmetric around zero for signed data, min..max otherwise."""
+    finite = np.asarray(array, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        return (-1.0, 1.0) if signed else (0.0, 1.0)
+    if signed:
+        m = float(np.max(np.abs(finite)))
+        m = m if m > 0 else 1e-12
+        return -m, m
+    lo, hi = float(finite.min()), float(finite.max())
+    return (lo, hi) if hi > lo else (lo, lo + 1e-12)
+
+
+def to_rgb(array: np.ndarray, signed: bool,
+           levels: tuple[float, float] | None = None) -> np.ndarray:
+    """Map a 2-D array to (H, W, 3) uint8 colours; NaN cells become mid grey."""
+    lo, hi = levels if levels is not None else levels_for(array, signed)
+    data = np.asarray(array, dtype=np.float64)
+    t = np.clip((data - lo) / (hi - lo), 0.0, 1.0)
+    lut = _LUTS[signed]
+    index = np.nan_to_num(t * 255.0, nan=0.0).astype(np.intp)
+    rgb = np.ascontiguousarray(lut[index][..., :3], dtype=np.uint8)
+    rgb[~np.isfinite(data)] = 128
+    return rgb
+
+
+def to_qimage(array: np.ndarray, signed: bool,
+              levels: tuple[float, float] | None = None) -> QImage:
+    """A QImage (RGB888, owning its pixels) of a 2-D array in the right colour map."""
+    rgb = to_rgb(array, signed, levels)
+    h, w = rgb.shape[:2]
+    image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+    return image.copy()

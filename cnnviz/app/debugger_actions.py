@@ -1,0 +1,138 @@
+"""The debugger's actions (menu + toolbar, with the usual shortcuts) and animated play.
+
+F10 step · Shift+F10 back · F5 run to the next breakpoint or the end · Ctrl+F5 run to the
+end · Ctrl+R reset · Ctrl+Shift+N new pass · Space play/pause. Play steps on a QTimer at an
+adjustable speed and stops at the end of the pass, at a breakpoint, on pause and on close.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QLabel, QSlider, QToolBar, QWidget
+
+from cnnviz.app.controller import AppController
+
+# (key, text, shortcut, tooltip)
+ACTIONS = [
+    ("step", "Step", "F10", "Step forward: execute the next step"),
+    ("back", "Back", "Shift+F10", "Step back: undo the last step exactly, weights included"),
+    ("run", "Run", "F5", "Run to the next breakpoint or the end of the pass"),
+    ("run_to_end", "To end", "Ctrl+F5", "Run to the end of the pass, ignoring breakpoints"),
+    ("reset", "Reset", "Ctrl+R", "Reset: undo the whole pass, back to its start"),
+    ("new_pass", "New pass", "Ctrl+Shift+N", "Start a new pass on the current weights"),
+    ("play", "Play", "Space", "Play: step automatically at the chosen speed; again to pause"),
+]
+
+
+class DebuggerActions(QObject):
+    """Creates the step actions, wires them to the controller and runs the play timer."""
+
+    playing_changed = Signal(bool)
+
+    def __init__(self, ctrl: AppController, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.ctrl = ctrl
+        self.actions: dict[str, QAction] = {}
+        handlers: dict[str, Callable[[], object]] = {
+            "step": ctrl.step, "back": ctrl.back, "run": ctrl.run_to_breakpoint,
+            "run_to_end": ctrl.run_pass, "reset": ctrl.reset, "new_pass": ctrl.new_pass,
+            "play": self.toggle_play,
+        }
+        for key, text, shortcut, tip in ACTIONS:
+            action = QAction(text, parent)
+            action.setObjectName(f"action_{key}")
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.setToolTip(f"{tip} ({shortcut})")
+            action.setStatusTip(f"{tip} ({shortcut})")
+            action.triggered.connect(lambda _=False, fn=handlers[key]: self._run(fn))
+            parent.addAction(action)
+            self.actions[key] = action
+        self.actions["play"].setCheckable(True)
+        self.timer = QTimer(self)
+        self.timer.setInterval(400)
+        self.timer.timeout.connect(self._on_tick)
+        ctrl.busy_changed.connect(self._on_busy_changed)
+
+    def _run(self, fn: Callable[[], object]) -> None:
+        """Any manual action other than play pauses the animation first."""
+        if fn != self.toggle_play:
+            self.pause()
+        fn()
+
+    # ----- play ----------------------------------------------------------------------------
+    @property
+    def playing(self) -> bool:
+        """True while the play timer runs."""
+        return self.timer.isActive()
+
+    def toggle_play(self) -> None:
+        """Start or pause the animation."""
+        if self.playing:
+            self.pause()
+        else:
+            self.play()
+
+    def play(self) -> None:
+        """Step automatically; starts a new pass if this one is over."""
+        if self.ctrl.busy:
+            return
+        if self.ctrl.stepper.finished:
+            self.ctrl.new_pass()
+        self.timer.start()
+        self._set_play_state(True)
+
+    def pause(self) -> None:
+        """Stop the animation (safe to call when not playing)."""
+        was = self.playing
+        self.timer.stop()
+        if was:
+            self._set_play_state(False)
+
+    def _set_play_state(self, on: bool) -> None:
+        """Keep the action's check mark and text in step with the timer."""
+        action = self.actions["play"]
+        action.setChecked(on)
+        action.setText("Pause" if on else "Play")
+        self.playing_changed.emit(on)
+
+    def _on_tick(self) -> None:
+        """One animation frame: a step; stop at the end or after a breakpoint step."""
+        record = self.ctrl.step()
+        if (record is None or self.ctrl.stepper.finished
+                or record.name in self.ctrl.stepper.breakpoints):
+            self.pause()
+
+    def set_interval(self, ms: int) -> None:
+        """Milliseconds between animated steps."""
+        self.timer.setInterval(max(30, int(ms)))
+
+    def _on_busy_changed(self, busy: bool) -> None:
+        """No stepping while training runs."""
+        if busy:
+            self.pause()
+        for key, action in self.actions.items():
+            action.setEnabled(not busy or key == "play")
+
+    # ----- toolbar -------------------------------------------------------------------------
+    def make_toolbar(self, parent: QWidget) -> QToolBar:
+        """The debugger toolbar: the actions and a speed slider."""
+        bar = QToolBar("Debugger", parent)
+        bar.setObjectName("debugger_toolbar")
+        for key, *_ in ACTIONS:
+            bar.addAction(self.actions[key])
+        bar.addSeparator()
+        bar.addWidget(QLabel(" speed "))
+        slider = QSlider(Qt.Orientation.Horizontal)
+        slider.setObjectName("play_speed")
+        slider.setRange(1, 20)  # steps per second
+        slider.setValue(max(1, round(1000 / self.timer.interval())))
+        slider.setFixedWidth(140)
+        slider.setToolTip("Play speed in steps per second")
+        slider.valueChanged.connect(lambda v: self.set_interval(int(1000 / v)))
+        bar.addWidget(slider)
+        self.speed_slider = slider
+        return bar

@@ -1,0 +1,132 @@
+"""The explain panel: the selected unit's formula at the current step, with its real numbers.
+
+The engine builds the ``Explanation`` (terms, value, text, cells); this panel only chooses
+which step to ask about and renders the answer as large monospace rich text.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
+
+from cnnviz.app.controller import AppController
+
+KIND_TITLES = {"forward": "Forward", "loss": "Loss", "backward": "Backward", "update": "Update"}
+
+
+def pick_request(ctrl: AppController) -> tuple[str, Any] | str:
+    """(step, unit) to explain for the selection at the current step, or a hint why not."""
+    st, sel, n = ctrl.stepper, ctrl.selection, ctrl.selection.example
+    rec, L = st.current, sel.layer
+    if L is None:
+        return "Click a unit in the pipeline or the inspector to see its formula."
+    has_params = bool(ctrl.spec.layers[L].param_shapes)
+    kind = rec.kind if rec is not None else "forward"
+    if ctrl.weight_focus is not None and ctrl.weight_focus[0] == L:
+        index = ctrl.weight_focus[1]
+        if kind == "update":
+            return "U", (f"{L}.weight", index)
+        if st.record(f"B{L}") is not None:
+            return f"B{L}", ("weight", index)
+        return f"Weight {index} of layer {L}: its gradient appears once B{L} has run."
+    if sel.unit is None:
+        return f"Layer {L} selected: click one of its units to see its formula."
+    unit = (n, *sel.unit)
+    if kind == "update" and has_params:
+        return "U", (f"{L}.bias", (sel.unit[0],))
+    if kind in ("backward", "loss", "update"):
+        last = len(ctrl.spec.layers) - 1 <= L
+        if not last and st.record(f"B{L + 1}") is not None:
+            return f"B{L + 1}", unit
+        if last and st.record("L") is not None:
+            return "L", unit
+    if st.record(f"F{L}") is not None:
+        return f"F{L}", unit
+    return f"Unit {sel.unit} of layer {L} is computed by step F{L}: step forward to it (F10)."
+
+
+def current_explanation(ctrl: AppController) -> tuple[Any | None, str]:
+    """(Explanation or None, message): the engine's answer for the current selection."""
+    request = pick_request(ctrl)
+    if isinstance(request, str):
+        return None, request
+    step, unit = request
+    try:
+        return ctrl.stepper.explain(step, unit), ""
+    except ValueError as error:
+        return None, str(error)
+
+
+def to_html(ex: Any, big: bool = True) -> str:
+    """Rich text of an Explanation: a heading, the formula, then the numbers."""
+    size = 15 if big else 12
+    title = f"{KIND_TITLES.get(ex.kind, ex.kind)} step {ex.step}"
+    if ex.layer is not None:
+        title += f", layer {ex.layer}"
+    unit = html.escape(str(ex.unit))
+    lines = [f"<p style='font-size:{size - 1}pt'><b>{html.escape(title)} — unit {unit}</b></p>"]
+    if ex.formula:
+        lines.append(f"<p style='font-size:{size}pt'><i>{html.escape(ex.formula)}</i></p>")
+    body = html.escape(ex.text)
+    lines.append(f"<pre style='font-size:{size}pt; font-family: monospace; "
+                 f"white-space: pre-wrap'>{body}</pre>")
+    lines.append(f"<p style='font-size:{size + 3}pt'><b>value = {ex.value:.6g}</b>"
+                 f" &nbsp; (recorded {ex.recorded:.6g})</p>")
+    return "\n".join(lines)
+
+
+def to_text(ex: Any) -> str:
+    """Plain text of an Explanation, for the clipboard."""
+    head = f"{ex.step} unit {ex.unit}"
+    formula = f"\n{ex.formula}" if ex.formula else ""
+    return f"{head}{formula}\n{ex.text}\nvalue = {ex.value:.9g} (recorded {ex.recorded:.9g})"
+
+
+class ExplainPanel(QWidget):
+    """Shows the formula of the selected unit at the current step; copy it as text."""
+
+    def __init__(self, ctrl: AppController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctrl = ctrl
+        self.explanation: Any = None
+        self.message = ""
+        self.browser = QTextBrowser()
+        self.browser.setObjectName("explain_text")
+        self.header = QLabel("")
+        self.copy_button = QPushButton("Copy as text")
+        self.copy_button.setToolTip("Copy the formula with its numbers as plain text (Ctrl+C)")
+        self.copy_button.clicked.connect(self.copy_text)
+        shortcut = QShortcut(QKeySequence.StandardKey.Copy, self)
+        shortcut.activated.connect(self.copy_text)
+        top = QHBoxLayout()
+        top.addWidget(self.header, 1)
+        top.addWidget(self.copy_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.browser, 1)
+        for signal in (ctrl.stepper_changed, ctrl.selection_changed, ctrl.spec_changed,
+                       ctrl.input_changed, ctrl.weights_changed):
+            signal.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Ask the engine for the explanation and render it."""
+        self.explanation, self.message = current_explanation(self.ctrl)
+        if self.explanation is None:
+            self.header.setText("")
+            self.browser.setHtml(f"<p style='font-size:14pt'>{html.escape(self.message)}</p>")
+            return
+        self.header.setText(f"step {self.explanation.step}, unit {self.explanation.unit}")
+        self.browser.setHtml(to_html(self.explanation))
+
+    def text(self) -> str:
+        """What Copy puts on the clipboard."""
+        return to_text(self.explanation) if self.explanation is not None else self.message
+
+    def copy_text(self) -> None:
+        """Put the explanation on the clipboard as plain text."""
+        QGuiApplication.clipboard().setText(self.text())
+        self.ctrl.status_changed.emit("Formula copied to the clipboard")

@@ -1,0 +1,168 @@
+"""`cnnviz screenshot`: render the main window offscreen at a given step and save a PNG.
+
+For the docs, bug reports and checks: `cnnviz screenshot --preset lenet5 --step F3
+--unit 3:0,2,4,4 --out shot.png`. No display is needed (Qt's offscreen platform).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+MIN_SIZE = (640, 400)
+
+
+def register(subparsers: Any) -> None:
+    """Add the `screenshot` sub-command."""
+    p = subparsers.add_parser(
+        "screenshot", help="render the window at a step to a PNG (no display needed)",
+        description="Open the main window offscreen, run the debugger to a step, optionally "
+        "select a unit, and save the window as a PNG.")
+    p.add_argument("--preset", default="lenet5", help="network preset (default lenet5)")
+    p.add_argument("--step", default="start",
+                   help="step to run to: F0…, L, B…, U, or 'start' (default)")
+    p.add_argument("--out", required=True, help="the PNG file to write")
+    p.add_argument("--input", help="an image file, or mnist:INDEX (default: an MNIST 7)")
+    p.add_argument("--label", type=int, help="the label of the input (class index)")
+    p.add_argument("--size", default="1440x900", help="window size WxH (default 1440x900)")
+    p.add_argument("--unit", help="select a unit: LAYER:n,c,i,j (maps) or LAYER:n,k (vectors)")
+    p.add_argument("--tab", default="maps",
+                   help="inspector tab: maps, input, filters, deltas, wgrads, winners")
+    p.add_argument("--theme", choices=["light", "dark"], default="light")
+    p.add_argument("--seed", type=int, default=0, help="weight initialisation seed")
+    p.set_defaults(func=run)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'1280x800' -> (1280, 800); UserError for anything else."""
+    from cnnviz.cli import UserError
+
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise UserError(f"--size {text!r}: write it as WIDTHxHEIGHT, e.g. 1280x800") from None
+    if w < MIN_SIZE[0] or h < MIN_SIZE[1] or w > 8000 or h > 8000:
+        raise UserError(f"--size {text!r}: between {MIN_SIZE[0]}x{MIN_SIZE[1]} and 8000x8000")
+    return w, h
+
+
+def parse_unit(text: str) -> tuple[int, int, tuple[int, ...]]:
+    """'3:0,2,4,4' -> (layer 3, example 0, unit (2, 4, 4))."""
+    from cnnviz.cli import UserError
+
+    try:
+        layer, rest = text.split(":")
+        numbers = tuple(int(v) for v in rest.split(","))
+        if len(numbers) < 2:
+            raise ValueError
+        return int(layer), numbers[0], numbers[1:]
+    except ValueError:
+        raise UserError(f"--unit {text!r}: write LAYER:n,c,i,j or LAYER:n,k, "
+                        "e.g. 3:0,2,4,4") from None
+
+
+def load_input(text: str, shape: tuple[int, int, int]) -> tuple[Any, int | None]:
+    """An input image (C, H, W) and its label from 'mnist:INDEX' or an image file."""
+    import numpy as np
+
+    from cnnviz.cli import UserError
+    from cnnviz.data import load_image, open_dataset
+
+    if text.startswith("mnist:"):
+        data = open_dataset("mnist")
+        try:
+            index = int(text.split(":", 1)[1])
+        except ValueError:
+            raise UserError(f"--input {text!r}: write mnist:INDEX, e.g. mnist:0") from None
+        if not 0 <= index < len(data.images):
+            raise UserError(f"--input {text!r}: the index must be in 0…{len(data.images) - 1}")
+        return np.array(data.images[index]), int(data.labels[index])
+    C, H, W = shape
+    image = load_image(text, size=(H, W))
+    return np.repeat(image[np.newaxis], C, axis=0), None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Render and save; exit code 0, or a UserError for bad arguments."""
+    from cnnviz.cli import UserError
+
+    size = parse_size(args.size)
+    unit = parse_unit(args.unit) if args.unit else None
+    if not args.out.lower().endswith(".png"):
+        raise UserError(f"--out {args.out!r}: the file name must end in .png")
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    image = render(args, size, unit)
+    out = Path(args.out)
+    if not out.parent.exists():
+        raise UserError(f"--out {args.out!r}: the folder {out.parent} does not exist")
+    tmp = out.with_name(f".{out.name}.tmp.png")
+    if not image.save(str(tmp), "PNG"):
+        raise UserError(f"--out {args.out!r}: could not write the file")
+    os.replace(tmp, out)
+    print(f"wrote {out} ({image.width()}×{image.height()})", file=sys.stderr)
+    return 0
+
+
+def render(args: argparse.Namespace, size: tuple[int, int], unit: Any) -> Any:
+    """Build the window offscreen, drive it to the requested state, grab it."""
+    from PySide6.QtCore import QSettings, QTemporaryDir
+
+    from cnnviz.app.controller import AppController
+    from cnnviz.app.launch import make_application
+    from cnnviz.app.main_window import MainWindow
+    from cnnviz.cli import UserError
+    from cnnviz.core.presets import get_preset
+
+    app = make_application([sys.argv[0]])
+    get_preset(args.preset)  # SpecError with the list of names if unknown
+    ctrl = AppController(args.preset, seed=args.seed, user_weights=False)
+    if args.input:
+        image, label = load_input(args.input, tuple(ctrl.spec.input_shape))
+        if not ctrl.set_input(image, args.label if args.label is not None else label):
+            raise UserError(f"--input {args.input!r}: does not fit the network")
+    elif args.label is not None and not ctrl.set_input(ctrl.input_image, args.label):
+        raise UserError(f"--label {args.label}: not a class of this network")
+    temp = QTemporaryDir()
+    settings = QSettings(temp.filePath("settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(ctrl, settings=settings, theme=args.theme, restore_layout=False)
+    try:
+        window.resize(*size)
+        window.show()
+        app.processEvents()  # lay out the menu bar, docks and toolbar before stepping
+        drive(window, args.step, unit, args.tab)
+        app.processEvents()
+        return window.grab().toImage()
+    finally:
+        window.close()
+        window.deleteLater()
+
+
+def drive(window: Any, step: str, unit: Any, tab: str) -> None:
+    """Run to the step, select the unit and show the inspector tab."""
+    from cnnviz.app.inspector import TABS
+    from cnnviz.cli import UserError
+
+    ctrl = window.ctrl
+    errors: list[str] = []
+    ctrl.error_raised.connect(lambda title, message: errors.append(f"{title}: {message}"))
+    ctrl.error_raised.disconnect(window._on_error_raised)  # no dialogs offscreen
+    if step != "start":
+        if step not in ctrl.stepper.steps:
+            raise UserError(f"--step {step!r}: this network has steps "
+                            f"{', '.join(ctrl.stepper.steps)} (or 'start')")
+        ctrl.run_to(step)
+    if unit is not None:
+        layer, n, index = unit
+        if not 0 <= layer < len(ctrl.spec.layers):
+            raise UserError(f"--unit: there is no layer {layer}")
+        ctrl.select_example(n)
+        ctrl.select_unit(layer, index)
+    if tab not in [k for k, _ in TABS]:
+        raise UserError(f"--tab {tab!r}: one of {', '.join(k for k, _ in TABS)}")
+    window.panels["inspector"].show_tab(tab)
+    if errors:
+        raise UserError("; ".join(errors))

@@ -1,0 +1,58 @@
+"""`cnnviz screenshot`: a PNG of the requested size, and one-line errors for bad arguments."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cnnviz.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_screenshot_writes_a_png_of_the_requested_size(tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "shot.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CNNVIZ_DATA_DIR=str(tmp_path / "d"))
+    result = subprocess.run(
+        [sys.executable, "-m", "cnnviz", "screenshot", "--preset", "square", "--step", "B2",
+         "--unit", "1:0,0,2,3", "--tab", "deltas", "--size", "1000x700", "--theme", "dark",
+         "--out", str(out)],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    with Image.open(out) as image:
+        assert image.format == "PNG" and image.size == (1000, 700)
+        colors = image.convert("RGB").getcolors(maxcolors=1 << 20)
+        assert colors is not None and len(colors) > 50  # a real window, not a blank frame
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".png"] == ["shot.png"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--size", "big"], "WIDTHxHEIGHT"),
+    (["--size", "100x100"], "between"),
+    (["--unit", "3-0,1"], "LAYER:n,c,i,j"),
+    (["--out", "shot.jpg"], "must end in .png"),
+])
+def test_bad_arguments_give_a_one_line_error(tmp_path, capsys, args, message):
+    argv = ["screenshot", "--preset", "square", "--out", str(tmp_path / "x.png"), *args]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cnnviz screenshot: ") and message in err
+    assert err.count("\n") == 1
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_unknown_step_and_preset_are_reported(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    monkeypatch.setenv("CNNVIZ_DATA_DIR", str(tmp_path / "d"))
+    out = str(tmp_path / "x.png")
+    assert main(["screenshot", "--preset", "square", "--step", "B9", "--out", out]) == 2
+    assert "--step 'B9'" in capsys.readouterr().err
+    assert main(["screenshot", "--preset", "nope", "--out", out]) == 2
+    assert "nope" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
