@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import NoReturn
 
 from cnnviz import __version__
 
@@ -22,14 +23,23 @@ class UserError(Exception):
     """A mistake in what the user asked for: printed as one line, exit code 2."""
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Reports a bad flag in one line on stderr (exit 2) instead of the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every sub-command registered."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="cnnviz",
         description="See backpropagation happen. With no command, opens the window.",
     )
     parser.add_argument("--version", action="version", version=f"cnnviz {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=OneLineParser
+    )
     for name in COMMANDS:
         importlib.import_module(f"cnnviz.commands.{name}").register(subparsers)
     return parser

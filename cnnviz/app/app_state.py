@@ -74,3 +74,32 @@ def load_session(ctrl: Any, path: str) -> Any:
     except (SessionError, SpecError, OSError, ValueError, KeyError) as error:
         ctrl.error_raised.emit("Could not open the session", f"{path}: {error}")
         return None
+
+
+def batch_problem(spec: NetworkSpec, images: Any, labels: Any) -> str:
+    """Why a mini-batch does not fit the network ('' if it does)."""
+    x, y = np.asarray(images), np.asarray(labels)
+    if x.ndim != 4 or tuple(x.shape[1:]) != tuple(spec.input_shape) or len(x) == 0:
+        return (f"the images have shape {x.shape}, the network expects "
+                f"(N, {', '.join(str(s) for s in spec.input_shape)}) with N ≥ 1")
+    if y.shape != (len(x),):
+        return f"{len(x)} images but labels of shape {y.shape}"
+    if len(y) and (y.min() < 0 or y.max() >= spec.num_classes):
+        return f"labels must be classes 0 to {spec.num_classes - 1}; got {y.min()}…{y.max()}"
+    return ""
+
+
+def dataset_test_batch(dataset: Any, spec: NetworkSpec, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first `size` test examples of a dataset that fits the network (else bundled
+    MNIST for a 1×28×28 network); ValueError saying what does not fit."""
+    if dataset is None or tuple(dataset.input_shape) != tuple(spec.input_shape):
+        if tuple(spec.input_shape) != (1, 28, 28):
+            raise ValueError(f"open a dataset with {spec.input_shape} images first "
+                             "(Input → Dataset)")
+        from cnnviz.data import open_dataset
+
+        dataset = open_dataset("mnist")
+    if not 1 <= int(size) <= len(dataset.test_indices):
+        raise ValueError(f"batch size {size}: choose 1 to {len(dataset.test_indices)}")
+    index = np.asarray(dataset.test_indices[: int(size)])
+    return np.asarray(dataset.images[index], dtype=np.float32), np.asarray(dataset.labels[index])

@@ -18,6 +18,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from cnnviz.app import app_state
+from cnnviz.app.controller_mixins import PredictionMixin, SessionTrainingMixin
 from cnnviz.core.network import Network
 from cnnviz.core.optim import SGD
 from cnnviz.core.presets import get_preset
@@ -26,7 +27,7 @@ from cnnviz.core.spec import NetworkSpec, SpecError, parse_spec
 DEFAULT_PRESET = "lenet5"
 
 
-class AppController(QObject):
+class AppController(PredictionMixin, SessionTrainingMixin, QObject):
     """Holds the network, input, optimizer, stepper and selection; emits a signal per change."""
 
     spec_changed = Signal()
@@ -52,6 +53,8 @@ class AppController(QObject):
         self.optimizer = SGD(lr=0.01)  # the seeds' update rule, the easiest to read
         self.input_image, self.input_label = app_state.default_input(self.spec)
         self.dataset: Any = None
+        self.batch: tuple[np.ndarray, np.ndarray] | None = None  # (N,C,H,W), (N,): N > 1
+        self._after_update: tuple[Any, np.ndarray] | None = None  # (U record, outputs)
         self.history: Any = None
         self.busy = False
         self.weight_focus: tuple[int, tuple[int, ...]] | None = None
@@ -74,7 +77,8 @@ class AppController(QObject):
         """The engine's observable selection, bounds-checked against this network's shapes."""
         from cnnviz.engine.selection import Selection
 
-        selection = Selection([layer.out_shape for layer in self.spec.layers], batch_size=1)
+        batch = 1 if self.batch is None else len(self.batch[0])
+        selection = Selection([layer.out_shape for layer in self.spec.layers], batch_size=batch)
         selection.add_listener(self._on_selection_event)
         return selection
 
@@ -82,7 +86,10 @@ class AppController(QObject):
         """A fresh Stepper over the current network, input and optimizer."""
         from cnnviz.engine.stepper import Stepper
 
-        stepper = Stepper(self.network, self.input_image, self.target_label(), self.optimizer)
+        if self.batch is not None:
+            stepper = Stepper(self.network, self.batch[0], self.batch[1], self.optimizer)
+        else:
+            stepper = Stepper(self.network, self.input_image, self.target_label(), self.optimizer)
         stepper.add_listener(self._on_stepper_event)
         return stepper
 
@@ -122,8 +129,7 @@ class AppController(QObject):
             result = None
         finally:
             self._quiet -= 1
-        self.stepper_changed.emit()
-        self.status_changed.emit(self.step_status())
+        self.stepper_changed.emit()  # the status bar's step label follows this signal
         return result
 
     # ----- queries -------------------------------------------------------------------------
@@ -137,20 +143,6 @@ class AppController(QObject):
         current = f"{st.current.name} done" if st.current is not None else "start of pass"
         nxt = f"next {st.next_step_name}" if st.next_step_name else "pass complete"
         return f"{current} · {nxt} · {st.cursor}/{len(st.steps)}"
-
-    def probabilities(self) -> np.ndarray:
-        """Class probabilities of the current input, as the network's last layer gives them."""
-        from cnnviz.core.losses import softmax
-
-        record = self.stepper.record("L") if hasattr(self, "stepper") else None
-        if record is not None and "probabilities" in record.values:
-            return np.asarray(record.values["probabilities"][0], dtype=np.float64)
-        if record is not None:
-            return np.asarray(record.values["logits"][0], dtype=np.float64)
-        logits = self.network.forward(self.input_image[np.newaxis])  # the core's forward
-        if self.spec.loss == "cross_entropy":
-            return np.asarray(softmax(logits)[0], dtype=np.float64)
-        return np.asarray(logits[0], dtype=np.float64)
 
     # ----- changes -----------------------------------------------------------------------
     def set_spec(self, spec: dict | NetworkSpec, *, keep_weights: bool = True,
@@ -166,6 +158,8 @@ class AppController(QObject):
             self.error_raised.emit("Invalid network", str(error))
             return False
         kept = app_state.transfer_matching(self.network, network) if keep_weights else 0
+        if self.batch is not None and app_state.batch_problem(new_spec, *self.batch):
+            self.batch = None
         self.spec, self.network, self.preset_name = new_spec, network, preset_name
         self._trained = self._trained and kept > 0
         self.optimizer = app_state.fresh_optimizer(self.optimizer)
@@ -224,10 +218,40 @@ class AppController(QObject):
             return False
         self.input_image = np.ascontiguousarray(array)
         self.input_label = None if label is None else int(label)
+        self.batch = None
+        self.selection.batch_size, self.selection.example = 1, 0
         if not self.busy:
             self.stepper = self._make_stepper()
         self._emit(self.input_changed, self.stepper_changed)
         return True
+
+    def set_batch(self, images: np.ndarray, labels: np.ndarray) -> bool:
+        """Step a mini-batch (N, C, H, W) with labels (N,); the panels show one example."""
+        if self.busy:
+            self.status_changed.emit("Training is running: the input cannot change now.")
+            return False
+        problem = app_state.batch_problem(self.spec, images, labels)
+        if problem:
+            self.error_raised.emit("Mini-batch does not fit", problem)
+            return False
+        x = np.ascontiguousarray(images, dtype=np.float32)
+        y = np.asarray(labels, dtype=np.int64)
+        self.batch = (x, y) if len(x) > 1 else None
+        self.input_image, self.input_label = x[0], int(y[0])
+        self.selection.batch_size, self.selection.example = len(x), 0
+        self.stepper = self._make_stepper()
+        self._emit(self.input_changed, self.stepper_changed, self.selection_changed)
+        self.status_changed.emit(f"Stepping a mini-batch of {len(x)} examples")
+        return True
+
+    def use_test_batch(self, size: int) -> bool:
+        """Step the first `size` test examples of the dataset (MNIST if none is open)."""
+        try:
+            images, labels = app_state.dataset_test_batch(self.dataset, self.spec, size)
+        except ValueError as error:
+            self.error_raised.emit("No mini-batch", str(error))
+            return False
+        return self.set_batch(images, labels)
 
     def set_dataset(self, dataset: Any) -> None:
         """The dataset browsed and trained on."""
@@ -315,6 +339,10 @@ class AppController(QObject):
     def select_example(self, n: int) -> None:
         """Which example of the mini-batch the panels show."""
         self._set_selection(lambda: setattr(self.selection, "example", int(n)))
+        st = self.stepper
+        if len(st.x) > 1 and 0 <= n < len(st.x):  # the input panel shows that example
+            self.input_image, self.input_label = st.x[n].copy(), int(st.y[n])
+            self.input_changed.emit()
 
     def _set_selection(self, change) -> None:
         """Apply a selection change; one selection_changed, or error_raised if it is invalid."""
@@ -335,7 +363,18 @@ class AppController(QObject):
             return ""
         value = self.unit_value(sel.layer, sel.unit)
         text = "" if value is None else f" = {value:.6g}"
+        delta = self.unit_delta(sel.layer, sel.unit)
+        text += "" if delta is None else f"   δ = {delta:.6g}"
         return f"layer {sel.layer} unit {sel.unit}{text}"
+
+    def unit_delta(self, layer: int, unit: tuple[int, ...]) -> float | None:
+        """δ = ∂E/∂o of a unit once the backward pass has reached it, else None."""
+        last = layer == len(self.spec.layers) - 1
+        record = self.stepper.record("L" if last else f"B{layer + 1}")
+        if record is None:
+            return None
+        values = record.values["grad_logits" if last else "grad_input"]
+        return float(values[(self.selection.example, *unit)])
 
     def unit_value(self, layer: int, unit: tuple[int, ...]) -> float | None:
         """The forward value of a unit in this pass, or None before it was computed."""
@@ -343,54 +382,3 @@ class AppController(QObject):
         if record is None:
             return None
         return float(record.values["output"][(self.selection.example, *unit)])
-
-    # ----- sessions ------------------------------------------------------------------------
-    def save_session(self, path: str, extra: dict | None = None) -> bool:
-        """Write everything (spec, weights, optimizer, input, cursor, selection) to a file."""
-        return app_state.save_session(self, path, extra)
-
-    def open_session(self, path: str) -> dict | None:
-        """Load a session file (returns its extra dict); on a problem keep the current one."""
-        restored = app_state.load_session(self, path)
-        if restored is None:
-            return None
-        self._adopt(restored)
-        self.status_changed.emit(f"Session opened from {path}")
-        return restored.extra
-
-    def _adopt(self, restored: Any) -> None:
-        """Take over the objects a session restored, then tell every panel."""
-        self.network, self.spec = restored.net, restored.net.spec
-        self.preset_name = restored.extra.get("preset")
-        self.history, self._trained, self.weight_focus = restored.history, True, None
-        if restored.stepper is not None:
-            self.stepper, self.optimizer = restored.stepper, restored.stepper.optimizer
-            self.input_image = np.array(self.stepper.x[0], dtype=np.float32)
-            self.input_label = int(self.stepper.y[0])
-            self.stepper.add_listener(self._on_stepper_event)
-        else:
-            self.optimizer = restored.optimizer or SGD(lr=0.01)
-            self.input_image, self.input_label = app_state.default_input(self.spec)
-            self.stepper = self._make_stepper()
-        self.selection = restored.selection or self._make_selection()
-        if restored.selection is not None:
-            self.selection.add_listener(self._on_selection_event)
-        self._emit(self.spec_changed, self.weights_changed, self.input_changed,
-                   self.stepper_changed, self.selection_changed)
-
-    # ----- training ------------------------------------------------------------------------
-    def begin_training(self) -> None:
-        """Training starts in a worker thread: stepping and editing are disabled."""
-        self.busy = True
-        self.busy_changed.emit(True)
-        self.status_changed.emit("Training…")
-
-    def end_training(self) -> None:
-        """Training stopped: the weights changed, so start a new pass on them."""
-        self.busy = False
-        self._trained = True
-        self.optimizer = app_state.fresh_optimizer(self.optimizer)
-        self.stepper = self._make_stepper()
-        self.busy_changed.emit(False)
-        self._emit(self.weights_changed, self.stepper_changed)
-        self.status_changed.emit("Training stopped: new pass on the trained weights")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QColor, QFont, QIcon, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import QLabel, QSlider, QToolBar, QWidget
 
 from cnnviz.app.controller import AppController
@@ -25,6 +25,24 @@ ACTIONS = [
     ("new_pass", "New pass", "Ctrl+Shift+N", "Start a new pass on the current weights"),
     ("play", "Play", "Space", "Play: step automatically at the chosen speed; again to pause"),
 ]
+
+# Toolbar glyphs, drawn in the theme's text colour so that they read on light and dark.
+ICONS = {"step": "▶", "back": "◀", "run": "»", "run_to_end": "⇥", "reset": "⇤",
+         "new_pass": "⟳", "play": "▷", "pause": "||"}
+
+
+def glyph_icon(glyph: str, color: str, size: int = 48) -> QIcon:
+    """A crisp icon of a text glyph in one colour (no icon files to ship or theme)."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    font = QFont()
+    font.setPixelSize(int(size * (0.55 if len(glyph) > 1 else 0.8)))
+    painter.setFont(font)
+    painter.setPen(QColor(color))
+    painter.drawText(pixmap.rect(), Qt.AlignmentFlag.AlignCenter, glyph)
+    painter.end()
+    return QIcon(pixmap)
 
 
 class DebuggerActions(QObject):
@@ -52,6 +70,8 @@ class DebuggerActions(QObject):
             parent.addAction(action)
             self.actions[key] = action
         self.actions["play"].setCheckable(True)
+        self.icon_color = "#111111"
+        self.set_icon_color(self.icon_color)
         self.timer = QTimer(self)
         self.timer.setInterval(400)
         self.timer.timeout.connect(self._on_tick)
@@ -97,7 +117,15 @@ class DebuggerActions(QObject):
         action = self.actions["play"]
         action.setChecked(on)
         action.setText("Pause" if on else "Play")
+        action.setIcon(glyph_icon(ICONS["pause" if on else "play"], self.icon_color))
         self.playing_changed.emit(on)
+
+    def set_icon_color(self, color: str) -> None:
+        """Redraw the toolbar icons in a colour (the theme's text colour)."""
+        self.icon_color = color
+        for key, action in self.actions.items():
+            glyph = ICONS["pause"] if key == "play" and action.isChecked() else ICONS[key]
+            action.setIcon(glyph_icon(glyph, color))
 
     def _on_tick(self) -> None:
         """One animation frame: a step; stop at the end or after a breakpoint step."""
@@ -109,6 +137,9 @@ class DebuggerActions(QObject):
     def set_interval(self, ms: int) -> None:
         """Milliseconds between animated steps."""
         self.timer.setInterval(max(30, int(ms)))
+        label = getattr(self, "speed_label", None)
+        if label is not None:
+            label.setText(f" {1000 / self.timer.interval():.3g} steps/s ")
 
     def _on_busy_changed(self, busy: bool) -> None:
         """No stepping while training runs."""
@@ -122,17 +153,26 @@ class DebuggerActions(QObject):
         """The debugger toolbar: the actions and a speed slider."""
         bar = QToolBar("Debugger", parent)
         bar.setObjectName("debugger_toolbar")
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         for key, *_ in ACTIONS:
             bar.addAction(self.actions[key])
         bar.addSeparator()
-        bar.addWidget(QLabel(" speed "))
+        tip = "Play speed in steps per second (Play: Space)"
+        title = QLabel(" Speed ")
+        title.setToolTip(tip)
+        bar.addWidget(title)
         slider = QSlider(Qt.Orientation.Horizontal)
         slider.setObjectName("play_speed")
         slider.setRange(1, 20)  # steps per second
         slider.setValue(max(1, round(1000 / self.timer.interval())))
         slider.setFixedWidth(140)
-        slider.setToolTip("Play speed in steps per second")
+        slider.setToolTip(tip)
         slider.valueChanged.connect(lambda v: self.set_interval(int(1000 / v)))
         bar.addWidget(slider)
         self.speed_slider = slider
+        self.speed_label = QLabel("")
+        self.speed_label.setObjectName("play_speed_value")
+        self.speed_label.setToolTip(tip)
+        bar.addWidget(self.speed_label)
+        self.set_interval(self.timer.interval())
         return bar

@@ -12,7 +12,7 @@ import copy
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -31,6 +31,7 @@ from cnnviz.app.editor_actions import (
     confirm_rebuild,
     make_action,
     menu_button,
+    scroll_into_view,
     text_button,
     widget_rows,
     write_json_atomic,
@@ -72,7 +73,7 @@ class LayerEditor(QWidget):
         self.table.setModel(self.model)
         self.model.row_moved.connect(self.move_layer)
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
-        self.table.setMinimumHeight(8 * self.fontMetrics().lineSpacing())
+        self.table.setMinimumHeight(7 * self.fontMetrics().lineSpacing())
         layout.addWidget(self.table, stretch=3)
         layout.addLayout(self._build_layer_buttons())
         self.error_label = QLabel()
@@ -303,6 +304,8 @@ class LayerEditor(QWidget):
         self._refresh()
         self.draft_changed.emit()
         self._maybe_apply()
+        if not self._validation.ok:  # in a short dock, scroll the message into view
+            QTimer.singleShot(0, self, lambda: scroll_into_view(self, self.error_label))
 
     def _refresh(self, select: int | None = None) -> None:
         """Redraw the table, the input row, the form and the error label from the draft."""

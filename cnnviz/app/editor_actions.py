@@ -12,13 +12,15 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QUndoCommand
 from PySide6.QtWidgets import (
     QFileDialog,
-    QHBoxLayout,
     QMenu,
     QMessageBox,
+    QScrollArea,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
+
+from cnnviz.app.flow_layout import FlowLayout
 
 if TYPE_CHECKING:
     from cnnviz.app.editor import LayerEditor
@@ -92,16 +94,36 @@ def menu_button(text: str, tip: str, menu: QMenu) -> QToolButton:
 
 
 def widget_rows(rows: list[list[QWidget]]) -> QVBoxLayout:
-    """Rows of widgets, left-aligned: short rows fit a narrow dock."""
+    """Rows of widgets, left-aligned; a row wraps onto a second line in a narrow dock."""
     layout = QVBoxLayout()
     layout.setContentsMargins(0, 0, 0, 0)
     for widgets in rows:
-        row = QHBoxLayout()
+        row = FlowLayout()
         for widget in widgets:
             row.addWidget(widget)
-        row.addStretch(1)
         layout.addLayout(row)
     return layout
+
+
+def scroll_into_view(widget: QWidget, child: QWidget) -> None:
+    """Scroll the QScrollArea around `widget` (a dock's) so that `child` is in view.
+
+    The widget first takes the height the scroll area will give it for its new content
+    (a longer message); otherwise the rows above shrink for a moment and the child is
+    placed too high.
+    """
+    area = widget.parentWidget()
+    while area is not None and not isinstance(area, QScrollArea):
+        area = area.parentWidget()
+    if area is None:
+        return
+    widget.layout().activate()
+    needed = max(widget.minimumSizeHint().height(), widget.heightForWidth(widget.width()),
+                 area.viewport().height())
+    if area.widgetResizable() and widget.height() < needed:
+        widget.resize(widget.width(), needed)
+    widget.layout().activate()
+    area.ensureWidgetVisible(child, 0, 0)
 
 
 def ask_spec_path(parent: QWidget, save: bool) -> str:

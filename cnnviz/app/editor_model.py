@@ -260,13 +260,28 @@ def validate(draft: dict) -> Validation:
 
 
 def discarded_params(old: NetworkSpec, new: NetworkSpec) -> list[str]:
-    """Parameter tensors of old whose name or shape is gone in new (they lose their values)."""
-    def shapes(spec: NetworkSpec) -> dict[str, tuple]:
-        return {f"{layer.index}.{name}": tuple(shape)
-                for layer in spec.layers for name, shape in layer.param_shapes.items()}
+    """Parameter tensors of old that the rebuilt network cannot keep (they are re-initialised).
 
-    kept = shapes(new)
-    return [name for name, shape in shapes(old).items() if kept.get(name) != shape]
+    Mirrors `cnnviz.core.network.transfer_matching_weights`: a layer with parameters
+    takes the weights of the old layer at the same index, else of the old layer at the
+    same rank among layers with parameters, if type and shapes match. So inserting an
+    activation keeps every weight; changing a layer's size loses that layer's tensors
+    (and the next layer's, whose input size changed).
+    """
+    def same(a: LayerSpec, b: LayerSpec) -> bool:
+        return a.type == b.type and dict(a.param_shapes) == dict(b.param_shapes)
+
+    by_index = {layer.index: layer for layer in old.layers if layer.param_shapes}
+    ranked = [layer for layer in old.layers if layer.param_shapes]
+    used: set[int] = set()
+    for rank, layer in enumerate(item for item in new.layers if item.param_shapes):
+        candidates = [by_index.get(layer.index), ranked[rank] if rank < len(ranked) else None]
+        for source in candidates:
+            if source is not None and same(source, layer):
+                used.add(source.index)
+                break
+    return [f"{layer.index}.{name}" for layer in ranked if layer.index not in used
+            for name in layer.param_shapes]
 
 
 def status_text(validation: Validation, applied: bool) -> str:

@@ -11,8 +11,16 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QDropEvent, QPalette
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtGui import QBrush, QColor, QDropEvent, QPainter, QPalette, QPen
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QWidget,
+)
 
 from cnnviz.app.editor_model import Validation, layer_summary
 
@@ -65,7 +73,7 @@ class LayerTableModel(QAbstractTableModel):
         rows = self._validation.rows
         return rows[row] if row < len(rows) else None
 
-    def _is_bad(self, row: int) -> bool:
+    def is_bad(self, row: int) -> bool:
         """True for the row the SpecError names."""
         return not self._validation.ok and self._validation.error_layer == row
 
@@ -73,7 +81,7 @@ class LayerTableModel(QAbstractTableModel):
         """Cell text."""
         info = self._row(row)
         if column == 0:
-            return f"⚠ {row}" if self._is_bad(row) else str(row)
+            return f"⚠ {row}" if self.is_bad(row) else str(row)
         if column == 1:
             return layer_summary(self._layers[row])
         if info is None:
@@ -86,12 +94,12 @@ class LayerTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(row, column)
         if role == Qt.ItemDataRole.ToolTipRole:
-            if self._is_bad(row):
+            if self.is_bad(row):
                 return self._validation.error
             info = self._row(row)
             return info["formula"] if info and info["formula"] else self._text(row, 1)
         colour_roles = (Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole)
-        if role in colour_roles and self._is_bad(row):
+        if role in colour_roles and self.is_bad(row):
             back, fore = error_colors(self._palette)
             return QBrush(back if role == Qt.ItemDataRole.BackgroundRole else fore)
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (0, 3):
@@ -140,6 +148,27 @@ class LayerTableModel(QAbstractTableModel):
         return False
 
 
+class BadRowDelegate(QStyledItemDelegate):
+    """Keeps the bad row red when it is selected (a frame marks the selection instead)."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        """Red cell; the selection drawn as a frame in the highlight colour."""
+        model = index.model()
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        if not (selected and isinstance(model, LayerTableModel) and model.is_bad(index.row())):
+            super().paint(painter, option, index)
+            return
+        plain = QStyleOptionViewItem(option)
+        plain.state &= ~QStyle.StateFlag.State_Selected
+        super().paint(painter, plain, index)
+        painter.save()
+        painter.setPen(QPen(option.palette.color(QPalette.ColorRole.Highlight), 3))
+        rect = option.rect.adjusted(1, 1, -2, -2)
+        painter.drawLine(rect.topLeft(), rect.topRight())
+        painter.drawLine(rect.bottomLeft(), rect.bottomRight())
+        painter.restore()
+
+
 class LayerTableView(QTableView):
     """The shape table, with whole-row selection and internal drag and drop."""
 
@@ -154,6 +183,7 @@ class LayerTableView(QTableView):
         self.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.setDefaultDropAction(Qt.DropAction.MoveAction)
         self.setAlternatingRowColors(True)
+        self.setItemDelegate(BadRowDelegate(self))
         self.verticalHeader().setVisible(False)
         self.setWordWrap(False)
         header = self.horizontalHeader()

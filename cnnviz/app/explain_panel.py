@@ -61,8 +61,10 @@ def current_explanation(ctrl: AppController) -> tuple[Any | None, str]:
 
 
 def to_html(ex: Any, big: bool = True) -> str:
-    """Rich text of an Explanation: a heading, the formula, then the numbers."""
-    size = 15 if big else 12
+    """Rich text of an Explanation: a heading, the formula, then the numbers; sized from
+    the application font, so that zoom and presentation mode enlarge it too."""
+    base = QGuiApplication.font().pointSize()
+    size = max(10, base + 2 if big else base)
     title = f"{KIND_TITLES.get(ex.kind, ex.kind)} step {ex.step}"
     if ex.layer is not None:
         title += f", layer {ex.layer}"

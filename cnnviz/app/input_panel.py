@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from cnnviz.app.canvas import DrawingCanvas
 from cnnviz.app.controller import AppController
 from cnnviz.app.dataset_browser import DatasetBrowser
+from cnnviz.app.flow_layout import FlowLayout
 from cnnviz.app.mapview import MapView
 from cnnviz.data import DataError, load_image, preprocess_digit
 from cnnviz.data.images import resize
@@ -119,26 +120,30 @@ class InputPanel(QWidget):
         controller.spec_changed.connect(self._on_input_changed)
         self._on_input_changed()
 
-    def _build_preview(self) -> QVBoxLayout:
-        """The network input as the network sees it; its size and label; Load image…"""
-        column = QVBoxLayout()
+    def _build_preview(self) -> QHBoxLayout:
+        """The network input as the network sees it, beside its size, label and Load image…
+
+        Side by side, so that a short dock still has room for the canvas below.
+        """
+        row = QHBoxLayout()
         self.preview = MapView()
-        self.preview.setFixedHeight(170)
-        self.preview.setMinimumWidth(160)
+        self.preview.setMinimumSize(150, 100)
+        self.preview.setMaximumHeight(170)
         self.preview.setToolTip("What the network gets: the input after preprocessing. "
                                 "Hover for exact values.")
-        column.addWidget(self.preview)
-        row = QHBoxLayout()
+        row.addWidget(self.preview, stretch=3)
+        column = QVBoxLayout()
         self.caption = QLabel()
         self.caption.setWordWrap(True)
-        row.addWidget(self.caption, stretch=1)
+        column.addWidget(self.caption)
         self.load_button = QPushButton("Load image…")
         self.load_button.setToolTip("Load image…: a PNG/JPEG/BMP file as the input "
                                     "(or drop one onto the window)")
         self.load_button.clicked.connect(self._on_load_clicked)
-        row.addWidget(self.load_button)
-        column.addLayout(row)
-        return column
+        column.addWidget(self.load_button)
+        column.addStretch(1)
+        row.addLayout(column, stretch=2)
+        return row
 
     def _build_draw_tab(self) -> QWidget:
         """Canvas plus pen/eraser, undo, clear and the brush width."""
@@ -148,21 +153,21 @@ class InputPanel(QWidget):
         self.canvas.drawing_changed.connect(self._on_drawing_changed)
         self.canvas.ink_changed.connect(self._on_ink_changed)
         self._last_preview = 0.0
-        layout.addWidget(self.canvas, stretch=1)
+        self.canvas.setMinimumSize(140, 140)
         self.eraser_button = QPushButton("Eraser")
         self.eraser_button.setCheckable(True)
         self.eraser_button.setToolTip("Eraser: toggle between pen and eraser")
         self.eraser_button.toggled.connect(self.canvas.set_eraser)
-        self.undo_button = QPushButton("Undo stroke")
+        self.undo_button = QPushButton("Undo")
         self.undo_button.setToolTip("Undo stroke (Ctrl+Z while the canvas has focus)")
         self.undo_button.clicked.connect(self.canvas.undo_stroke)
         self.clear_button = QPushButton("Clear")
         self.clear_button.setToolTip("Clear the canvas (undoable)")
         self.clear_button.clicked.connect(self.canvas.clear)
-        tools = QHBoxLayout()
+        tools = FlowLayout()
         for button in (self.eraser_button, self.undo_button, self.clear_button):
             tools.addWidget(button)
-        layout.addLayout(tools)
+        layout.addLayout(tools)   # the tools above the canvas: in view in a short dock
         width = QHBoxLayout()
         width.addWidget(QLabel("Width"))
         self.width_slider = QSlider(Qt.Orientation.Horizontal)
@@ -172,6 +177,7 @@ class InputPanel(QWidget):
         self.width_slider.valueChanged.connect(self.canvas.set_brush_width)
         width.addWidget(self.width_slider, stretch=1)
         layout.addLayout(width)
+        layout.addWidget(self.canvas, stretch=1)
         return tab
 
     # ----- actions ---------------------------------------------------------------------
@@ -208,7 +214,7 @@ class InputPanel(QWidget):
         self.preview.set_array(image, signed=False)
         label = self.controller.input_label
         C, H, W = image.shape
-        text = f"<b>Network input</b> {C}×{H}×{W}"
+        text = f"<b>Network input</b><br>{C}×{H}×{W}"
         text += f", label <b>{label}</b>" if label is not None else ", no label"
         self.caption.setText(text)
 

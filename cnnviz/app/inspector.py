@@ -28,8 +28,24 @@ from cnnviz.app.mapview import MapView
 from cnnviz.app.pipeline import delta_of
 from cnnviz.app.theme import LIGHT, Colors
 
-TABS = [("maps", "Feature maps"), ("input", "Input"), ("filters", "Filters"),
-        ("deltas", "Deltas"), ("wgrads", "Weight gradients"), ("winners", "Pool winners")]
+TABS = [("maps", "Maps"), ("input", "Input"), ("filters", "Filters"),
+        ("deltas", "Deltas"), ("wgrads", "∂E/∂w"), ("winners", "Winners")]
+TAB_TIPS = {"maps": "Feature maps: the layer's output o for the shown example",
+            "input": "The layer's input (the previous layer's output)",
+            "filters": "The weights w, one row per output channel",
+            "deltas": "δ = ∂E/∂o of the layer's output (once the backward pass reached it)",
+            "wgrads": "Weight gradients ∂E/∂w = δ ⋆ o, summed over the mini-batch",
+            "winners": "Max pool: the winners of each window; backward: where δ is routed"}
+# The tab that follows the step's direction; a tab the user picked by hand stays.
+AUTO_TAB = {"forward": "maps", "loss": "maps", "backward": "deltas", "update": "filters"}
+
+
+def auto_tab(kind: str, layer_type: str) -> str:
+    """The tab that best shows a step: maps forward, deltas backward (the routing to the
+    winners for a max pool), the filters after the update."""
+    if kind == "backward" and layer_type == "maxpool2d":
+        return "winners"
+    return AUTO_TAB[kind]
 
 
 def winner_cells(argmax: np.ndarray, in_width: int) -> list[tuple[int, int, int]]:
@@ -77,7 +93,8 @@ class Inspector(QWidget):
             view.setObjectName(f"inspector_{key}")
             view.unit_clicked.connect(lambda unit, k=key: self._on_unit_clicked(k, unit))
             self.views[key] = view
-            self.tabs.addTab(view, label)
+            self.tabs.setTabToolTip(self.tabs.addTab(view, label), TAB_TIPS[key])
+        self._auto = "maps"
         self.tabs.currentChanged.connect(lambda _index: self.refresh())
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -94,6 +111,8 @@ class Inspector(QWidget):
         sel, rec = self.ctrl.selection.layer, self.ctrl.stepper.current
         if sel is not None:
             return sel
+        if rec is not None and rec.kind == "loss":  # the loss reads the last layer
+            return len(self.ctrl.spec.layers) - 1
         return rec.layer if rec is not None and rec.layer is not None else 0
 
     def content(self, key: str) -> tuple[np.ndarray | None, bool, int, str]:
@@ -144,6 +163,7 @@ class Inspector(QWidget):
     def refresh(self) -> None:
         """Redraw the visible tab (the others are drawn when shown)."""
         self._sync_example()
+        self._follow_direction()
         L = self.layer()
         spec = self.ctrl.spec.layers[L]
         shape = "×".join(str(s) for s in spec.out_shape)
@@ -155,6 +175,20 @@ class Inspector(QWidget):
         view.set_array(array, signed, columns=cols)
         if array is not None:
             self._draw_overlays(key, view)
+
+    def _follow_direction(self) -> None:
+        """Switch maps ↔ deltas/winners ↔ filters as the pass turns, unless the user has
+        picked another tab by hand."""
+        rec = self.ctrl.stepper.current
+        kind = rec.kind if rec is not None else "forward"
+        wanted = auto_tab(kind, self.ctrl.spec.layers[self.layer()].type)
+        if wanted == self._auto:
+            return
+        if TABS[self.tabs.currentIndex()][0] == self._auto:
+            self.tabs.blockSignals(True)
+            self.tabs.setCurrentIndex([k for k, _ in TABS].index(wanted))
+            self.tabs.blockSignals(False)
+        self._auto = wanted
 
     def _sync_example(self) -> None:
         """Spin box range = the batch size."""
@@ -169,8 +203,10 @@ class Inspector(QWidget):
         sel, c = self.ctrl.selection, self.colors
         if key in ("maps", "deltas") and sel.unit is not None and sel.layer == self.layer():
             view.mark_units([tuple(sel.unit)], c.outline)
-        if key == "winners":
-            view.mark_units(self.winners(), c.winner)
+        if key == "winners":  # lighter once the gradient is drawn, which it must not hide
+            backward = self.ctrl.stepper.record(f"B{self.layer()}") is not None
+            color = "#66" + c.winner[1:] if backward else c.winner
+            view.mark_units(self.winners(), color, width=1.0)
         if key == "filters" and self.ctrl.weight_focus is not None:
             view.mark_units([self._weight_cell(self.ctrl.weight_focus[1])], c.outline)
         ex, _ = current_explanation(self.ctrl)

@@ -7,16 +7,14 @@ user trained it before), an MNIST 7 as input, ready to step with F10.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
-    QFileDialog,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -34,8 +32,9 @@ from cnnviz.app.input_panel import InputPanel, accept_image_drop
 from cnnviz.app.inspector import Inspector
 from cnnviz.app.pipeline import PipelineView
 from cnnviz.app.prediction import PredictionPanel
-from cnnviz.app.settings import AppSettings, write_atomic
+from cnnviz.app.settings import AppSettings
 from cnnviz.app.training_panel import TrainingPanel
+from cnnviz.app.window_files import FilesMixin
 
 DOCKS = ["pipeline", "inspector", "explain", "prediction", "editor", "input", "training"]
 SECONDARY = ["editor", "input", "training"]  # hidden in presentation mode
@@ -46,7 +45,6 @@ EXTERNAL = {  # the docks whose panels sit in a scroll area: (class, title)
 }
 TITLES = {"pipeline": "Pipeline", "inspector": "Inspector", "explain": "Explain",
           "prediction": "Prediction"}
-SESSION_FILTER = "cnnviz sessions (*.cnnviz)"
 
 
 def _scrollable(widget: QWidget) -> QScrollArea:
@@ -58,7 +56,7 @@ def _scrollable(widget: QWidget) -> QScrollArea:
     return area
 
 
-class MainWindow(QMainWindow):
+class MainWindow(FilesMixin, QMainWindow):
     """cnnviz's window. All keyword arguments are optional (tests pass their own)."""
 
     def __init__(self, controller: AppController | None = None, *,
@@ -73,6 +71,8 @@ class MainWindow(QMainWindow):
         self.theme_name = theme or self.settings.theme
         self.point_size = themes.BASE_POINT_SIZE
         self.presentation = False
+        self._docks_before = dict.fromkeys(SECONDARY, True)
+        self._state_before = QByteArray()
         self.debugger = DebuggerActions(self.ctrl, self)
         self.debugger.set_interval(self.settings.play_interval_ms)
         self._build_docks()
@@ -110,10 +110,10 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         d = self.docks
         self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, d["pipeline"])
+        self.splitDockWidget(d["pipeline"], d["prediction"], Qt.Orientation.Horizontal)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, d["input"])
         self.splitDockWidget(d["input"], d["inspector"], Qt.Orientation.Horizontal)
         self.splitDockWidget(d["inspector"], d["explain"], Qt.Orientation.Horizontal)
-        self.splitDockWidget(d["explain"], d["prediction"], Qt.Orientation.Vertical)
         self.tabifyDockWidget(d["input"], d["editor"])
         self.tabifyDockWidget(d["editor"], d["training"])
         d["input"].raise_()
@@ -122,14 +122,15 @@ class MainWindow(QMainWindow):
         self._sized = False
 
     def _size_docks(self) -> None:
-        """Share the window: a tall pipeline on top, inspector and explain wide below."""
+        """Share the window: pipeline and prediction on top (the prediction sits where the
+        network ends), input, inspector and a tall explain panel below."""
         d, w, h = self.docks, self.width(), self.height()
-        self.resizeDocks([d["pipeline"], d["inspector"]], [int(h * 0.38), int(h * 0.55)],
+        self.resizeDocks([d["pipeline"], d["inspector"]], [int(h * 0.40), int(h * 0.53)],
                          Qt.Orientation.Vertical)
+        self.resizeDocks([d["pipeline"], d["prediction"]], [int(w * 0.78), int(w * 0.22)],
+                         Qt.Orientation.Horizontal)
         self.resizeDocks([d["input"], d["inspector"], d["explain"]],
-                         [int(w * 0.24), int(w * 0.38), int(w * 0.38)], Qt.Orientation.Horizontal)
-        self.resizeDocks([d["explain"], d["prediction"]], [int(h * 0.33), int(h * 0.22)],
-                         Qt.Orientation.Vertical)
+                         [int(w * 0.25), int(w * 0.35), int(w * 0.40)], Qt.Orientation.Horizontal)
 
     def showEvent(self, event: Any) -> None:
         """Size the docks once the window has its real size (unless a layout was restored)."""
@@ -162,6 +163,9 @@ class MainWindow(QMainWindow):
         debug = bar.addMenu("&Debug")
         for key, *_ in ACTIONS:
             debug.addAction(self.debugger.actions[key])
+        debug.addSeparator()
+        self.batch_action = self._add(debug, "Step a mini-batch…", self.batch_dialog, "Ctrl+B")
+        self._add(debug, "Step one example", self.single_example, "Ctrl+Shift+B")
         self._build_view_menu(bar.addMenu("&View"))
         help_menu = bar.addMenu("&Help")
         self._add(help_menu, "Keyboard shortcuts", self.show_shortcuts, "F1")
@@ -199,21 +203,25 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_status_bar(self) -> None:
-        """Current step (left, permanent) and the selected unit with its value."""
+        """Messages on the left; the selected unit with its value and the current step on
+        the right, in bold, each in its own framed field so that neither clips the other."""
         self.step_label = QLabel("")
         self.unit_label = QLabel("")
-        for label in (self.step_label, self.unit_label):
+        for label in (self.unit_label, self.step_label):
+            label.setObjectName(f"status_{'unit' if label is self.unit_label else 'step'}")
             font = label.font()
             font.setBold(True)
             label.setFont(font)
-        self.statusBar().addPermanentWidget(self.unit_label)
-        self.statusBar().addPermanentWidget(self.step_label)
+            label.setContentsMargins(8, 0, 8, 0)
+            self.statusBar().addPermanentWidget(label)
 
     # ----- signals -------------------------------------------------------------------------
     def _on_stepper_changed(self) -> None:
-        """Status bar: step and unit."""
+        """Status bar: step and unit (the unit's field disappears when nothing is selected)."""
         self.step_label.setText(self.ctrl.step_status())
-        self.unit_label.setText(self.ctrl.unit_status())
+        unit = self.ctrl.unit_status()
+        self.unit_label.setText(unit)
+        self.unit_label.setVisible(bool(unit))
 
     def _on_spec_changed(self) -> None:
         """Remember the preset for next time."""
@@ -230,76 +238,17 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{title}: {message}")
         QMessageBox.warning(self, title, message)
 
-    # ----- files ---------------------------------------------------------------------------
-    def open_session(self, path: str) -> bool:
-        """Open a session file; a bad file is reported and the current session kept."""
-        extra = self.ctrl.open_session(path)
-        if extra is None:
-            return False
-        self.settings.add_recent_file(str(path))
-        self._fill_recent_menu()
-        return True
+    def batch_dialog(self) -> None:
+        """Debug → Step a mini-batch…: the first N test examples of the dataset."""
+        size, ok = QInputDialog.getInt(
+            self, "Step a mini-batch", "Number of test examples (the inspector's 'example' "
+            "box picks the one every panel shows):", max(2, len(self.ctrl.stepper.x)), 1, 256)
+        if ok:
+            self.ctrl.use_test_batch(size)
 
-    def save_session(self, path: str) -> bool:
-        """Save the whole session (plus the theme) to a file."""
-        if not self.ctrl.save_session(path, {"theme": self.theme_name}):
-            return False
-        self.settings.add_recent_file(str(path))
-        self._fill_recent_menu()
-        return True
-
-    def open_session_dialog(self) -> None:
-        """File → Open session…"""
-        path, _ = QFileDialog.getOpenFileName(self, "Open session", "", SESSION_FILTER)
-        if path:
-            self.open_session(path)
-
-    def save_session_dialog(self) -> None:
-        """File → Save session…"""
-        path, _ = QFileDialog.getSaveFileName(self, "Save session", "session.cnnviz",
-                                              SESSION_FILTER)
-        if path:
-            self.save_session(path if path.endswith(".cnnviz") else path + ".cnnviz")
-
-    def _fill_recent_menu(self) -> None:
-        """Recent sessions, most recent first."""
-        self.recent_menu.clear()
-        for path in self.settings.recent_files():
-            self._add(self.recent_menu, path, lambda _=False, p=path: self.open_session(p))
-        self.recent_menu.setEnabled(bool(self.settings.recent_files()))
-
-    def open_spec_dialog(self) -> None:
-        """File → Open spec… (JSON); errors come back through error_raised."""
-        path, _ = QFileDialog.getOpenFileName(self, "Open spec", "", "Network specs (*.json)")
-        if path:
-            self.ctrl.set_spec(path, keep_weights=False)
-
-    def save_spec_dialog(self) -> None:
-        """File → Save spec… as JSON, written atomically."""
-        path, _ = QFileDialog.getSaveFileName(self, "Save spec", "network.json", "JSON (*.json)")
-        if path:
-            self.save_spec(path)
-
-    def save_spec(self, path: str) -> None:
-        """Write the current spec as JSON (temp file + os.replace)."""
-        text = json.dumps(self.ctrl.spec.to_dict(), indent=2) + "\n"
-        try:
-            write_atomic(Path(path), text.encode("utf-8"))
-        except OSError as error:
-            self._on_error_raised("Could not save the spec", f"{path}: {error}")
-
-    def export_panel(self, key: str, path: str) -> bool:
-        """Save a panel as a PNG figure (for slides)."""
-        ok = self.panels[key].grab().save(str(path), "PNG")
-        if not ok:
-            self._on_error_raised("Export failed", f"could not write {path}")
-        return ok
-
-    def export_panel_dialog(self, key: str) -> None:
-        """File → Export figure → panel."""
-        path, _ = QFileDialog.getSaveFileName(self, "Export figure", f"{key}.png", "PNG (*.png)")
-        if path:
-            self.export_panel(key, path)
+    def single_example(self) -> None:
+        """Debug → Step one example: back to the example the panels show."""
+        self.ctrl.set_input(self.ctrl.input_image, self.ctrl.input_label)
 
     # ----- view ----------------------------------------------------------------------------
     def apply_theme(self, name: str, remember: bool = False) -> None:
@@ -309,6 +258,8 @@ class MainWindow(QMainWindow):
         colors = themes.apply_theme(app, name, point_size=self.point_size)
         for key in ("pipeline", "inspector", "prediction", "training"):
             self.panels[key].set_colors(colors)
+        self.panels["explain"].refresh()  # its rich text is sized from the font
+        self.debugger.set_icon_color(colors.text)
         if name in self.theme_actions:
             self.theme_actions[name].setChecked(True)
         if remember:
@@ -321,12 +272,23 @@ class MainWindow(QMainWindow):
         self.apply_theme(self.theme_name)
 
     def toggle_presentation(self) -> None:
-        """F11: big fonts and only the debugger panels, for a lecture hall."""
+        """F11: big fonts, only the debugger panels and a taller pipeline, for a lecture
+        hall; leaving it brings back exactly the docks (and sizes) there were before."""
         self.presentation = not self.presentation
         self.presentation_action.setChecked(self.presentation)
-        for key in SECONDARY:
-            self.docks[key].setVisible(not self.presentation)
+        if self.presentation:
+            self._state_before = self.saveState()
+            self._docks_before = {k: self.docks[k].toggleViewAction().isChecked()
+                                  for k in SECONDARY}
+        restored = not self.presentation and self.restoreState(self._state_before)
+        if not restored:
+            for key in SECONDARY:
+                self.docks[key].setVisible(not self.presentation and self._docks_before[key])
         self.zoom(0)
+        if self.presentation:
+            h = self.height()
+            self.resizeDocks([self.docks["pipeline"], self.docks["inspector"]],
+                             [int(h * 0.46), int(h * 0.48)], Qt.Orientation.Vertical)
 
     def show_shortcuts(self) -> None:
         """Help → Keyboard shortcuts."""

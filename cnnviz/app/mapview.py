@@ -220,11 +220,11 @@ class MapView(pg.GraphicsLayoutWidget):
         return item
 
     def mark_units(self, units: list[tuple[int, ...]], color: str,
-                   fill: str | None = None) -> None:
+                   fill: str | None = None, width: float = 2.0) -> None:
         """Outline single cells (pool winners, contributing cells, the selected unit)."""
         for unit in units:
             c, i, j = (0, unit[0], 0) if self.vector else unit
-            self.add_rect(c, i, i + 1, j, j + 1, color, fill=fill)
+            self.add_rect(c, i, i + 1, j, j + 1, color, width=width, fill=fill)
 
     def overlays(self) -> list[QRectF]:
         """Rectangles drawn over the image, in image pixels (tests use it)."""
@@ -246,24 +246,40 @@ class ThumbGrid(QWidget):
         self.marks: list[tuple[int, ...]] = []
         self.outline_color = LIGHT.outline
         C, H, W = self.stack_shape
-        self.cols = 1 if self.vector or C <= 3 else 2 if C <= 8 else 4
-        self.scale = self._scale(C, H, W)
-        rows = -(-C // self.cols)
-        w, h = self._cell_size()
-        self.setFixedSize(self.cols * (w + 4), rows * (h + 4))
+        self.cols = 1 if self.vector or C <= 3 else 3 if C <= 6 else 4
+        self.rows = -(-C // self.cols)
+        self.full_scale = self._scale(C, H, W)
+        self.scale = self.full_scale
+        self._resize()
         self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    def _resize(self) -> None:
+        """Fix the widget's size to the grid at the current scale."""
+        w, h = self._cell_size()
+        self.setFixedSize(self.cols * (w + 4), self.rows * (h + 4))
+
+    def fit_height(self, height: int) -> None:
+        """Shrink (or grow back) the maps so that the grid is at most `height` pixels tall,
+        never larger than their natural size nor smaller than one pixel per cell."""
+        _, H, _ = self.stack_shape
+        per_row = max(1.0, height / self.rows - 4)
+        scale = max(1.0 if not self.vector else 0.1, min(self.full_scale, per_row / H))
+        if abs(scale - self.scale) > 1e-6:
+            self.scale = scale
+            self._resize()
+            self.update()
 
     def _scale(self, C: int, H: int, W: int) -> float:
         """Pixels per cell: maps near THUMB px; vectors at most 360 px tall."""
         if self.vector:
             return max(0.6, min(20.0, 240.0 / H))
-        return max(1.0, (THUMB if C <= 3 else 52 if C <= 8 else 40) / max(H, W))
+        return max(1.0, (THUMB * 1.5 if C <= 3 else 64 if C <= 6 else 48) / max(H, W))
 
     def _cell_size(self) -> tuple[int, int]:
         """(width, height) in pixels of one map."""
         _, H, W = self.stack_shape
         if self.vector:
-            return 22, int(round(H * self.scale))
+            return 22, max(1, int(round(H * self.scale)))
         return int(round(W * self.scale)), int(round(H * self.scale))
 
     def _rect(self, c: int) -> QRect:

@@ -51,7 +51,7 @@ def column_content(ctrl: AppController, key: int | str) -> tuple[np.ndarray | No
         b0 = st.record("B0")
         if b0 is not None:
             return b0.values["grad_input"][n], "delta", True
-        return ctrl.input_image, "input", False
+        return st.x[n], "input", False
     if key == LOSS:
         rec = st.record("L")
         if rec is None:
@@ -158,16 +158,28 @@ class LayerColumn(QFrame):
             self.pipeline.ctrl.select_layer(self.key)
         super().mousePressEvent(event)
 
-    def contextMenuEvent(self, event) -> None:
-        """Right-click: toggle a breakpoint on this column's steps."""
+    def breakpoint_menu(self) -> QMenu:
+        """The right-click menu: toggle a breakpoint on each of this column's steps."""
         menu = QMenu(self)
         ctrl = self.pipeline.ctrl
         for name in self.step_names():
-            action = QAction(f"Toggle breakpoint on {name}", menu)
+            state = "Clear" if name in ctrl.stepper.breakpoints else "Set"
+            action = QAction(f"Toggle breakpoint on {name} ({state.lower()} it)", menu)
+            action.setObjectName(f"toggle_breakpoint_{name}")
             action.triggered.connect(lambda _=False, s=name: ctrl.toggle_breakpoint(s))
             menu.addAction(action)
+        return menu
+
+    def contextMenuEvent(self, event) -> None:
+        """Right-click: toggle a breakpoint on this column's steps."""
+        menu = self.breakpoint_menu()
         if menu.actions():
-            menu.exec(event.globalPos())
+            self.popup_menu(menu, event.globalPos())
+
+    @staticmethod
+    def popup_menu(menu: QMenu, pos) -> None:
+        """Show a menu modally at a screen position (tests replace this)."""
+        menu.exec(pos)
 
 
 class PipelineView(QScrollArea):
@@ -193,6 +205,7 @@ class PipelineView(QScrollArea):
         inner = QWidget()
         row = QHBoxLayout(inner)
         row.setSpacing(2)
+        row.setContentsMargins(4, 4, 4, 4)
         self.columns, self.arrows = {}, []
         spec = self.ctrl.spec
         entries: list[tuple[int | str, str, tuple]] = [(INPUT, "input", spec.input_shape)]
@@ -210,6 +223,23 @@ class PipelineView(QScrollArea):
         row.addStretch(1)
         self.setWidget(inner)
         self.refresh()
+        self.fit_thumbnails()
+
+    def resizeEvent(self, event) -> None:
+        """Fit every column's maps into the panel's height, so that none is cut off."""
+        super().resizeEvent(event)
+        self.fit_thumbnails()
+        current = self.current_keys()
+        if current and self.widget() is not None:
+            self.widget().adjustSize()
+            self._scroll_to(self.columns[current[0]])
+
+    def fit_thumbnails(self) -> None:
+        """Scale the thumbnails to the room left under each column's heading."""
+        room = self.viewport().height()
+        for column in self.columns.values():
+            heading = column.sizeHint().height() - column.thumbs.height()
+            column.thumbs.fit_height(room - heading - 24)
 
     def set_colors(self, colors: Colors) -> None:
         """Follow the theme and the font size: styled widgets ignore QApplication.setFont,
@@ -219,6 +249,7 @@ class PipelineView(QScrollArea):
             if widget.styleSheet():
                 widget.setStyleSheet("")
         self.refresh()
+        self.fit_thumbnails()
 
     def column(self, key: int | str) -> LayerColumn:
         """The column of a layer index, INPUT or LOSS."""
@@ -246,6 +277,7 @@ class PipelineView(QScrollArea):
                 f"{self.colors.accent if on else self.colors.dim}; border-radius: 4px; }}")
         self._refresh_arrows()
         self._refresh_selection()
+        self.fit_thumbnails()  # a heading may have grown a line (the loss value)
         if current and self.widget() is not None:
             self._scroll_to(self.columns[current[0]])
 

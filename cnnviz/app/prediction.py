@@ -33,32 +33,39 @@ class ProbabilityBars(QWidget):
         self.update()
 
     def paintEvent(self, event) -> None:
-        """Name, bar, and percentage per class."""
+        """Name, bar, and percentage per class, in a font as large as the rows allow."""
         k = len(self.values)
         if not k:
             return
         painter = QPainter(self)
-        font = QFont(self.font())
         row = self.height() / k
-        font.setPixelSize(int(max(12, min(24, row * 0.75))))
+        font = QFont(self.font())
+        font.setPixelSize(int(max(13, min(30, row * 0.78))))
+        font.setBold(True)
         painter.setFont(font)
-        name_w, text_w = self.width() * 0.18, self.width() * 0.2
-        bar_w = self.width() - name_w - text_w - 8
+        metrics = painter.fontMetrics()
+        names = [self._name(i) for i in range(k)]
+        name_w = max(metrics.horizontalAdvance(n) for n in names) + 8
+        text_w = metrics.horizontalAdvance("100.0%") + 8
+        bar_w = max(10.0, self.width() - name_w - text_w - 8)
         best = int(np.argmax(self.values))
         top = max(1e-12, float(np.max(np.abs(self.values))))
         for i, value in enumerate(self.values):
             y = i * row
             color = self.colors.accent if i == best else self.colors.dim
             painter.setPen(QColor(self.colors.text))
-            name = self.names[i] if i < len(self.names) else str(i)
-            mark = " ✓" if i == self.label else ""
-            painter.drawText(QRectF(0, y, name_w, row), Qt.AlignmentFlag.AlignVCenter, name + mark)
+            painter.drawText(QRectF(0, y, name_w, row), Qt.AlignmentFlag.AlignVCenter, names[i])
             width = bar_w * min(1.0, abs(float(value)) / (1.0 if self.probabilities else top))
-            painter.fillRect(QRectF(name_w, y + row * 0.15, width, row * 0.7), QColor(color))
+            painter.fillRect(QRectF(name_w, y + row * 0.12, width, row * 0.76), QColor(color))
             text = f"{100 * value:.1f}%" if self.probabilities else f"{value:.3g}"
-            painter.drawText(QRectF(name_w + bar_w + 6, y, text_w, row),
-                             Qt.AlignmentFlag.AlignVCenter, text)
+            painter.drawText(QRectF(name_w + bar_w + 4, y, text_w, row),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, text)
         painter.end()
+
+    def _name(self, i: int) -> str:
+        """A class name, with a check mark for the input's label."""
+        name = self.names[i] if i < len(self.names) else str(i)
+        return name + (" ✓" if i == self.label else "")
 
     @property
     def probabilities(self) -> bool:
@@ -78,12 +85,19 @@ class PredictionPanel(QWidget):
         font.setPointSize(16)
         font.setBold(True)
         self.summary.setFont(font)
+        self.summary.setWordWrap(True)
+        self.stage = QLabel("")
+        self.stage.setObjectName("prediction_stage")
+        self.stage.setWordWrap(True)
+        self.stage.setToolTip("Which weights these probabilities come from: after the update "
+                              "step U they are recomputed with the updated weights")
         self.bars = ProbabilityBars()
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
+        layout.addWidget(self.stage)
         layout.addWidget(self.bars, 1)
         for signal in (ctrl.stepper_changed, ctrl.input_changed, ctrl.weights_changed,
-                       ctrl.spec_changed):
+                       ctrl.spec_changed, ctrl.selection_changed):
             signal.connect(self.refresh)
         self.refresh()
 
@@ -105,7 +119,10 @@ class PredictionPanel(QWidget):
         names = self.class_names()
         label_text = "no label" if label is None else f"label {names[label]}"
         verdict = "" if label is None else (" ✓" if predicted == label else " ✗")
-        self.summary.setText(f"predicted {names[predicted]}{verdict}   ({label_text})")
+        self.summary.setText(f"predicted {names[predicted]}{verdict}")
+        batch = len(self.ctrl.stepper.x)
+        example = f"example {self.ctrl.selection.example} of {batch}, " if batch > 1 else ""
+        self.stage.setText(f"{example}{label_text} · {self.ctrl.prediction_stage()}")
 
     def set_colors(self, colors: Colors) -> None:
         """Follow the theme."""

@@ -28,7 +28,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.app.curves import BATCH_LINE_WIDTH, make_plot, metric_curves, run_colour
+from cnnviz.app.curves import (
+    BATCH_LINE_WIDTH,
+    decimate,
+    make_plot,
+    metric_curves,
+    run_colour,
+)
 from cnnviz.engine.trainer import History, TrainConfig
 
 CSV_COLUMNS = ["run", "label", "optimizer", "lr", "batch_size", "dataset", "series",
@@ -190,7 +196,7 @@ class ComparePanel(QWidget):
         for index, run in enumerate(self.model.runs):
             if run.visible:
                 pen = {"color": run_colour(index), "width": BATCH_LINE_WIDTH}
-                item.plot(run.epoch, run.loss, name=f"{index + 1}. {run.label}", pen=pen,
+                item.plot(*decimate(run.epoch, run.loss), name=f"{index + 1}. {run.label}", pen=pen,
                           antialias=False)
         self._update_buttons()
         self.runs_changed.emit()

@@ -13,14 +13,9 @@ from typing import Any
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QFont, QKeySequence
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QGridLayout,
-    QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QStyle,
     QTabWidget,
     QVBoxLayout,
@@ -29,25 +24,23 @@ from PySide6.QtWidgets import (
 
 from cnnviz.app.curves import (
     GradNormPlot,
-    LearningRateBox,
     LiveHistory,
     MetricPlots,
     metric_curves,
     norm_x,
     restyle_plot,
 )
+from cnnviz.app.flow_layout import FlowLayout
 from cnnviz.app.run_compare import ComparePanel, RunRecord
+from cnnviz.app.training_settings import TrainingSettings, settings_text
 from cnnviz.app.training_worker import Snapshot, TrainingRunner, metrics_text, progress_text
-from cnnviz.core.optim import OPTIMIZER_NAMES
-from cnnviz.core.schedules import SCHEDULE_NAMES
-from cnnviz.data import list_datasets, open_dataset
+from cnnviz.data import open_dataset
 from cnnviz.engine.trainer import History, Progress, TrainConfig, Trainer, TrainResult
 from cnnviz.engine.userweights import save_user_weights
 
 REFRESH_MS = 100  # redraw at most 10 times a second, however fast progress arrives
 SHORTCUTS = {"start": "Ctrl+T", "pause": "Ctrl+P", "stop": "Ctrl+."}
 PANEL_PT = 12
-NARROW_PX = 620  # below this width the settings go one per row
 MESSAGE_STYLES = {
     "info": "background:#e8f0fe; color:#0b2e6b; border:2px solid #1f5fbf;",
     "warning": "background:#fff1d6; color:#5a3300; border:2px solid #d2801e;",
@@ -86,23 +79,38 @@ class TrainingPanel(QWidget):
     def _build(self) -> None:
         """Settings grid, buttons, progress, message line and the plot tabs."""
         layout = QVBoxLayout(self)
-        layout.addLayout(self._build_settings())
+        self.settings_box = TrainingSettings()
+        for name in ("optimizer_box", "lr_box", "batch_box", "epochs_box", "schedule_box",
+                     "augment_box", "dataset_box"):
+            setattr(self, name, getattr(self.settings_box, name))
+        self.settings_summary = QLabel("")
+        self.settings_summary.setWordWrap(True)
+        self.settings_summary.setToolTip("The settings of the run in progress (editable "
+                                         "again when it ends)")
+        self.settings_summary.hide()
+        layout.addWidget(self.settings_box)
+        layout.addWidget(self.settings_summary)
         layout.addLayout(self._build_buttons())
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setValue(0)  # a reset bar (-1) hides its text
-        self.progress_bar.setFormat("ready")
-        self.progress_bar.setMinimumHeight(30)
-        self.progress_bar.setToolTip("Progress: epoch, batch and time left")
+        self.progress_bar.setFormat("%p %")
+        self.progress_bar.setMinimumHeight(24)
+        self.progress_bar.setToolTip("Progress of the whole run")
+        # The words go in a label that wraps: inside the bar they were cut off in a
+        # 300-pixel dock.
+        self.progress_label = QLabel("Ready: choose the settings and press Start.")
+        self.progress_label.setWordWrap(True)
+        self.progress_label.setToolTip("Progress: epoch, batch and time left")
         self.metrics_label = QLabel("")
         self.metrics_label.setWordWrap(True)
         self.message_label = QLabel("")
         self.message_label.setWordWrap(True)
         self.message_label.hide()
         big = QFont(self.font())
-        big.setPointSize(PANEL_PT + 2)
+        big.setPointSize(PANEL_PT + 1)
         big.setBold(True)
-        for widget in (self.progress_bar, self.metrics_label):
+        for widget in (self.progress_label, self.metrics_label):
             widget.setFont(big)
         self.metric_plots = MetricPlots()
         self.grad_plot = GradNormPlot()
@@ -112,71 +120,12 @@ class TrainingPanel(QWidget):
         self.tabs.addTab(self.grad_plot, "Gradient norms")
         self.tabs.addTab(self.compare, "Compare runs")
         self.tabs.currentChanged.connect(self._on_tab_changed)
-        for widget in (self.progress_bar, self.metrics_label, self.message_label, self.tabs):
+        for widget in (self.progress_label, self.progress_bar, self.metrics_label,
+                       self.message_label, self.tabs):
             layout.addWidget(widget)
         layout.setStretchFactor(self.tabs, 1)
 
-    def _build_settings(self) -> QGridLayout:
-        """The training settings, two per row."""
-        self.optimizer_box = QComboBox()
-        self.optimizer_box.addItems(list(OPTIMIZER_NAMES))
-        self.optimizer_box.setCurrentText("adam")
-        self.lr_box = LearningRateBox()
-        self.lr_box.setValue(1e-3)
-        self.batch_box = QSpinBox()
-        self.batch_box.setRange(1, 4096)
-        self.batch_box.setValue(32)
-        self.batch_box.setSpecialValueText("1 (online)")
-        self.epochs_box = QSpinBox()
-        self.epochs_box.setRange(1, 1000)
-        self.epochs_box.setValue(5)
-        self.schedule_box = QComboBox()
-        self.schedule_box.addItems(list(SCHEDULE_NAMES))
-        self.schedule_box.setCurrentText("constant")
-        self.augment_box = QCheckBox("random shifts ±2 px")
-        self.dataset_box = QComboBox()
-        self.dataset_box.addItems(list_datasets())
-        rows = [
-            ("Optimizer", self.optimizer_box, "Optimizer: the update rule (torch.optim semantics)"),
-            ("Learning rate", self.lr_box, "Learning rate: arrows step 1-2-5; type e.g. 3e-4"),
-            ("Batch size", self.batch_box, "Batch size: examples per update; 1 = online learning"),
-            ("Epochs", self.epochs_box, "Epochs: passes over the training set"),
-            ("Schedule", self.schedule_box, "Schedule: how the learning rate changes over the run"),
-            ("Augment", self.augment_box, "Augmentation: shift each training image by up to "
-                                          "2 pixels at random"),
-            ("Dataset", self.dataset_box, "Dataset: what to train on (must fit the input shape)"),
-        ]
-        self._settings: list[tuple[QLabel, QWidget]] = []
-        for name, widget, tip in rows:
-            label = QLabel(name)
-            label.setBuddy(widget)
-            widget.setToolTip(tip)
-            label.setToolTip(tip)
-            self._settings.append((label, widget))
-        self._settings_grid = QGridLayout()
-        self._pairs_per_row = 0
-        self._arrange_settings(2)
-        return self._settings_grid
-
-    def _arrange_settings(self, pairs_per_row: int) -> None:
-        """Lay the settings out one or two per row (a narrow dock gets one)."""
-        if pairs_per_row == self._pairs_per_row:
-            return
-        self._pairs_per_row = pairs_per_row
-        grid = self._settings_grid
-        for i, (label, widget) in enumerate(self._settings):
-            row, col = divmod(i, pairs_per_row)
-            grid.addWidget(label, row, 2 * col)  # re-adding moves the widget
-            grid.addWidget(widget, row, 2 * col + 1)
-        for col in range(4):
-            grid.setColumnStretch(col, 1 if col % 2 and col < 2 * pairs_per_row else 0)
-
-    def resizeEvent(self, event) -> None:
-        """Two settings per row when there is room, else one."""
-        super().resizeEvent(event)
-        self._arrange_settings(2 if event.size().width() >= NARROW_PX else 1)
-
-    def _build_buttons(self) -> QHBoxLayout:
+    def _build_buttons(self) -> FlowLayout:
         """Start, pause/resume and stop, each with a shortcut named in its tooltip."""
         style = self.style()
         self.start_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay),
@@ -188,7 +137,7 @@ class TrainingPanel(QWidget):
         tips = {"start": "Start training with these settings",
                 "pause": "Pause training after this batch / resume it",
                 "stop": "Stop training after this batch (the model stays consistent)"}
-        row = QHBoxLayout()
+        row = FlowLayout()  # wraps in a narrow dock instead of cutting "Stop" off
         for key, button, slot in (("start", self.start_button, self.start_training),
                                   ("pause", self.pause_button, self.toggle_pause),
                                   ("stop", self.stop_button, self.stop_training)):
@@ -202,11 +151,7 @@ class TrainingPanel(QWidget):
     # ----- commands -------------------------------------------------------------------
     def config(self) -> TrainConfig:
         """The TrainConfig the settings describe."""
-        return TrainConfig(
-            epochs=self.epochs_box.value(), batch_size=self.batch_box.value(),
-            optimizer=self.optimizer_box.currentText(), lr=self.lr_box.value(),
-            augment=self.augment_box.isChecked(), schedule=self.schedule_box.currentText(),
-        )
+        return self.settings_box.config()
 
     def is_running(self) -> bool:
         """True while a run is in progress (until its thread has been joined)."""
@@ -346,7 +291,7 @@ class TrainingPanel(QWidget):
         if not everything and current not in (self.metric_plots, self.grad_plot):
             self._dirty = True  # the hidden plots still wait for these rows
         self.progress_bar.setValue(round(1000 * p.fraction))
-        self.progress_bar.setFormat(progress_text(p))
+        self.progress_label.setText(progress_text(p))
         self.metrics_label.setText(metrics_text(p.metrics, p.elapsed))
 
     def _on_tab_changed(self) -> None:
@@ -386,8 +331,16 @@ class TrainingPanel(QWidget):
         self.dataset_box.setCurrentText(dataset.name)
 
     def _update_controls(self) -> None:
-        """Settings editable only between runs; pause/stop only during one."""
+        """Settings editable only between runs; pause/stop only during one.
+
+        While a run is in progress the settings fold into a one-line summary, so that the
+        curves are in view in a short dock.
+        """
         running = self.runner.is_running()
+        self.settings_box.setVisible(not running)
+        self.settings_summary.setVisible(running)
+        if running and self._config is not None:
+            self.settings_summary.setText(settings_text(self._config, self._dataset_name))
         for widget in (self.optimizer_box, self.lr_box, self.batch_box, self.epochs_box,
                        self.schedule_box, self.augment_box, self.dataset_box,
                        self.start_button):

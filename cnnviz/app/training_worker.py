@@ -9,6 +9,7 @@ whoever receives `run_finished` may use the network at once.
 
 from __future__ import annotations
 
+import gc
 import math
 import traceback
 from dataclasses import dataclass, field
@@ -142,6 +143,11 @@ class TrainingRunner(QObject):
         worker.run_finished.connect(self._finish)
         thread.started.connect(worker.run)
         self._thread, self._worker = thread, worker
+        # A full garbage collection scans every object of the process (Qt wrappers, Numba's
+        # compiler state: 50-100 ms here) while holding the GIL, which froze the window in
+        # the middle of a run. Objects that exist now are left out of collections until
+        # the run ends; the few made during training are still collected.
+        gc.freeze()
         thread.start()
 
     def pause(self) -> None:
@@ -178,6 +184,7 @@ class TrainingRunner(QObject):
             return
         thread.quit()
         thread.wait()
+        gc.unfreeze()
         self._thread = self._worker = None
         if worker.error is not None:
             self.error_raised.emit(*worker.error)

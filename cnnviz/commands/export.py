@@ -19,6 +19,9 @@ def register(subparsers: Any) -> None:
                     "tensor to an .npz with keys like layer3.output, layer3.output_grad, "
                     "layer0.weight_grad, layer2.argmax; or, with --history, write a "
                     "session's metric history as CSV.")
+    from cnnviz.commands.train import non_negative_int, one_line_errors
+
+    one_line_errors(p)
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--preset", help="a built-in network")
     source.add_argument("--spec", metavar="FILE", help="a network spec (JSON file)")
@@ -31,7 +34,8 @@ def register(subparsers: Any) -> None:
                         help="example I of --dataset (default: 0, or the session's input)")
     inputs.add_argument("--image", metavar="FILE", help="an image file, scaled to the input")
     inputs.add_argument("--input", metavar="FILE", help="an .npy array (C,H,W) or (N,C,H,W)")
-    p.add_argument("--dataset", default="mnist", help="dataset for --index (default mnist)")
+    p.add_argument("--dataset", help="dataset for --index (default: the one a session was "
+                   "trained on, else mnist)")
     p.add_argument("--split", choices=("test", "train"), default="test",
                    help="which split --index counts in (default test)")
     p.add_argument("--label", type=int, help="the target class (default: the dataset's "
@@ -41,8 +45,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--table", choices=("epochs", "batches", "evals"), default="epochs",
                    help="which history table (default epochs; batches includes gradient "
                         "norms and update ratios per parameter)")
-    p.add_argument("--seed", type=int, default=0, help="initial weights (default 0)")
-    p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="initial weights (default 0)")
+    p.add_argument("--dtype", choices=("float32", "float64"),
+                   help="default float32, or the session's")
     p.add_argument("--out", "-o", required=True, metavar="FILE",
                    help="output file: .npz for a pass, .csv for --history")
     p.set_defaults(func=run)
@@ -99,14 +104,16 @@ def _network(args: argparse.Namespace, session: Any) -> Any:
     from cnnviz.core.network import Network
 
     if session is not None:
-        net = Network.from_spec(session.spec, seed=session.seed, dtype=args.dtype)
+        net = Network.from_spec(session.spec, seed=session.seed,
+                                dtype=args.dtype or session.dtype)
         net.load_state_dict(session.state_dict)
     elif args.spec:
-        net = Network.from_spec(Path(args.spec), seed=args.seed, dtype=args.dtype)
+        net = Network.from_spec(Path(args.spec), seed=args.seed, dtype=args.dtype or "float32")
     else:
         from cnnviz.core.presets import get_preset
 
-        net = Network.from_spec(get_preset(args.preset), seed=args.seed, dtype=args.dtype)
+        net = Network.from_spec(get_preset(args.preset), seed=args.seed,
+                                dtype=args.dtype or "float32")
     if args.trained:
         from cnnviz.engine.trainer import load_user_weights
 
@@ -136,6 +143,8 @@ def _input(args: argparse.Namespace, net: Any, session: Any) -> tuple[np.ndarray
     if args.input:
         try:
             x = np.load(args.input, allow_pickle=False)
+        except FileNotFoundError:
+            raise UserError(f"--input {args.input}: no such file") from None
         except (ValueError, EOFError) as error:
             raise UserError(f"--input {args.input}: not a readable .npy array") from error
         if not isinstance(x, np.ndarray):
@@ -145,13 +154,26 @@ def _input(args: argparse.Namespace, net: Any, session: Any) -> tuple[np.ndarray
         return session.input, args.label if args.label is not None else session.labels
     from cnnviz.commands.train import open_dataset_for
 
-    data = open_dataset_for(args.dataset, net)
+    name = args.dataset or _trained_on(session) or "mnist"
+    data = open_dataset_for(name, net)
     xs, ys = data.test() if args.split == "test" else data.train()
+    if tuple(xs.shape[1:]) != tuple(net.spec.input_shape):
+        flag = f"--dataset {name}" if args.dataset else f"dataset {name} (the default)"
+        raise UserError(f"{flag}: its images are {tuple(xs.shape[1:])}, this network "
+                        f"takes {tuple(net.spec.input_shape)}; choose a dataset that fits, "
+                        "or --image/--input")
     index = 0 if args.index is None else args.index
     if not 0 <= index < len(xs):
-        raise UserError(f"--index {index}: the {args.split} split of {args.dataset} has "
+        raise UserError(f"--index {index}: the {args.split} split of {name} has "
                         f"{len(xs)} examples (0..{len(xs) - 1})")
     return xs[index:index + 1], args.label if args.label is not None else int(ys[index])
+
+
+def _trained_on(session: Any) -> str | None:
+    """The dataset a session saved by `cnnviz train` was trained on, if it says."""
+    training = session.extra.get("training") if session is not None else None
+    name = training.get("dataset") if isinstance(training, dict) else None
+    return name if isinstance(name, str) else None
 
 
 def _shaped(net: Any, x: np.ndarray, where: str) -> np.ndarray:
@@ -159,9 +181,12 @@ def _shaped(net: Any, x: np.ndarray, where: str) -> np.ndarray:
     from cnnviz.cli import UserError
 
     try:
-        return net.prepare_input(x)
+        x = net.prepare_input(x)
     except ValueError as error:
         raise UserError(f"{where}: {error}") from error
+    if not np.isfinite(x).all():
+        raise UserError(f"{where}: the input contains NaN or infinity")
+    return x
 
 
 def pass_arrays(net: Any, x: np.ndarray, y: Any) -> dict[str, np.ndarray]:

@@ -29,8 +29,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--label", type=int, help="the label of the input (class index)")
     p.add_argument("--size", default="1440x900", help="window size WxH (default 1440x900)")
     p.add_argument("--unit", help="select a unit: LAYER:n,c,i,j (maps) or LAYER:n,k (vectors)")
-    p.add_argument("--tab", default="maps",
-                   help="inspector tab: maps, input, filters, deltas, wgrads, winners")
+    p.add_argument("--tab", default="auto",
+                   help="inspector tab: maps, input, filters, deltas, wgrads, winners, or auto "
+                   "(default: the tab that follows the step, as in the window)")
     p.add_argument("--theme", choices=["light", "dark"], default="light")
     p.add_argument("--seed", type=int, default=0, help="weight initialisation seed")
     p.set_defaults(func=run)
@@ -161,8 +162,9 @@ def drive(window: Any, step: str, unit: Any, tab: str) -> None:
             raise UserError(f"--unit: there is no layer {layer}")
         ctrl.select_example(n)
         ctrl.select_unit(layer, index)
-    if tab not in [k for k, _ in TABS]:
-        raise UserError(f"--tab {tab!r}: one of {', '.join(k for k, _ in TABS)}")
-    window.panels["inspector"].show_tab(tab)
+    if tab != "auto" and tab not in [k for k, _ in TABS]:
+        raise UserError(f"--tab {tab!r}: auto or one of {', '.join(k for k, _ in TABS)}")
+    if tab != "auto":
+        window.panels["inspector"].show_tab(tab)
     if errors:
         raise UserError("; ".join(errors))

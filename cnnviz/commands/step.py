@@ -21,6 +21,9 @@ def register(subparsers: Any) -> None:
         "step", help="step a pass forward, through the loss, backward and the update",
         description="Run one pass of a network one step at a time (F0 … L … B0, U), print "
                     "each step's tensors, and explain a unit's formula with its numbers.")
+    from cnnviz.commands.train import non_negative_int, one_line_errors
+
+    one_line_errors(p)
     net = p.add_mutually_exclusive_group()
     net.add_argument("--preset", help="a built-in network (default lenet5)")
     net.add_argument("--spec", metavar="FILE", help="a network spec (JSON file)")
@@ -32,14 +35,15 @@ def register(subparsers: Any) -> None:
     source.add_argument("--input", metavar="FILE", help="a .npy array: (C,H,W) or (N,C,H,W)")
     p.add_argument("--digit", action="store_true",
                    help="with --image: crop, scale and centre a digit as MNIST (28×28 nets)")
-    p.add_argument("--index", type=int, default=0, help="with --dataset: which example (0)")
+    p.add_argument("--index", type=int,
+                   help="which example of the dataset (default 0); not with --image/--input")
     p.add_argument("--label", help="the class label(s), e.g. 7 or 3,1,4 for a batch")
     p.add_argument("--weights", metavar="FILE", help="a .npz of weights to load")
-    p.add_argument("--seed", type=int, default=0, help="initial weights (default 0)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="initial weights (default 0)")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    p.add_argument("--optimizer", default="sgd", help="sgd, momentum, nesterov, rmsprop, "
-                   "adagrad, adadelta or adam (default sgd)")
-    p.add_argument("--lr", type=float, default=0.01, help="learning rate (default 0.01)")
+    p.add_argument("--optimizer", help="sgd, momentum, nesterov, rmsprop, adagrad, adadelta "
+                   "or adam (default sgd, or the session's optimizer)")
+    p.add_argument("--lr", type=float, help="learning rate (default 0.01, or the session's)")
     p.add_argument("--to", metavar="STEP", help="stop after this step (default: U, the end)")
     p.add_argument("--explain", nargs=2, metavar=("STEP", "UNIT"),
                    help="explain one unit: UNIT like 0,2,3,4 or weight:0,0,1,2 (B steps) or "
@@ -53,14 +57,19 @@ def run(args: argparse.Namespace) -> int:
     from cnnviz.cli import UserError
     from cnnviz.engine.stepper import Stepper
 
+    if args.digit and not args.image:
+        raise UserError("--digit prepares an --image; give --image FILE with it")
+    if args.index is not None and (args.image or args.input):
+        raise UserError(f"--index {args.index} picks a dataset example; it does not go with "
+                        f"{'--image' if args.image else '--input'}")
     net, optimizer, session_input = _network(args)
     x, y = _input(args, net, session_input)
-    if optimizer is None:
-        optimizer = _optimizer(args.optimizer, args.lr)
+    optimizer = _optimizer(args.optimizer, args.lr, optimizer)
     try:
         st = Stepper(net, x, y, optimizer)
     except ValueError as error:
-        raise UserError(str(error)) from error
+        where = f"--label {args.label}: " if args.label else ""
+        raise UserError(f"{where}{error}") from error
     target = args.to or st.steps[-1]
     if target not in st.steps:
         raise UserError(f"--to {target}: not a step of this pass; steps are {' '.join(st.steps)}")
@@ -92,6 +101,10 @@ def _network(args: argparse.Namespace) -> tuple[Any, Any, Any]:
         if restored.stepper is not None:
             given = (restored.stepper.x, restored.stepper.y)
             restored.stepper.reset()
+        elif not args.dataset:  # a session from `cnnviz train`: its dataset, not mnist
+            training = restored.extra.get("training")
+            if isinstance(training, dict) and isinstance(training.get("dataset"), str):
+                args.dataset = training["dataset"]
         return restored.net, restored.optimizer, given
     if args.spec:
         net = Network.from_spec(Path(args.spec), seed=args.seed, dtype=args.dtype)
@@ -110,15 +123,19 @@ def _network(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     return net, None, None
 
 
-def _optimizer(name: str, lr: float) -> Any:
-    """The optimizer by name; a bad name or value is a UserError."""
+def _optimizer(name: str | None, lr: float | None, restored: Any) -> Any:
+    """--optimizer/--lr, else the session's optimizer, else SGD(lr=0.01); UserError if bad."""
     from cnnviz.cli import UserError
     from cnnviz.core.optim import make_optimizer
 
-    if not math.isfinite(lr) or lr < 0:
+    if lr is not None and (not math.isfinite(lr) or lr < 0):
         raise UserError(f"--lr {lr}: the learning rate must be a finite number ≥ 0")
+    if name is None and restored is not None:
+        if lr is not None:
+            restored.lr = lr
+        return restored
     try:
-        return make_optimizer(name, lr=lr)
+        return make_optimizer(name or "sgd", lr=0.01 if lr is None else lr)
     except ValueError as error:
         raise UserError(f"--optimizer {name}: {error}") from error
 
@@ -132,7 +149,7 @@ def _input(args: argparse.Namespace, net: Any, session_input: Any) -> tuple[np.n
         x = _image(args.image, args.digit, (C, H, W))
     elif args.input:
         x = _npy(args.input, (C, H, W))
-    elif session_input is not None and not args.dataset:
+    elif session_input is not None and not args.dataset and args.index is None:
         x, y = session_input
         return x, _labels(args.label, len(x)) if args.label else y
     else:
@@ -166,8 +183,11 @@ def _npy(path: str, shape: tuple[int, int, int]) -> np.ndarray:
 
     try:
         x = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise UserError(f"--input {path}: no such file") from None
     except (ValueError, EOFError) as error:
-        raise UserError(f"--input {path}: not a plain .npy array ({error})") from error
+        raise UserError(f"--input {path}: not a .npy array of numbers (write one with "
+                        "numpy.save)") from error
     if not isinstance(x, np.ndarray):
         raise UserError(f"--input {path}: a .npz archive; save the input with np.save as .npy")
     if x.ndim == 2 and shape[0] == 1:
@@ -205,14 +225,15 @@ def _dataset_example(args: argparse.Namespace, net: Any) -> tuple[np.ndarray, An
         data = open_dataset("shapes", size=H, **({"classes": classes} if classes else {}))
     else:
         data = open_dataset(name)
-    if not 0 <= args.index < len(data.images):
-        raise UserError(f"--index {args.index}: dataset {name} has examples "
+    index = 0 if args.index is None else args.index
+    if not 0 <= index < len(data.images):
+        raise UserError(f"--index {index}: dataset {name} has examples "
                         f"0…{len(data.images) - 1}")
     if tuple(data.images.shape[1:]) != tuple(net.spec.input_shape):
         raise UserError(f"--dataset {name}: its images are {data.images.shape[1:]}, this network "
                         f"takes {tuple(net.spec.input_shape)}")
-    x = np.array(data.images[args.index])
-    y = _labels(args.label, 1) if args.label else np.array([int(data.labels[args.index])])
+    x = np.array(data.images[index])
+    y = _labels(args.label, 1) if args.label else np.array([int(data.labels[index])])
     return x, y
 
 

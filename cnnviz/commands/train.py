@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 DEFAULT_PRESET = "lenet5"
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
@@ -43,12 +44,33 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer ≥ 0 (seeds, counts that may be 0)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number ≥ 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number ≥ 0, got {text!r}")
+    return value
+
+
+def one_line_errors(parser: argparse.ArgumentParser) -> None:
+    """Make the parser report a bad flag in one line on stderr (exit 2), no usage block."""
+
+    def error(message: str) -> NoReturn:
+        parser.exit(2, f"{parser.prog}: {message} (see {parser.prog} --help)\n")
+
+    parser.error = error  # type: ignore[method-assign]
+
+
 def register(subparsers: Any) -> None:
     """Add the `train` parser."""
     p = subparsers.add_parser(
         "train", help="train a network on a dataset (headless)",
         description="Train a network headless. The defaults train LeNet-5 on the bundled "
                     "MNIST subset to about 98% test accuracy (Adam, one-cycle, shifts).")
+    one_line_errors(p)
     source = p.add_mutually_exclusive_group()
     source.add_argument("--preset", help=f"a built-in network (default {DEFAULT_PRESET})")
     source.add_argument("--spec", metavar="FILE", help="a network spec (JSON file)")
@@ -65,9 +87,10 @@ def register(subparsers: Any) -> None:
                    help="learning-rate schedule (default onecycle)")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
                    help="random ±2-pixel shifts of the training images (default on)")
-    p.add_argument("--seed", type=int, default=0, help="initial weights, shuffling and shifts")
+    p.add_argument("--seed", type=non_negative_int, default=0,
+                   help="initial weights, shuffling and shifts (default 0)")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    p.add_argument("--eval-every", type=int, default=0, metavar="N",
+    p.add_argument("--eval-every", type=non_negative_int, default=0, metavar="N",
                    help="also evaluate the test set every N batches (default: each epoch)")
     p.add_argument("--save", metavar="FILE",
                    help="write the result: a .cnnviz session or a .npz of weights")
@@ -89,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size,
                          optimizer=args.optimizer, lr=args.lr, seed=args.seed,
                          augment=args.augment, schedule=args.schedule,
-                         eval_every=max(0, args.eval_every))
+                         eval_every=args.eval_every)
     optimizer = _make_optimizer(args.optimizer, args.lr)
     reporter = _Reporter(args.json, config.epochs)
     try:
@@ -225,10 +248,11 @@ class _Reporter:
         width = 24
         filled = int(round(p.fraction * width))
         loss = p.metrics.get("loss", math.nan)
-        line = (f"\repoch {p.epoch}/{p.epochs} [{'#' * filled}{'.' * (width - filled)}] "
+        line = (f"epoch {p.epoch}/{p.epochs} [{'#' * filled}{'.' * (width - filled)}] "
                 f"batch {p.batch}/{p.batches_per_epoch} loss {loss:.4f} "
-                f"left {_clock(p.eta)}   ")
-        sys.stderr.write(line)
+                f"left {_clock(p.eta)}")
+        room = _columns() - 1  # never wrap: a wrapped bar cannot be redrawn in place
+        sys.stderr.write("\r" + line[:room].ljust(room))
         sys.stderr.flush()
         self.bar_shown = True
 
@@ -239,14 +263,13 @@ class _Reporter:
             return
         self.finish()
         print(f"epoch {row['epoch']}/{self.epochs}: train loss {row['train_loss']:.4f} "
-              f"acc {100 * row['train_accuracy']:.1f}% | test loss {row['test_loss']:.4f} "
-              f"acc {100 * row['test_accuracy']:.2f}% | lr {row['lr']:.3g} | "
-              f"{row['seconds']:.1f} s", file=sys.stderr, flush=True)
+              f"acc {_pct(row['train_accuracy'], 1)} | test {_test_text(row)} | "
+              f"lr {row['lr']:.3g} | {row['seconds']:.1f} s", file=sys.stderr, flush=True)
 
     def finish(self) -> None:
         """End the in-place bar's line."""
         if self.bar_shown:
-            sys.stderr.write("\r" + " " * 79 + "\r")
+            sys.stderr.write("\r" + " " * (_columns() - 1) + "\r")
             sys.stderr.flush()
             self.bar_shown = False
 
@@ -259,8 +282,26 @@ class _Reporter:
                 "test_loss": result.test_loss, "test_accuracy": result.test_accuracy,
                 "seconds": result.seconds, "saved": saved})), flush=True)
         elif not result.diverged:
-            print(f"{result.message}: test accuracy {100 * result.test_accuracy:.2f}% "
-                  f"(loss {result.test_loss:.4f}) in {result.seconds:.1f} s", file=sys.stderr)
+            test = (f"test accuracy {_pct(result.test_accuracy, 2)} (loss {result.test_loss:.4f})"
+                    if math.isfinite(result.test_accuracy) else "no test result")
+            print(f"{result.message}: {test} in {result.seconds:.1f} s", file=sys.stderr)
+
+
+def _columns() -> int:
+    """Width of the terminal stderr is on (80 if unknown)."""
+    return max(20, shutil.get_terminal_size((80, 24)).columns)
+
+
+def _pct(fraction: float, digits: int) -> str:
+    """A fraction as a percentage, or 'n/a' when there is none (an empty test split)."""
+    return f"{100 * fraction:.{digits}f}%" if math.isfinite(fraction) else "n/a"
+
+
+def _test_text(row: dict[str, float]) -> str:
+    """`loss 0.1234 acc 98.00%` of an epoch row, or `n/a` without test examples."""
+    if not math.isfinite(row["test_accuracy"]):
+        return "n/a"
+    return f"loss {row['test_loss']:.4f} acc {_pct(row['test_accuracy'], 2)}"
 
 
 def _json_row(row: dict[str, Any]) -> dict[str, Any]:

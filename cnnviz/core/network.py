@@ -44,6 +44,8 @@ class Network:
     """A feed-forward CNN built from a NetworkSpec (see DESIGN.md, public core interface)."""
 
     def __init__(self, spec: NetworkSpec, seed: int = 0, dtype: Any = "float32") -> None:
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+            raise ValueError(f"seed must be a whole number ≥ 0, got {seed!r}")
         self.spec = spec
         self.seed = int(seed)
         self.dtype = _resolve_dtype(dtype)

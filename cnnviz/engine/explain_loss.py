@@ -11,6 +11,7 @@ from cnnviz.engine.explain import (
     TermSum,
     check_unit,
     fmt,
+    fmt_factor,
     idx,
     make,
     sum_text,
@@ -57,7 +58,11 @@ def _loss_value(st: Stepper, rec: StepRecord, z: np.ndarray, n: int) -> Explanat
         )
         formula = "E = (1/N)·Σ_n −log softmax(z_n)[y_n],  p_k = e^{z_k} / Σ_j e^{z_j}"
     else:
-        detail = f"ℓ{idx(n)} = ½·Σ_k (ŷ{idx(n)}_k − t_k)² with t = onehot({y}) = {fmt(losses[n])}"
+        squares = " + ".join(f"({fmt(z[n, k])} − {int(k == y)})²" for k in range(z.shape[1]))
+        if z.shape[1] > 10:
+            squares = "…"
+        detail = (f"ℓ{idx(n)} = ½·Σ_k (ŷ{idx(n)}_k − t_k)² with t = onehot({y})\n"
+                  f"{' ' * len(f'ℓ{idx(n)}')} = ½·({squares}) = {fmt(losses[n])}")
         formula = "E = (1/N)·Σ_n ½·Σ_k (ŷ_k − t_k)²"
     recorded = float(rec.values["loss"])
     text = sum_text("E", s, 0.0, None, s.total(), recorded) + "\n" + detail
@@ -110,7 +115,7 @@ def explain_update(st: Stepper, rec: StepRecord, unit: Any) -> Explanation:
     w = float(before[index])
     g = float(rec.values[f"{name}_grad"][index])
     recorded = float(rec.values[f"{name}_after"][index])
-    opt = st.optimizer
+    opt = _optimizer_after(st, rec)
     rule = opt.describe_rule()
     s = _linear_update(opt, name, index, w, g)
     lhs = f"{name}{idx(*index)}"
@@ -128,11 +133,41 @@ def explain_update(st: Stepper, rec: StepRecord, unit: Any) -> Explanation:
         f"rule ({opt.name}): {rule.replace(chr(10), ';  ')}\n"
         f"state after the step: {shown}"
     )
+    numbers = _adam_numbers(opt, state, w)
+    if numbers is not None:
+        text += f"\n{lhs} = {numbers}"
     return Explanation(
         step=rec.name, layer=int(name.split(".")[0]), unit=(name, index), kind=rec.kind,
         terms=[], constant=w, value=recorded, recorded=recorded, text=text, formula=rule,
         cells={"param": [(name, index)]}, linear=False,
     )
+
+
+def _adam_numbers(opt: Any, state: dict[str, Any], w: float) -> str | None:
+    """Adam's last line with this weight's numbers, `w − η/(1 − β₁ᵗ)·m/(√v/√(1 − β₂ᵗ) + ε)`."""
+    if opt.name != "Adam":
+        return None
+    hp = opt.hyperparams
+    (beta1, beta2), t = hp["betas"], int(state["step"])
+    m = float(state["exp_avg"])
+    v = float(state["max_exp_avg_sq" if hp["amsgrad"] else "exp_avg_sq"])
+    c1, c2 = 1 - beta1**t, 1 - beta2**t
+    new = w - hp["lr"] / c1 * m / (np.sqrt(v) / np.sqrt(c2) + hp["eps"])
+    return (f"{fmt(w)} − {fmt(hp['lr'])}/{fmt(c1)} · {fmt_factor(m)}/(√{fmt(v)}/√{fmt(c2)}"
+            f" + {fmt(hp['eps'])}) = {fmt(new)}   (t = {t})")
+
+
+def _optimizer_after(st: Stepper, rec: StepRecord) -> Any:
+    """The optimizer as the U step left it (lr, buffers), even if it has stepped on since."""
+    state = rec.meta.get("optimizer")
+    if state is None:
+        return st.optimizer
+    from cnnviz.core.optim import optimizer_from_state
+
+    try:
+        return optimizer_from_state(state)
+    except ValueError:  # an optimizer class the core does not know: use the live one
+        return st.optimizer
 
 
 def _linear_update(opt: Any, name: str, index: tuple, w: float, g: float) -> TermSum | None:

@@ -28,6 +28,7 @@ class StepRecord:
     kind: str  # "forward", "loss", "backward", "update"
     layer_type: str
     values: dict[str, np.ndarray] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)  # U: "optimizer" state_dict after it
 
     def summary(self) -> str:
         """One short line per tensor: shape, min/max/mean, and the norm of gradients."""
@@ -317,7 +318,8 @@ class Stepper:
             values[f"{key}_after"] = value.copy()
             values[f"{key}_grad"] = grads[key].copy()
         name = getattr(self.optimizer, "name", type(self.optimizer).__name__)
-        return StepRecord("U", None, "update", str(name), values)
+        meta = {"optimizer": self.optimizer.state_dict()}  # what explain("U") shows, frozen
+        return StepRecord("U", None, "update", str(name), values, meta)
 
     def _pass_grads(self) -> dict[str, np.ndarray]:
         """This pass's parameter gradients from the B records, keyed like `net.params()`."""

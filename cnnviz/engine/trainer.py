@@ -50,6 +50,7 @@ class TrainConfig:
         """ValueError naming the first field with an impossible value."""
         checks = [
             ("epochs", self.epochs >= 1, "must be at least 1"),
+            ("seed", isinstance(self.seed, int) and self.seed >= 0, "must be an integer ≥ 0"),
             ("batch_size", self.batch_size >= 1, "must be at least 1"),
             ("lr", math.isfinite(self.lr) and self.lr > 0, "must be a positive number"),
             ("eval_every", self.eval_every >= 0, "must be 0 or more"),
@@ -159,6 +160,9 @@ class Trainer:
             state, message = self._epochs()
         except _DivergedError as error:
             state, message = "diverged", str(error)
+        except BaseException:
+            self._state = "stopped"  # not "running" forever; the weights are consistent
+            raise
         self._state = state
         self._emit(force=True)
         return self._result(state, message)
@@ -206,7 +210,13 @@ class Trainer:
         params = net.params()
         before = {k: v.copy() for k, v in params.items()}
         opt_before = _copy_state(opt.state_dict())
-        loss = float(net.train_step(xb, yb, opt))
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # guard decides
+                loss = float(net.train_step(xb, yb, opt))
+        except BaseException:  # a failed (or aborted) update never leaves half-updated weights
+            net.load_state_dict(before)
+            opt.load_state_dict(opt_before)
+            raise
         ratios, bad_weight = _update_ratios(params, before)
         bad = f"loss became {_fmt(loss)}" if not math.isfinite(loss) else bad_weight
         if bad is not None:
@@ -226,7 +236,8 @@ class Trainer:
         """Test-set loss and accuracy, recorded in the history."""
         if len(self.x_test) == 0:
             return math.nan, math.nan
-        loss, acc, _ = evaluate(self.net, self.x_test, self.y_test)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            loss, acc, _ = evaluate(self.net, self.x_test, self.y_test)
         self.history.add_eval(
             {"step": step, "epoch": epoch, "test_loss": loss, "test_accuracy": acc})
         self._latest.update(test_loss=loss, test_accuracy=acc)

@@ -43,10 +43,16 @@ def save_weights_npz(path: str | os.PathLike, state_dict: dict[str, np.ndarray])
 def load_weights_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Read a .npz of weights; ValueError if it is not a readable array archive."""
     try:
-        with np.load(path, allow_pickle=False) as data:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError("one array (.npy), not an .npz archive of named arrays")
+        with data:
             return {k: data[k] for k in data.files}
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such file") from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as error:
-        raise ValueError(f"{path}: not a readable .npz of weights ({error})") from error
+        detail = "not an .npz archive" if "pickle" in str(error) else str(error)
+        raise ValueError(f"{path}: not a readable .npz of weights ({detail})") from error
 
 
 def save_user_weights(preset: str, net: Any) -> Path:

@@ -7,10 +7,11 @@ import pytest
 from PySide6.QtCore import Qt
 
 from cnnviz.app.controller import AppController
-from cnnviz.app.dataset_browser import DatasetBrowser
+from cnnviz.app.dataset_browser import OPEN_ITEM, DatasetBrowser
 from cnnviz.core.network import Network
 from cnnviz.core.optim import SGD
 from cnnviz.core.presets import get_preset
+from cnnviz.data.idx import save_idx
 from cnnviz.engine.trainer import evaluate
 
 
@@ -152,3 +153,71 @@ def test_mistakes_refused_when_the_dataset_does_not_fit(qtbot):
     assert not widget.mistakes_button.isChecked()
     assert "Cannot look for mistakes" in widget.info.text()
     assert widget.model.rowCount() == len(controller.dataset.test_indices)
+
+
+def thumb_and_label(browser: DatasetBrowser, row: int) -> tuple[np.ndarray, str]:
+    """The thumbnail of a row as a (H, W) gray array, and the label text it shows."""
+    model = browser.model
+    pixmap = model.data(model.index(row), Qt.ItemDataRole.DecorationRole)
+    image = pixmap.toImage().convertToFormat(pixmap.toImage().Format.Format_Grayscale8)
+    pixels = np.array([[image.pixelColor(x, y).value() for x in range(image.width())]
+                       for y in range(image.height())])
+    return pixels, model.data(model.index(row), Qt.ItemDataRole.DisplayRole)
+
+
+def open_through_the_combo(qtbot, browser, monkeypatch, folder) -> None:
+    """Pick "Open folder/IDX…" and answer the folder dialog with `folder`."""
+    from PySide6.QtWidgets import QFileDialog
+
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        staticmethod(lambda *args, **kwargs: str(folder)))
+    row = browser.dataset_combo.findText(OPEN_ITEM)
+    with qtbot.waitSignal(browser.controller.dataset_changed, timeout=5000):
+        browser.dataset_combo.activated.emit(row)
+
+
+def test_a_users_idx_files_show_with_thumbnails_and_labels(qtbot, browser, tmp_path,
+                                                          monkeypatch):
+    """Four MNIST-named IDX files in a folder: test split listed, bright pixel where drawn."""
+    images = np.zeros((12, 28, 28), np.uint8)
+    for k in range(12):
+        images[k, 4 + k, 2:26] = 255                          # a bar at a different row each
+    labels = (np.arange(12) % 10).astype(np.uint8)
+    for part, count in (("train", 8), ("t10k", 4)):
+        chosen = slice(0, 8) if part == "train" else slice(8, 12)
+        save_idx(tmp_path / f"{part}-images-idx3-ubyte", images[chosen])
+        save_idx(tmp_path / f"{part}-labels-idx1-ubyte", labels[chosen])
+        assert len(images[chosen]) == count
+    open_through_the_combo(qtbot, browser, monkeypatch, tmp_path)
+    dataset = browser.controller.dataset
+    assert len(dataset.labels) == 12 and browser.model.rowCount() == 4   # the t10k files
+    for row in range(4):
+        i = browser.model.dataset_index(row)
+        pixels, label = thumb_and_label(browser, row)
+        assert label == dataset.class_names[int(dataset.labels[i])]
+        bar = 4 + i                                           # the bar's row, 28 → 56 px
+        assert pixels[2 * bar + 1, 28] > 200 and pixels[2 * bar + 12, 28] < 50
+    assert browser.pick(0)
+    assert browser.controller.input_label == int(dataset.labels[browser.model.dataset_index(0)])
+
+
+def test_a_users_image_folder_lists_its_classes(qtbot, browser, tmp_path, monkeypatch):
+    """One sub-folder per class: the class names label the thumbnails and filter the list."""
+    from PIL import Image
+
+    for name, value in (("dark", 30), ("light", 220)):
+        (tmp_path / name).mkdir()
+        for k in range(5):
+            Image.new("L", (28, 28), value + k).save(tmp_path / name / f"{k}.png")
+    open_through_the_combo(qtbot, browser, monkeypatch, tmp_path)
+    dataset = browser.controller.dataset
+    assert dataset.class_names == ["dark", "light"]
+    browser.split_combo.setCurrentText("all")
+    assert browser.model.rowCount() == 10
+    labels = {thumb_and_label(browser, row)[1] for row in range(10)}
+    assert labels == {"dark", "light"}
+    browser.class_combo.setCurrentIndex(2)                    # "light" only
+    assert browser.model.rowCount() == 5
+    for row in range(5):
+        pixels, label = thumb_and_label(browser, row)
+        assert label == "light" and pixels.mean() > 200

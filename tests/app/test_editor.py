@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QModelIndex, QPointF, Qt
 from PySide6.QtGui import QColor, QDropEvent, QPalette
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QToolButton
 
 from cnnviz.app import editor_model as em
 from cnnviz.app.controller import AppController
@@ -70,8 +70,9 @@ def test_pool_stride_follows_kernel_and_discarded_params():
     old, new = parse_spec(get_preset("lenet5")), parse_spec(em.add_layer(get_preset("lenet5"),
                                                                          1, "tanh"))
     assert em.discarded_params(old, old) == []
-    assert "0.weight" not in em.discarded_params(old, new)
-    assert "3.weight" in em.discarded_params(old, new)      # shifted to index 4
+    assert em.discarded_params(old, new) == []                # shifted, but kept by rank
+    wider = parse_spec(em.set_field(get_preset("lenet5"), 3, "out_channels", 20))
+    assert em.discarded_params(old, wider) == ["3.weight", "3.bias", "7.weight", "7.bias"]
 
 
 # ----- the widget ---------------------------------------------------------------------------
@@ -263,3 +264,135 @@ def dark_palette() -> QPalette:
                          (QPalette.ColorRole.ButtonText, "#eeeeee")):
         palette.setColor(role, QColor(colour))
     return palette
+
+
+def test_open_and_save_through_the_dialogs(monkeypatch, tmp_path, editor, controller):
+    """The Open… and Save… buttons ask for a file, then read or write the spec JSON."""
+    from PySide6.QtWidgets import QFileDialog
+
+    target = tmp_path / "mine.json"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *args, **kwargs: (str(target), "")))
+    editor.save_action.trigger()
+    assert json.loads(target.read_text()) == controller.spec.to_dict()
+    square = tmp_path / "square.json"
+    square.write_text(json.dumps(get_preset("square")))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        staticmethod(lambda *args, **kwargs: (str(square), "")))
+    editor.open_action.trigger()
+    assert controller.spec.to_dict() == parse_spec(get_preset("square")).to_dict()
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        staticmethod(lambda *args, **kwargs: ("", "")))   # cancelled
+    editor.open_action.trigger()
+    assert controller.spec.input_shape == (1, 8, 8)
+
+
+def test_a_bad_spec_file_shows_the_spec_error_and_keeps_the_network(tmp_path, editor,
+                                                                   controller):
+    """Valid JSON, invalid network: the SpecError text reaches the dialog; nothing changes."""
+    network, weights = controller.network, controller.network.state_dict()
+    errors = []
+    controller.error_raised.connect(lambda *args: errors.append(args))
+    bad = tmp_path / "bad.json"
+    spec = get_preset("lenet5")
+    spec["layers"][3]["kernel_size"] = 30                     # does not fit its 14×14 input
+    bad.write_text(json.dumps(spec))
+    assert not editor.open_spec(bad)
+    assert len(errors) == 1
+    assert "bad.json" in errors[0][1] and "layer 3 (conv2d)" in errors[0][1]
+    assert controller.network is network and editor.undo_stack.count() == 0
+    for name, value in controller.network.state_dict().items():
+        np.testing.assert_array_equal(value, weights[name])
+    assert not editor.open_spec(tmp_path / "missing.json")    # an OSError, reported too
+    assert len(errors) == 2 and controller.network is network
+
+
+def test_saving_is_atomic(monkeypatch, tmp_path, editor):
+    """A write that fails half-way leaves the old file as it was and no temp file behind."""
+    path = tmp_path / "net.json"
+    path.write_text('{"old": true}\n')
+    errors = []
+    editor.controller.error_raised.connect(lambda *args: errors.append(args))
+
+    def failing_dump(data, handle, **kwargs):
+        handle.write('{"input": [1, ')                        # half a file, then the disk fills
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(json, "dump", failing_dump)
+    assert not editor.save_spec(path)
+    assert path.read_text() == '{"old": true}\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["net.json"]
+    assert "No space left" in errors[0][1]
+
+
+def test_rebuild_keeps_every_tensor_whose_shape_did_not_change(monkeypatch, editor, controller):
+    """After a confirmed rebuild, layers whose shapes did not change keep their trained
+    values bit for bit; a layer with any changed tensor is initialised afresh as a whole."""
+    rng = np.random.default_rng(1)
+    trained = {k: rng.standard_normal(v.shape).astype(v.dtype)
+               for k, v in controller.network.state_dict().items()}
+    assert controller.set_weights(trained)
+    monkeypatch.setattr(QMessageBox, "question",
+                        staticmethod(lambda *args, **kwargs: QMessageBox.StandardButton.Yes))
+    editor.set_layer_field(9, "units", 64)                    # dense 84 → 64: 9.*, 11.weight
+    after = controller.network.state_dict()
+    for name, value in trained.items():
+        if name.split(".")[0] in ("9", "11"):
+            assert not np.array_equal(after[name], value)
+        else:
+            np.testing.assert_array_equal(after[name], value, err_msg=name)
+
+
+def test_inserting_an_activation_keeps_every_trained_weight(monkeypatch, editor, controller):
+    """A layer without parameters shifts the indices: the weights move along, nobody asks."""
+    rng = np.random.default_rng(2)
+    trained = {k: rng.standard_normal(v.shape).astype(v.dtype)
+               for k, v in controller.network.state_dict().items()}
+    assert controller.set_weights(trained)
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(never_asked))
+    editor.add_layer("tanh", 1)
+    assert layer_types(controller.spec)[:3] == ["conv2d", "tanh", "relu"]
+    after = controller.network.state_dict()
+    for old, new in (("0", "0"), ("3", "4"), ("7", "8"), ("9", "10"), ("11", "12")):
+        for kind in ("weight", "bias"):
+            np.testing.assert_array_equal(after[f"{new}.{kind}"], trained[f"{old}.{kind}"])
+    assert controller.has_trained_weights()
+
+
+def test_button_rows_wrap_in_a_narrow_dock_instead_of_scrolling_sideways(qtbot, editor):
+    """At 1000 px the toolbar rows are single lines; at 300 px they wrap and nothing is
+    wider than the editor."""
+    auto = editor.auto_apply
+    first = [w for w in editor.findChildren(QToolButton) if w.text() == "Undo"][0]
+    assert auto.geometry().center().y() == pytest.approx(first.geometry().center().y(), abs=4)
+    editor.resize(300, 940)
+    qtbot.waitUntil(lambda: auto.geometry().top() > first.geometry().bottom())
+    for widget in editor.findChildren(QToolButton) + [auto]:
+        assert widget.geometry().right() <= editor.width()
+    assert editor.minimumSizeHint().width() <= 300
+
+
+def test_an_error_in_a_short_dock_scrolls_into_view(qtbot, controller):
+    """In a 1280×800 window the editor dock is ~320×380: the message must not stay hidden
+    below the fold."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtWidgets import QScrollArea
+
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    widget = LayerEditor(controller)
+    area.setWidget(widget)
+    qtbot.addWidget(area)
+    area.resize(320, 380)
+    area.show()
+    qtbot.waitExposed(area)
+    label = widget.error_label
+
+    def label_in_view() -> bool:
+        top_left = label.mapTo(area.viewport(), label.rect().topLeft())
+        return area.viewport().rect().contains(QRect(top_left, label.size()))
+
+    assert not label_in_view()
+    widget.set_layer_field(3, "kernel_size", 20)
+    qtbot.waitUntil(label_in_view)
+    assert "layer 3 (conv2d)" in label.text()

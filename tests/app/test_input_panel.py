@@ -147,3 +147,28 @@ def test_screenshot_with_a_drawn_seven(qtbot, panel, artifacts_dir):
     draw_seven(panel.canvas)
     assert panel.controller.input_image.max() > 0.9
     panel.grab().save(str(artifacts_dir / "input_panel_seven.png"))
+
+
+def test_a_stroke_on_the_windows_canvas_updates_prediction_and_pipeline(qtbot, settings):
+    """In the main window: when a stroke ends, the pipeline's input column and the
+    prediction panel show the new input at once (not while the stroke is drawn)."""
+    from cnnviz.app.main_window import MainWindow
+
+    window = MainWindow(settings=settings, preset="lenet5", restore_layout=False)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    ctrl, panel = window.ctrl, window.panels["input"]
+    column = window.panels["pipeline"].column("input")
+    before = column.thumbs.array.copy()
+    panel.canvas.clear()
+    with qtbot.waitSignal(ctrl.stepper_changed, timeout=2000):
+        draw_stroke(panel.canvas, SEVEN[0])
+    expected = preprocess_digit(panel.canvas.ink())[np.newaxis]
+    np.testing.assert_array_equal(ctrl.stepper.x[0], expected)
+    np.testing.assert_array_equal(column.thumbs.array, expected)
+    assert not np.array_equal(column.thumbs.array, before)
+    probabilities = ctrl.probabilities()
+    summary = window.panels["prediction"].summary.text()
+    assert summary.startswith(f"predicted {int(np.argmax(probabilities))}")
+    window.close()

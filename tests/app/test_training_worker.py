@@ -136,3 +136,47 @@ def test_shutdown_wakes_a_paused_run(qtbot, runner, dataset):
     assert finished.args[0].state == "stopped"
     assert finished.args[0].batches_completed == paused_at
     assert not runner.is_running()
+
+
+def test_long_curves_are_decimated_keeping_their_spikes():
+    """A short curve is drawn exactly; a long one as at most MAX_POINTS points that keep
+    every bin's extremes, in order (a divergence spike stays visible)."""
+    from cnnviz.app.curves import MAX_NORM_POINTS, MAX_POINTS, decimate, log_mean_bins
+
+    x = np.arange(500, dtype=float)
+    y = np.sin(x)
+    same_x, same_y = decimate(x, y)
+    np.testing.assert_array_equal(same_y, y)
+    n = 123_457
+    x = np.arange(n, dtype=float)
+    y = np.random.default_rng(0).random(n)
+    y[[10, 77_777]] = [50.0, -3.0]
+    y[500] = np.nan                                           # a missing value is no extreme
+    dx, dy = decimate(x, y)
+    assert len(dx) <= MAX_POINTS and np.all(np.diff(dx) > 0)
+    assert dy[np.isfinite(dy)].max() == 50.0 and dy[np.isfinite(dy)].min() == -3.0
+    np.testing.assert_array_equal(dy, y[dx.astype(int)])      # real points, not averages
+    norms = np.full(n, 1e-3)
+    norms[n // 2:] = 1e-1
+    mx, my = log_mean_bins(x, norms)
+    assert len(mx) <= MAX_NORM_POINTS + n // MAX_NORM_POINTS
+    assert my[0] == pytest.approx(1e-3) and my[-1] == pytest.approx(1e-1)
+    np.testing.assert_array_equal(log_mean_bins(x[:50], norms[:50])[1], norms[:50])
+
+
+def test_old_objects_are_kept_out_of_garbage_collections_during_a_run(qtbot, runner, dataset):
+    """A full collection would scan every Qt and Numba object while holding the GIL (the
+    longest UI stall measured); during a run they are frozen, afterwards collected again,
+    also after an error or a shutdown."""
+    import gc
+
+    assert gc.get_freeze_count() == 0
+    trainer = make_trainer(dataset, epochs=100_000)
+    runner.start(trainer)
+    assert gc.get_freeze_count() > 1000
+    qtbot.waitUntil(lambda: trainer.history.num_batches > 2, timeout=WAIT_MS)
+    runner.shutdown()
+    assert gc.get_freeze_count() == 0
+    with qtbot.waitSignal(runner.run_finished, timeout=WAIT_MS):
+        runner.start(make_trainer(dataset, epochs=1))
+    assert gc.get_freeze_count() == 0

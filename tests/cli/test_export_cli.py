@@ -120,3 +120,41 @@ def test_help(capsys):
         main(["export", "--help"])
     assert info.value.code == 0
     assert "layer3.output" in capsys.readouterr().out
+
+
+def test_more_bad_inputs_are_named(tmp_path, monkeypatch, capsys):
+    """NaN input, a missing --input, a negative seed, a dataset that does not fit: one line."""
+    monkeypatch.chdir(tmp_path)
+    np.save(tmp_path / "nan.npy", np.full((1, 8, 8), np.nan))
+    cases = [
+        (["--input", "nan.npy"], "nan.npy: the input contains NaN or infinity"),
+        (["--input", "none.npy"], "--input none.npy: no such file"),
+        (["--seed", "-1"], "argument --seed: must be a whole number ≥ 0"),
+        ([], "dataset mnist (the default): its images are (1, 28, 28), this network takes"),
+    ]
+    for args, needle in cases:
+        try:
+            code = main(["export", "--preset", "square", *args, "--out", "p.npz"])
+        except SystemExit as stop:
+            code = stop.code
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1 and needle in err, (args, err)
+        assert not (tmp_path / "p.npz").exists()
+
+
+def test_a_trained_session_exports_on_its_dataset_and_dtype(tmp_path, capsys):
+    """Without --dataset/--dtype, a session from `cnnviz train` keeps its own."""
+    session_path = tmp_path / "s64.cnnviz"
+    assert main(["train", "--preset", "square", "--dataset", "shapes", "--epochs", "1",
+                 "--dtype", "float64", "--save", str(session_path), "--no-remember"]) == 0
+    out = tmp_path / "p.npz"
+    assert main(["export", "--session", str(session_path), "--index", "2",
+                 "--out", str(out)]) == 0
+    with np.load(out) as data:
+        assert data["logits"].dtype == np.float64 and data["input"].shape == (1, 1, 8, 8)
+        expected = open_dataset_for("shapes", Network.from_spec(get_preset("square")))
+        assert np.array_equal(data["input"][0], expected.test()[0][2])
+    assert main(["export", "--session", str(session_path), "--dtype", "float32",
+                 "--out", str(out)]) == 0
+    with np.load(out) as data:
+        assert data["logits"].dtype == np.float32

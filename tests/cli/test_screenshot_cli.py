@@ -56,3 +56,31 @@ def test_unknown_step_and_preset_are_reported(tmp_path, capsys, monkeypatch):
     assert main(["screenshot", "--preset", "nope", "--out", out]) == 2
     assert "nope" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
+
+
+def test_input_from_mnist_index_and_from_an_image_file(tmp_path, capsys, monkeypatch):
+    import numpy as np
+    from PIL import Image
+
+    from cnnviz.commands.screenshot import load_input
+    from cnnviz.data import open_dataset
+
+    data = open_dataset("mnist")
+    image, label = load_input("mnist:3", (1, 28, 28))
+    np.testing.assert_array_equal(image, data.images[3])
+    assert label == int(data.labels[3])
+    drawing = np.zeros((56, 56), dtype=np.uint8)
+    drawing[10:46, 24:32] = 255  # a white bar: a "1"
+    path = tmp_path / "one.png"
+    Image.fromarray(drawing).save(path)
+    image, label = load_input(str(path), (1, 28, 28))
+    assert image.shape == (1, 28, 28) and label is None
+    assert image[0, 14, 14] > 0.5 and image[0, 14, 2] < 0.1
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    monkeypatch.setenv("CNNVIZ_DATA_DIR", str(tmp_path / "d"))
+    out = tmp_path / "shot.png"
+    assert main(["screenshot", "--input", str(path), "--step", "F0", "--out", str(out)]) == 0
+    with Image.open(out) as shot:  # the default size is at least 1280×800
+        assert shot.size[0] >= 1280 and shot.size[1] >= 800
+    assert main(["screenshot", "--input", "mnist:999999", "--out", str(out)]) == 2
+    assert "--input 'mnist:999999'" in capsys.readouterr().err

@@ -164,7 +164,7 @@ def test_bad_input_files_exit_2(capsys, tmp_path, square_input):
     np.savez(weights, **{"0.weight": np.zeros((2, 2))})
     cases = [
         (["--input", str(wrong), "--label", "0"], "this network takes numbers of shape"),
-        (["--input", str(junk), "--label", "0"], "not a plain .npy array"),
+        (["--input", str(junk), "--label", "0"], "not a .npy array of numbers"),
         (["--input", str(square_input)], "--label is needed"),
         (["--image", str(tmp_path / "none.png"), "--label", "0"], "none.png"),
         (["--input", str(square_input), "--label", "0", "--weights", str(weights)],
@@ -186,3 +186,67 @@ def test_entry_point_runs_in_a_subprocess(square_input):
     )
     assert result.returncode == 0, result.stderr
     assert "∂E/∂z[0,1] = 1/1·ŷ[0,1] + (−t[1]/1)" in result.stdout
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--digit"], "--digit prepares an --image"),
+    (["--input", "missing.npy", "--label", "1"], "--input missing.npy: no such file"),
+    (["--input", "X", "--label", "5"], "--label 5: labels must lie in 0..1"),
+    (["--weights", "W", "--input", "X", "--label", "1"], "not an .npz archive of named arrays"),
+    (["--seed", "-2"], "argument --seed: must be a whole number ≥ 0"),
+    (["--lr", "-1", "--input", "X", "--label", "1"], "--lr -1.0: the learning rate must be"),
+    (["--input", "X", "--label", "1", "--index", "3"], "--index 3 picks a dataset example"),
+])
+def test_more_mistakes_are_named_in_one_line(capsys, tmp_path, monkeypatch, square_input,
+                                            argv, message):
+    """Each once passed silently, crashed, or gave numpy's words instead of the flag's."""
+    monkeypatch.chdir(tmp_path)
+    np.save(tmp_path / "W.npy", np.zeros(3))  # one array where weights (.npz) belong
+    files = {"X": str(square_input), "W": str(tmp_path / "W.npy")}
+    try:
+        code = main(["step", "--preset", "square", *(files.get(a, a) for a in argv)])
+    except SystemExit as stop:  # the parser's own checks
+        code = stop.code
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def session_with_adam(tmp_path, square_input):
+    """A saved session of the square net with a stepper on square_input and Adam state."""
+    from cnnviz.core.optim import Adam
+    from cnnviz.engine.session import Session, save_session
+
+    net = Network.from_spec(get_preset("square"), seed=4, dtype="float64")
+    opt = Adam(lr=0.05)
+    st = Stepper(net, np.load(square_input)[None], 1, opt)
+    st.run_all()
+    st.new_pass()
+    path = tmp_path / "adam.cnnviz"
+    save_session(path, Session.capture(net, stepper=st))
+    return path
+
+
+def test_a_sessions_optimizer_is_used_unless_flags_say_otherwise(capsys, tmp_path,
+                                                                 square_input):
+    """--session keeps its optimizer (and state); --lr changes its rate; --optimizer replaces it."""
+    path = session_with_adam(tmp_path, square_input)
+    _, out, _ = run(capsys, "--session", str(path), "--to", "F0")
+    assert "optimizer Adam(lr=0.05" in out
+    _, out, _ = run(capsys, "--session", str(path), "--lr", "0.5", "--explain", "U",
+                    "0.bias:0")
+    assert "optimizer Adam(lr=0.5" in out and "step = 2," in out  # Adam's state carried on
+    _, out, _ = run(capsys, "--session", str(path), "--optimizer", "momentum", "--to", "F0")
+    assert "optimizer SGD(lr=0.01, momentum=0.9" in out
+
+
+def test_a_trained_session_without_input_steps_on_its_own_dataset(capsys, tmp_path,
+                                                                   monkeypatch):
+    """A session from `cnnviz train --dataset shapes` steps on shapes, not on 28×28 mnist."""
+    monkeypatch.setenv("CNNVIZ_DATA_DIR", str(tmp_path / "data"))
+    path = tmp_path / "trained.cnnviz"
+    assert main(["train", "--preset", "square", "--dataset", "shapes", "--epochs", "1",
+                 "--save", str(path), "--no-remember"]) == 0
+    capsys.readouterr()
+    code, out, err = run(capsys, "--session", str(path), "--to", "L")
+    assert code == 0, err
+    assert "1×1×8×8" in out

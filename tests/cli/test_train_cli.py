@@ -183,3 +183,43 @@ def test_ctrl_c_stops_after_the_batch_saves_and_exits_130(monkeypatch, capsys, t
     assert rows[-1]["state"] == "stopped" and rows[-1]["epochs"] == 1
     assert out.exists()                                   # --save is honoured
     assert not (data_dir / "weights").exists()            # a partial run is not remembered
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--seed", "-1"], "argument --seed: must be a whole number ≥ 0, got '-1'"),
+    (["--eval-every", "-5"], "argument --eval-every: must be a whole number ≥ 0, got '-5'"),
+    (["--epochs", "0"], "argument --epochs: must be a whole number ≥ 1, got '0'"),
+    (["--schedule", "linear"], "argument --schedule: invalid choice: 'linear'"),
+    (["--preset", "square", "--spec", "x.json"], "not allowed with argument --preset"),
+])
+def test_a_bad_flag_is_one_line_without_the_usage_block(capsys, args, needle):
+    """Parser mistakes read like the command's own: one line, exit 2, pointing at --help."""
+    with pytest.raises(SystemExit) as info:
+        main(["train", *args])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("cnnviz train: ") and needle in err
+    assert "usage:" not in err and "(see cnnviz train --help)" in err
+
+
+def test_the_real_command_with_a_negative_seed_has_no_traceback():
+    """`--seed -1` once crashed inside numpy's SeedSequence with a traceback."""
+    result = subprocess.run([sys.executable, "-m", "cnnviz", "train", "--seed", "-1"],
+                            capture_output=True, text=True, check=False, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "cnnviz train: argument --seed: must be a whole number ≥ 0, got '-1' "
+        "(see cnnviz train --help)"]
+
+
+def test_the_progress_bar_never_wraps_a_narrow_terminal(monkeypatch, tiny_spec):
+    """Each redraw fits the terminal's width (a wrapped line cannot be redrawn in place)."""
+    import os
+
+    fake = _Terminal()
+    monkeypatch.setattr(sys, "stderr", fake)
+    monkeypatch.setattr("shutil.get_terminal_size", lambda *a: os.terminal_size((40, 24)))
+    assert main([*QUICK, "--spec", tiny_spec, "--epochs", "3"]) == 0
+    redraws = [chunk for chunk in fake.getvalue().split("\r") if chunk.startswith("epoch")
+               and "[" in chunk]
+    assert redraws and all(len(chunk.split("\n")[0]) <= 39 for chunk in redraws)

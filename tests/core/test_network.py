@@ -193,3 +193,9 @@ def test_matches_pytorch_gradients():
         for name, param in model.named_parameters():
             np.testing.assert_allclose(p.grads[name], param.grad.numpy(), rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(p.input_grad, tx.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "3", True])
+def test_a_bad_seed_is_refused_with_a_clear_message(seed):
+    with pytest.raises(ValueError, match="seed must be a whole number"):
+        Network.from_spec(SMALL, seed=seed)

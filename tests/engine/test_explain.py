@@ -327,3 +327,17 @@ def test_bad_units_and_unexecuted_steps_raise_value_errors():
         st.explain("U", ("1.weight", (0, 0)))
     with pytest.raises(ValueError, match="out of range"):
         st.explain("B6", ("weight", (4, 0)))
+
+
+def test_mse_loss_spells_out_every_squared_difference(plain):
+    """The seeds' ½·Σ(ŷ − t)² with the numbers: one (ŷ_k − t_k)² per class, and their value."""
+    from cnnviz.engine.explain import fmt
+
+    n = 1
+    z = plain.record("L").values["logits"][n]
+    y = int(plain.y[n])
+    ex = plain.explain("L", (n,))
+    for k, value in enumerate(z):
+        assert f"({fmt(value)} − {int(k == y)})²" in ex.text
+    ell = 0.5 * float(((z - np.eye(len(z))[y]) ** 2).sum())
+    assert ex.text.rstrip().endswith(f"= {fmt(ell)}")

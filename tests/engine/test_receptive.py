@@ -102,3 +102,46 @@ def test_pixels_outside_never_move_the_unit(spec, layer, unit):
         assert moved[inside].all()
     else:  # relu and max pooling can hide a pixel; most still matter
         assert moved[inside].mean() > 0.5
+
+
+def test_stride_and_padding_by_hand():
+    """SMOOTH layer 3 unit (1, 2, 3), worked back through a padded pool and a strided conv.
+
+    conv 2×2 → pool-output rows 2…3, cols 3…4; avg pool 3×3, stride 1, padding 1 → rows
+    1…4, cols 2…5 of the tanh/conv output; conv 3×3, stride 2, padding 1 → input rows
+    2·1−1 … 2·4−1+2 = 1…9 and cols 3…11, on both input channels.
+    """
+    field = receptive_field(SMOOTH, 3, (1, 2, 3))
+    assert field[2]["box"] == (2, 4, 3, 5) and field[2]["channels"] == (0, 1, 2)
+    assert field[1]["box"] == field[0]["box"] == (1, 5, 2, 6)
+    assert field["input"]["box"] == (1, 10, 3, 12) and field["input"]["channels"] == (0, 1)
+    corner = receptive_field(SMOOTH, 3, (0, 0, 0))  # the padding is cut off at each step
+    assert corner[0]["box"] == (0, 3, 0, 3) and corner["input"]["box"] == (0, 6, 0, 6)
+
+
+POOLED = {
+    "input": [1, 11, 12],
+    "layers": [
+        {"type": "conv2d", "out_channels": 2, "kernel_size": [3, 2], "stride": [2, 1],
+         "padding": [1, 0]},
+        {"type": "maxpool2d", "kernel_size": 3, "stride": 2, "padding": 1},
+        {"type": "avgpool2d", "kernel_size": 2, "padding": 1},      # → 2×2×4
+        {"type": "flatten"},
+        {"type": "dense", "units": 2},
+    ],
+    "loss": "mse",
+}
+
+
+@pytest.mark.parametrize("unit", [(0, 0, 0), (1, 1, 2), (1, 1, 3)])
+def test_padded_pools_with_stride_bound_the_field(unit):
+    """Max/avg pools with stride and padding after a strided conv: nothing outside moves."""
+    net = Network.from_spec(POOLED, seed=2, dtype="float64")
+    x = np.random.default_rng(3).random(net.spec.input_shape)
+    base = unit_responses(net, 2, unit, x[None])[0]
+    xs, rows, cols = perturbed_batch(x)
+    moved = unit_responses(net, 2, unit, xs) != base
+    i0, i1, j0, j1 = receptive_field(net, 2, unit)["input"]["box"]
+    inside = (rows >= i0) & (rows < i1) & (cols >= j0) & (cols < j1)
+    assert not moved[~inside].any()
+    assert moved[inside].any()  # max pooling hides most pixels, but not all

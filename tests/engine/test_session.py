@@ -213,6 +213,13 @@ BAD = {
     "bad history": ({"history.json": b'{"batches": {"loss": "x"}}'}, "history.json"),
     "bad selection": ({"selection.json": b'{"layer": 42}'}, "selection.json"),
     "bad extra": ({"extra.json": b"[1, 2]"}, "extra.json"),
+    "version as text": ({"manifest.json": manifest(format_version="1")}, "format_version"),
+    "optimizer array shape": ({"optimizer/0.weight/exp_avg.npy": npy(np.zeros((2, 1, 3)))},
+                              r"exp_avg.npy has shape \(2, 1, 3\)"),
+    "optimizer array missing": ({"optimizer/0.weight/exp_avg.npy": None},
+                                "has no optimizer/0.weight/exp_avg.npy"),
+    "input not 4-d": ({"input.npy": npy(np.zeros((1, 6, 6)))}, "input.npy has shape"),
+    "weights as text": ({"weights/0.weight.npy": b"0.1 0.2"}, "0.weight.npy is not a readable"),
 }
 
 
@@ -242,6 +249,15 @@ def test_not_a_zip_missing_and_truncated_files(saved, tmp_path):
         short.write_bytes(data[:cut])
         with pytest.raises(SessionError):
             load_session(short)
+
+
+def test_a_foreign_zip_is_not_a_session(tmp_path):
+    """An .npz (a zip of .npy files) renamed to .cnnviz is named as not a session."""
+    foreign = tmp_path / "weights.cnnviz"
+    with open(foreign, "wb") as f:
+        np.savez(f, w=np.zeros(3))
+    with pytest.raises(SessionError, match="not a cnnviz session"):
+        load_session(foreign)
 
 
 def test_oversized_entries_are_refused_before_reading(saved, tmp_path, monkeypatch):

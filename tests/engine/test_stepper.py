@@ -68,7 +68,17 @@ def opt_state_equal(a: dict, b: dict) -> bool:
     return True
 
 
+STRIDED_MSE = {"input": [2, 7, 9], "loss": "mse", "layers": [  # strided, padded pools; mse
+    {"type": "conv2d", "out_channels": 3, "kernel_size": [3, 2], "stride": [2, 1],
+     "padding": [1, 1]}, {"type": "sigmoid"},
+    {"type": "maxpool2d", "kernel_size": 3, "stride": 2, "padding": 1},
+    {"type": "conv2d", "out_channels": 2, "kernel_size": 2, "padding": 1},
+    {"type": "avgpool2d", "kernel_size": 2, "padding": 1}, {"type": "flatten"},
+    {"type": "dense", "units": 3}]}
+
 CASES = [
+    ("strided-mse", STRIDED_MSE, "float64", 3),
+    ("strided-mse32", STRIDED_MSE, "float32", 1),
     ("lenet5", None, "float32", 1),
     ("lenet5", None, "float32", 3),
     ("square", None, "float32", 2),

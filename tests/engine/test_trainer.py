@@ -15,13 +15,7 @@ from cnnviz.core.schedules import make_schedule
 from cnnviz.data.shapes import make_shapes
 from cnnviz.engine.augment import augment_batch, random_shifts, shift_images
 from cnnviz.engine.metrics import History, evaluate, tensor_norm
-from cnnviz.engine.trainer import (
-    TrainConfig,
-    Trainer,
-    load_user_weights,
-    save_user_weights,
-    user_weights_path,
-)
+from cnnviz.engine.trainer import TrainConfig, Trainer
 
 TINY = {
     "input": [1, 8, 8],
@@ -355,39 +349,6 @@ def test_bad_config_and_mismatched_data_are_named(shapes):
     empty = dataclasses.replace(shapes, train_indices=np.zeros(0, np.int64))
     with pytest.raises(ValueError, match="training split is empty"):
         Trainer(tiny_net(), empty, config())
-
-
-# ----- remembered weights -----
-
-def test_user_weights_round_trip_in_the_data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("CNNVIZ_DATA_DIR", str(tmp_path / "data"))
-    path = user_weights_path("tiny")
-    assert path == tmp_path / "data" / "weights" / "tiny.npz"
-    fresh = tiny_net(seed=3)
-    assert load_user_weights("tiny", fresh) is False
-    trained = tiny_net(seed=1)
-    assert save_user_weights("tiny", trained) == path
-    assert load_user_weights("tiny", fresh) is True
-    assert states_equal(fresh.state_dict(), trained.state_dict())
-    other = Network.from_spec({**TINY, "layers": TINY["layers"][:-1] + [
-        {"type": "dense", "units": 3}]})
-    before = other.state_dict()
-    assert load_user_weights("tiny", other) is False
-    assert states_equal(before, other.state_dict())
-    path.write_bytes(b"not a zip")
-    assert load_user_weights("tiny", fresh) is False
-    with pytest.raises(ValueError):
-        user_weights_path("../evil")
-
-
-def test_user_weights_default_to_xdg_data_home(tmp_path, monkeypatch):
-    monkeypatch.delenv("CNNVIZ_DATA_DIR", raising=False)
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
-    assert user_weights_path("lenet5") == tmp_path / "cnnviz" / "weights" / "lenet5.npz"
-    monkeypatch.delenv("XDG_DATA_HOME")
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    expected = tmp_path / "home" / ".local" / "share" / "cnnviz" / "weights" / "mlp.npz"
-    assert user_weights_path("mlp") == expected
 
 
 def test_history_snapshot_holds_whole_rows_only(shapes):

@@ -11,7 +11,9 @@ the compile time of `parallel=True`.
 
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -19,8 +21,31 @@ from numba import njit
 from threadpoolctl import threadpool_limits
 
 # BLAS runs single-threaded: the batch splitter below already uses every core, and a
-# multi-threaded BLAS on a shared 2-core machine was seen to stall for milliseconds.
+# multi-threaded BLAS on a shared 2-core machine was seen to stall for milliseconds
+# (re-measured 2026-11-23: 2 OpenBLAS threads took a LeNet-5 step at batch 64 from
+# ~4 ms to 3.2 ms on an idle second core, but to 10–15 ms when another process held
+# it; its idle threads spin and also fight the kernel pool).
 threadpool_limits(1, user_api="blas")
+
+
+def _keep_freed_memory() -> None:
+    """Let glibc reuse freed blocks of any size instead of mapping fresh pages each time.
+
+    By default large arrays are mmap'd, and every fresh page faults on first touch: a
+    1.7 MB temporary cost 0.5–1.4 ms per conv call (8× the kernel) in some shapes.
+    Freed heap memory is kept up to 512 MB rather than returned to the OS at once.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 256 << 20)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 512 << 20)  # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):  # not glibc: leave the allocator alone
+        pass
+
+
+_keep_freed_memory()
 
 FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 JIT_FLAGS = {"cache": True, "nogil": True, "fastmath": FASTMATH, "error_model": "numpy"}
