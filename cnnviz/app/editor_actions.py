@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import tempfile
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QUndoCommand
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from cnnviz.app.flow_layout import FlowLayout
+from cnnviz.data.fileio import write_atomically
 
 if TYPE_CHECKING:
     from cnnviz.app.editor import LayerEditor
@@ -139,16 +139,15 @@ def ask_spec_path(parent: QWidget, save: bool) -> str:
 
 def write_json_atomic(path: str | os.PathLike, data: dict) -> None:
     """Write JSON through a temp file in the same folder and os.replace (never half a file)."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2)
-            handle.write("\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    def dump(handle: IO[bytes]) -> None:
+        text = io.TextIOWrapper(handle, encoding="utf-8")
+        json.dump(data, text, indent=2)
+        text.write("\n")
+        text.flush()
+        text.detach()  # the handle stays open for write_atomically to close
+
+    write_atomically(path, dump)
 
 
 def confirm_rebuild(parent: QWidget, lost: list[str]) -> bool:

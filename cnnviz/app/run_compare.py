@@ -8,8 +8,8 @@ legend names each run's optimizer, learning rate and batch size.
 from __future__ import annotations
 
 import csv
+import io
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from cnnviz.app.curves import (
     metric_curves,
     run_colour,
 )
+from cnnviz.data.fileio import write_bytes_atomically
 from cnnviz.engine.trainer import History, TrainConfig
 
 CSV_COLUMNS = ["run", "label", "optimizer", "lr", "batch_size", "dataset", "series",
@@ -104,17 +105,11 @@ class RunComparison:
     def export_csv(self, path: str | os.PathLike) -> Path:
         """Write every run's curves to `path` atomically (temp file + os.replace)."""
         path = Path(path)
-        handle, temp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.",
-                                        suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
-                writer = csv.writer(stream)
-                writer.writerow(CSV_COLUMNS)
-                writer.writerows(self.rows())
-            os.replace(temp, path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        buffer = io.StringIO(newline="")
+        writer = csv.writer(buffer)
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(self.rows())
+        write_bytes_atomically(path, buffer.getvalue().encode("utf-8"))
         return path
 
 

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
 from PySide6.QtCore import QByteArray, QSettings
 
 ORGANIZATION = "cnnviz"
@@ -90,16 +86,3 @@ class AppSettings:
     def sync(self) -> None:
         """Write to disk now."""
         self.qsettings.sync()
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write a file so that it is either complete or untouched (temp file + os.replace)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

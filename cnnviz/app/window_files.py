@@ -6,12 +6,9 @@ Mixed into ``MainWindow`` (it uses ``self.ctrl``, ``self.settings``, ``self.pane
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from PySide6.QtWidgets import QFileDialog
 
-from cnnviz.app.settings import write_atomic
+from cnnviz.app.editor_actions import write_json_atomic
 
 SESSION_FILTER = "cnnviz sessions (*.cnnviz)"
 
@@ -70,9 +67,8 @@ class FilesMixin:
 
     def save_spec(self, path: str) -> None:
         """Write the current spec as JSON (temp file + os.replace)."""
-        text = json.dumps(self.ctrl.spec.to_dict(), indent=2) + "\n"
         try:
-            write_atomic(Path(path), text.encode("utf-8"))
+            write_json_atomic(path, self.ctrl.spec.to_dict())
         except OSError as error:
             self._on_error_raised("Could not save the spec", f"{path}: {error}")
 

@@ -218,8 +218,8 @@ def pass_arrays(net: Any, x: np.ndarray, y: Any) -> dict[str, np.ndarray]:
 
 def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """np.savez to a buffer, then an atomic write."""
-    from cnnviz.engine.metrics import write_atomic
+    from cnnviz.data.fileio import write_bytes_atomically
 
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    write_atomic(path, buffer.getvalue())
+    write_bytes_atomically(path, buffer.getvalue())

@@ -37,6 +37,11 @@ def write_atomically(path: str | os.PathLike, write: Callable[[IO[bytes]], None]
         raise
 
 
+def write_bytes_atomically(path: str | os.PathLike, data: bytes) -> None:
+    """Write `data` to `path` so that the file is either complete or untouched."""
+    write_atomically(path, lambda handle: handle.write(data))
+
+
 def bundled_file(*parts: str) -> Traversable:
     """A file shipped in cnnviz.resources, e.g. bundled_file("samples", "digit_7.png").
 

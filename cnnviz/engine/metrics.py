@@ -6,12 +6,12 @@ import csv
 import io
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from cnnviz.data.fileio import write_bytes_atomically
 
 BATCH_FIELDS = ("step", "epoch", "loss", "accuracy", "lr")
 EVAL_FIELDS = ("step", "epoch", "test_loss", "test_accuracy")
@@ -109,7 +109,7 @@ class History:
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows)
-        write_atomic(path, buffer.getvalue().encode("utf-8"))
+        write_bytes_atomically(path, buffer.getvalue().encode("utf-8"))
 
     def csv_rows(self, table: str) -> tuple[list[str], list[list]]:
         """Header and rows of one table; batches also get grad_norm/update_ratio columns."""
@@ -170,19 +170,6 @@ def _read_table(d: dict, key: str, fields: tuple[str, ...] | None) -> dict[str, 
 def _is_number(v: Any) -> bool:
     """True for int/float (not bool) or None (a missing value)."""
     return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
-
-
-def write_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write bytes to path through a temp file in the same folder and os.replace."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass

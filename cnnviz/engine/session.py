@@ -10,16 +10,16 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 import numpy as np
 
 from cnnviz import __version__
+from cnnviz.data.fileio import write_atomically
 from cnnviz.engine.session_io import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -136,15 +136,13 @@ def save_session(path: str | os.PathLike, session: Session) -> None:
         raise ValueError(f"session has {len(session.input)} input examples but "
                          f"{len(session.labels or [])} labels")
     entries = _entries(session)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as zf:
+
+    def write(handle: IO[bytes]) -> None:
+        with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as zf:
             for name, data in entries.items():
                 zf.writestr(name, data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    write_atomically(path, write)
 
 
 def load_session(path: str | os.PathLike) -> Session:

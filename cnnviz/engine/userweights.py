@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnviz.engine.metrics import write_atomic
+from cnnviz.data.fileio import write_bytes_atomically
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
@@ -37,7 +37,7 @@ def save_weights_npz(path: str | os.PathLike, state_dict: dict[str, np.ndarray])
     """Write a state dict as .npz (keys are parameter names), atomically, without pickle."""
     buffer = io.BytesIO()
     np.savez(buffer, **{k: np.asarray(v) for k, v in state_dict.items()})
-    write_atomic(path, buffer.getvalue())
+    write_bytes_atomically(path, buffer.getvalue())
 
 
 def load_weights_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
