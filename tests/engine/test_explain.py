@@ -4,29 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from engine_nets import batch, make_net
+from engine_nets import MIXED, batch, make_net
 
 from cnnviz.core.optim import SGD, Adam
 from cnnviz.engine import Explanation, Stepper
 
 TOL = 1e-9
 
-# avgpool with padding, leaky_relu, tanh, a strided and padded conv, stride-1 max pool
-MIXED = {
-    "input": [2, 9, 9],
-    "layers": [
-        {"type": "conv2d", "out_channels": 3, "kernel_size": 3, "stride": 2, "padding": 1},
-        {"type": "leaky_relu", "negative_slope": 0.1},
-        {"type": "avgpool2d", "kernel_size": 2, "padding": 1},
-        {"type": "tanh"},
-        {"type": "maxpool2d", "kernel_size": 2, "stride": 1},
-        {"type": "flatten"},
-        {"type": "dense", "units": 4},
-        {"type": "sigmoid"},
-        {"type": "dense", "units": 3},
-    ],
-    "loss": "cross_entropy",
-}
 
 # relu, 2×2 max pool, a plain conv, mse: the seeds' kind of network
 PLAIN = {
