@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args = build_parser().parse_args(argv)
     if args.command is None:
-        from cnnviz.app.launch import launch
+        from cnnviz.app.shell.launch import launch
 
         return launch()
     try:

@@ -6,7 +6,7 @@ from cnnviz.app import qt_compat as _qt_compat  # noqa: F401 - PySide6 refcount 
 def __getattr__(name: str):
     """`cnnviz.app.MainWindow` without importing every panel when a single module is used."""
     if name == "MainWindow":
-        from cnnviz.app.main_window import MainWindow
+        from cnnviz.app.shell.main_window import MainWindow
 
         return MainWindow
     raise AttributeError(f"module 'cnnviz.app' has no attribute {name!r}")

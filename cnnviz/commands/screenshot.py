@@ -113,8 +113,8 @@ def render(args: argparse.Namespace, size: tuple[int, int], unit: Any) -> Any:
     from PySide6.QtCore import QSettings, QTemporaryDir
 
     from cnnviz.app.controller import AppController
-    from cnnviz.app.launch import make_application
-    from cnnviz.app.main_window import MainWindow
+    from cnnviz.app.shell.launch import make_application
+    from cnnviz.app.shell.main_window import MainWindow
     from cnnviz.cli import UserError
     from cnnviz.core.presets import get_preset
 
@@ -144,7 +144,7 @@ def render(args: argparse.Namespace, size: tuple[int, int], unit: Any) -> Any:
 
 def drive(window: Any, step: str, unit: Any, tab: str) -> None:
     """Run to the step, select the unit and show the inspector tab."""
-    from cnnviz.app.inspector import TABS
+    from cnnviz.app.debugger.inspector import TABS
     from cnnviz.cli import UserError
 
     ctrl = window.ctrl

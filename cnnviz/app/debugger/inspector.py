@@ -1,0 +1,275 @@
+"""The inspector: the selected layer in detail, one tab per kind of tensor.
+
+Tabs: the layer's input, its feature maps, its filters (weights), its deltas, its weight
+gradients and (max pool) the pooling winners. Every tab is a ``MapView``: colour bar,
+exact value on hover, zoom. Clicking a feature map or delta selects that unit everywhere;
+clicking a filter cell focuses that weight. The cells of the current explanation are
+highlighted, the selected unit is outlined.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cnnviz.app.controller import AppController
+from cnnviz.app.debugger.explain_panel import current_explanation
+from cnnviz.app.debugger.pipeline import delta_of
+from cnnviz.app.widgets.mapview import MapView
+from cnnviz.app.widgets.theme import LIGHT, Colors
+
+TABS = [("maps", "Maps"), ("input", "Input"), ("filters", "Filters"),
+        ("deltas", "Deltas"), ("wgrads", "∂E/∂w"), ("winners", "Winners")]
+TAB_TIPS = {"maps": "Feature maps: the layer's output o for the shown example",
+            "input": "The layer's input (the previous layer's output)",
+            "filters": "The weights w, one row per output channel",
+            "deltas": "δ = ∂E/∂o of the layer's output (once the backward pass reached it)",
+            "wgrads": "Weight gradients ∂E/∂w = δ ⋆ o, summed over the mini-batch",
+            "winners": "Max pool: the winners of each window; backward: where δ is routed"}
+# The tab that follows the step's direction; a tab the user picked by hand stays.
+AUTO_TAB = {"forward": "maps", "loss": "maps", "backward": "deltas", "update": "filters"}
+
+
+def auto_tab(kind: str, layer_type: str) -> str:
+    """The tab that best shows a step: maps forward, deltas backward (the routing to the
+    winners for a max pool), the filters after the update."""
+    if kind == "backward" and layer_type == "maxpool2d":
+        return "winners"
+    return AUTO_TAB[kind]
+
+
+def winner_cells(argmax: np.ndarray, in_width: int) -> list[tuple[int, int, int]]:
+    """(c, i, j) input cells that won a max pool, from the engine's flat argmax (C, Ho, Wo)."""
+    cells = set()
+    for c in range(argmax.shape[0]):
+        for flat in np.unique(argmax[c]):
+            cells.add((c, int(flat) // in_width, int(flat) % in_width))
+    return sorted(cells)
+
+
+def _weight_stack(weight: np.ndarray) -> tuple[np.ndarray, int]:
+    """Conv weights [out, in, kh, kw] as a (out·in, kh, kw) stack, one row per output
+    channel (a near-square grid when there is a single input channel)."""
+    if weight.ndim == 4:
+        out, cin, kh, kw = weight.shape
+        return weight.reshape(out * cin, kh, kw), (cin if cin > 1 else 0)
+    return weight, 0
+
+
+class Inspector(QWidget):
+    """The selected layer's tensors in tabs, following the stepper and the selection."""
+
+    def __init__(self, ctrl: AppController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctrl = ctrl
+        self.colors = LIGHT
+        self.title = QLabel("")
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.note = QLabel("")
+        self.note.setWordWrap(True)
+        self.note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.example = QSpinBox()
+        self.example.setPrefix("example ")
+        self.example.setToolTip("Which example of the mini-batch the panels show")
+        self.example.valueChanged.connect(self._on_example_changed)
+        top = QHBoxLayout()
+        top.addWidget(self.title, 1)
+        top.addWidget(self.example)
+        self.tabs = QTabWidget()
+        self.views: dict[str, MapView] = {}
+        self.notes: dict[str, str] = {}
+        for key, label in TABS:
+            view = MapView()
+            view.setObjectName(f"inspector_{key}")
+            view.unit_clicked.connect(lambda unit, k=key: self._on_unit_clicked(k, unit))
+            self.views[key] = view
+            self.tabs.setTabToolTip(self.tabs.addTab(view, label), TAB_TIPS[key])
+        self._auto = "maps"
+        self.tabs.currentChanged.connect(lambda _index: self.refresh())
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.note)
+        layout.addWidget(self.tabs, 1)
+        for signal in (ctrl.stepper_changed, ctrl.selection_changed, ctrl.spec_changed,
+                       ctrl.input_changed, ctrl.weights_changed):
+            signal.connect(self.refresh)
+        self.refresh()
+
+    # ----- what each tab shows -------------------------------------------------------------
+    def layer(self) -> int:
+        """The inspected layer: the selection, else the current step's, else 0."""
+        sel, rec = self.ctrl.selection.layer, self.ctrl.stepper.current
+        if sel is not None:
+            return sel
+        if rec is not None and rec.kind == "loss":  # the loss reads the last layer
+            return len(self.ctrl.spec.layers) - 1
+        return rec.layer if rec is not None and rec.layer is not None else 0
+
+    def content(self, key: str) -> tuple[np.ndarray | None, bool, int, str]:
+        """(array, signed, mosaic columns, note) for a tab of the inspected layer."""
+        st, L, n = self.ctrl.stepper, self.layer(), self.ctrl.selection.example
+        fwd, back = st.record(f"F{L}"), st.record(f"B{L}")
+        params = self.ctrl.network.layers[L].params
+        if key == "input":
+            if fwd is None:
+                return None, False, 0, f"step to F{L} to see this layer's input"
+            x = fwd.values["input"][n]
+            return x, bool(np.min(x) < 0), 0, "the layer's input o (previous output)"
+        if key == "maps":
+            if fwd is None:
+                return None, False, 0, f"step to F{L} to see the feature maps"
+            out = fwd.values["output"][n]
+            return out, bool(np.min(out) < 0), 0, "output of the layer (per channel)"
+        if key == "filters":
+            if "weight" not in params:
+                return None, True, 0, "this layer has no weights"
+            stack, cols = _weight_stack(params["weight"])
+            return stack, True, cols, "weights w: one row per output channel"
+        if key == "deltas":
+            delta = delta_of(self.ctrl, L)
+            if delta is None:
+                return None, True, 0, "the deltas appear when the backward pass reaches this layer"
+            return delta, True, 0, "δ = ∂E/∂o of the layer's output"
+        if key == "wgrads":
+            if back is None or "grad_weight" not in back.values:
+                return None, True, 0, f"∂E/∂w appears at step B{L} (layers with weights)"
+            stack, cols = _weight_stack(back.values["grad_weight"])
+            return stack, True, cols, "∂E/∂w = δ ⋆ o (summed over the batch)"
+        return self._winners_content(L, n)
+
+    def _winners_content(self, L: int, n: int) -> tuple[np.ndarray | None, bool, int, str]:
+        """The pool's input (forward) or the routed gradient (backward), winners marked."""
+        if self.ctrl.spec.layers[L].type != "maxpool2d":
+            return None, False, 0, "pool winners: select a max-pool layer"
+        fwd, back = self.ctrl.stepper.record(f"F{L}"), self.ctrl.stepper.record(f"B{L}")
+        if fwd is None:
+            return None, False, 0, f"step to F{L} to see the winners"
+        if back is not None:
+            return back.values["grad_input"][n], True, 0, \
+                "backward: the delta goes to the winners only (marked)"
+        return fwd.values["input"][n], False, 0, "the pool's input; winners of each window marked"
+
+    # ----- refresh -------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Redraw the visible tab (the others are drawn when shown)."""
+        self._sync_example()
+        self._follow_direction()
+        L = self.layer()
+        spec = self.ctrl.spec.layers[L]
+        shape = "×".join(str(s) for s in spec.out_shape)
+        key = TABS[self.tabs.currentIndex()][0]
+        array, signed, cols, note = self.content(key)
+        self.title.setText(f"<b>Layer {L} {spec.type}</b> → {shape}")
+        self.note.setText(note)
+        view = self.views[key]
+        view.set_array(array, signed, columns=cols)
+        if array is not None:
+            self._draw_overlays(key, view)
+
+    def _follow_direction(self) -> None:
+        """Switch maps ↔ deltas/winners ↔ filters as the pass turns, unless the user has
+        picked another tab by hand."""
+        rec = self.ctrl.stepper.current
+        kind = rec.kind if rec is not None else "forward"
+        wanted = auto_tab(kind, self.ctrl.spec.layers[self.layer()].type)
+        if wanted == self._auto:
+            return
+        if TABS[self.tabs.currentIndex()][0] == self._auto:
+            self.tabs.blockSignals(True)
+            self.tabs.setCurrentIndex([k for k, _ in TABS].index(wanted))
+            self.tabs.blockSignals(False)
+        self._auto = wanted
+
+    def _sync_example(self) -> None:
+        """Spin box range = the batch size."""
+        batch = int(self.ctrl.stepper.x.shape[0])
+        self.example.blockSignals(True)
+        self.example.setRange(0, max(0, batch - 1))
+        self.example.setValue(self.ctrl.selection.example)
+        self.example.blockSignals(False)
+
+    def _draw_overlays(self, key: str, view: MapView) -> None:
+        """Selected unit, explanation cells and pool winners."""
+        sel, c = self.ctrl.selection, self.colors
+        if key in ("maps", "deltas") and sel.unit is not None and sel.layer == self.layer():
+            view.mark_units([tuple(sel.unit)], c.outline)
+        if key == "winners":  # lighter once the gradient is drawn, which it must not hide
+            backward = self.ctrl.stepper.record(f"B{self.layer()}") is not None
+            color = "#66" + c.winner[1:] if backward else c.winner
+            view.mark_units(self.winners(), color, width=1.0)
+        if key == "filters" and self.ctrl.weight_focus is not None:
+            view.mark_units([self._weight_cell(self.ctrl.weight_focus[1])], c.outline)
+        ex, _ = current_explanation(self.ctrl)
+        if ex is not None and ex.layer == self.layer():
+            view.mark_units(self._explained_cells(key, ex), c.accent)
+
+    def winners(self) -> list[tuple[int, int, int]]:
+        """The engine's argmax cells of the inspected max-pool layer for the shown example."""
+        L = self.layer()
+        fwd = self.ctrl.stepper.record(f"F{L}")
+        if fwd is None or "argmax" not in fwd.values:
+            return []
+        width = self.ctrl.spec.layers[L].in_shape[2]
+        return winner_cells(fwd.values["argmax"][self.ctrl.selection.example], width)
+
+    def _weight_cell(self, index: tuple[int, ...]) -> tuple[int, ...]:
+        """A weight index as a cell of the filters mosaic."""
+        if len(index) == 4:
+            cin = self.ctrl.spec.layers[self.layer()].param_shapes["weight"][1]
+            o, ci, m, q = index
+            return (o * cin + ci, m, q)
+        return (0, *index)
+
+    def _explained_cells(self, key: str, ex: Any) -> list[tuple[int, ...]]:
+        """Cells of an explanation that belong to a tab (input cells, weights, window)."""
+        cells = ex.cells or {}
+        if key in ("input", "winners"):
+            found = list(cells.get("input", [])) + list(cells.get("window", []))
+            winner = cells.get("winner")
+            found += [winner] if winner is not None else []
+            ndim = 3 if len(self.ctrl.spec.layers[self.layer()].in_shape) == 3 else 1
+            return [tuple(u)[-ndim:] for u in found if len(u) >= ndim]
+        if key == "filters" and ex.kind == "forward":
+            return [self._weight_cell(tuple(w)) for w in cells.get("weight", [])]
+        return []
+
+    # ----- clicks --------------------------------------------------------------------------
+    def _on_unit_clicked(self, key: str, unit: tuple) -> None:
+        """Maps and deltas select a unit; filters and their gradients focus a weight."""
+        L = self.layer()
+        if key in ("maps", "deltas"):
+            self.ctrl.select_unit(L, unit)
+        elif key in ("filters", "wgrads"):
+            shape = self.ctrl.spec.layers[L].param_shapes["weight"]
+            if len(shape) == 4:
+                o, ci = divmod(unit[0], shape[1])
+                self.ctrl.select_weight(L, (o, ci, unit[1], unit[2]))
+            else:
+                self.ctrl.select_weight(L, (unit[1], unit[2]))
+
+    def _on_example_changed(self, n: int) -> None:
+        """Show another example of the batch."""
+        if n != self.ctrl.selection.example:
+            self.ctrl.select_example(n)
+
+    def set_colors(self, colors: Colors) -> None:
+        """Follow the theme."""
+        self.colors = colors
+        for view in self.views.values():
+            view.setBackground(colors.panel)
+        self.refresh()
+
+    def show_tab(self, key: str) -> MapView:
+        """Switch to a tab by key (tests and menu actions) and return its view."""
+        self.tabs.setCurrentIndex([k for k, _ in TABS].index(key))
+        return self.views[key]

@@ -1,0 +1,130 @@
+"""The prediction panel: class probabilities of the current input as big horizontal bars.
+
+Probabilities come from the stepper's loss record when this pass has reached ``L``,
+else from the controller (the core's forward pass + ``cnnviz.core.losses.softmax``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from cnnviz.app.controller import AppController
+from cnnviz.app.widgets.theme import LIGHT, Colors
+
+
+class ProbabilityBars(QWidget):
+    """One labelled bar per class; the predicted class in the accent colour."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.values = np.zeros(0)
+        self.names: list[str] = []
+        self.label: int | None = None
+        self.colors = LIGHT
+        self.setMinimumSize(200, 100)
+
+    def set_values(self, values: np.ndarray, names: list[str], label: int | None) -> None:
+        """Bars for these values (probabilities, or raw outputs for an MSE network)."""
+        self.values, self.names, self.label = np.asarray(values, float), names, label
+        self.setMinimumHeight(min(300, 15 * len(self.values)))
+        self.update()
+
+    def paintEvent(self, event) -> None:
+        """Name, bar, and percentage per class, in a font as large as the rows allow."""
+        k = len(self.values)
+        if not k:
+            return
+        painter = QPainter(self)
+        row = self.height() / k
+        font = QFont(self.font())
+        font.setPixelSize(int(max(13, min(30, row * 0.78))))
+        font.setBold(True)
+        painter.setFont(font)
+        metrics = painter.fontMetrics()
+        names = [self._name(i) for i in range(k)]
+        name_w = max(metrics.horizontalAdvance(n) for n in names) + 8
+        text_w = metrics.horizontalAdvance("100.0%") + 8
+        bar_w = max(10.0, self.width() - name_w - text_w - 8)
+        best = int(np.argmax(self.values))
+        top = max(1e-12, float(np.max(np.abs(self.values))))
+        for i, value in enumerate(self.values):
+            y = i * row
+            color = self.colors.accent if i == best else self.colors.dim
+            painter.setPen(QColor(self.colors.text))
+            painter.drawText(QRectF(0, y, name_w, row), Qt.AlignmentFlag.AlignVCenter, names[i])
+            width = bar_w * min(1.0, abs(float(value)) / (1.0 if self.probabilities else top))
+            painter.fillRect(QRectF(name_w, y + row * 0.12, width, row * 0.76), QColor(color))
+            text = f"{100 * value:.1f}%" if self.probabilities else f"{value:.3g}"
+            painter.drawText(QRectF(name_w + bar_w + 4, y, text_w, row),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, text)
+        painter.end()
+
+    def _name(self, i: int) -> str:
+        """A class name, with a check mark for the input's label."""
+        name = self.names[i] if i < len(self.names) else str(i)
+        return name + (" ✓" if i == self.label else "")
+
+    @property
+    def probabilities(self) -> bool:
+        """True when the values are a probability distribution."""
+        return bool(len(self.values)) and abs(float(self.values.sum()) - 1.0) < 1e-3 and bool(
+            np.all(self.values >= 0))
+
+
+class PredictionPanel(QWidget):
+    """Predicted class, the label, and the bars."""
+
+    def __init__(self, ctrl: AppController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctrl = ctrl
+        self.summary = QLabel("")
+        font = QFont(self.summary.font())
+        font.setPointSize(16)
+        font.setBold(True)
+        self.summary.setFont(font)
+        self.summary.setWordWrap(True)
+        self.stage = QLabel("")
+        self.stage.setObjectName("prediction_stage")
+        self.stage.setWordWrap(True)
+        self.stage.setToolTip("Which weights these probabilities come from: after the update "
+                              "step U they are recomputed with the updated weights")
+        self.bars = ProbabilityBars()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.stage)
+        layout.addWidget(self.bars, 1)
+        for signal in (ctrl.stepper_changed, ctrl.input_changed, ctrl.weights_changed,
+                       ctrl.spec_changed, ctrl.selection_changed):
+            signal.connect(self.refresh)
+        self.refresh()
+
+    def class_names(self) -> list[str]:
+        """Names from the dataset if it fits the network, else the class numbers."""
+        k = self.ctrl.spec.num_classes
+        names = getattr(self.ctrl.dataset, "class_names", None)
+        return list(names) if names is not None and len(names) == k else [str(i) for i in
+                                                                           range(k)]
+
+    def refresh(self) -> None:
+        """Recompute from the engine (skipped while training changes the weights)."""
+        if self.ctrl.busy:
+            return
+        values = self.ctrl.probabilities()
+        label = self.ctrl.input_label
+        self.bars.set_values(values, self.class_names(), label)
+        predicted = int(np.argmax(values))
+        names = self.class_names()
+        label_text = "no label" if label is None else f"label {names[label]}"
+        verdict = "" if label is None else (" ✓" if predicted == label else " ✗")
+        self.summary.setText(f"predicted {names[predicted]}{verdict}")
+        batch = len(self.ctrl.stepper.x)
+        example = f"example {self.ctrl.selection.example} of {batch}, " if batch > 1 else ""
+        self.stage.setText(f"{example}{label_text} · {self.ctrl.prediction_stage()}")
+
+    def set_colors(self, colors: Colors) -> None:
+        """Follow the theme."""
+        self.bars.colors = colors
+        self.bars.update()

@@ -1,0 +1,346 @@
+"""The main window: dockable panels around the backprop debugger, menus, toolbar, status bar.
+
+Dock objectNames (saveState and tests rely on them): pipeline, inspector, explain,
+prediction, editor, input, training. Opens on the lenet5 preset (trained weights if the
+user trained it before), an MNIST 7 as input, ready to step with F10.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QWidget,
+)
+
+from cnnviz import __version__
+from cnnviz.app.controller import AppController
+from cnnviz.app.debugger.explain_panel import ExplainPanel
+from cnnviz.app.debugger.inspector import Inspector
+from cnnviz.app.debugger.pipeline import PipelineView
+from cnnviz.app.debugger.prediction import PredictionPanel
+from cnnviz.app.editor.layer_editor import LayerEditor
+from cnnviz.app.input.panel import InputPanel, accept_image_drop
+from cnnviz.app.shell.file_actions import FilesMixin
+from cnnviz.app.shell.settings import AppSettings
+from cnnviz.app.shell.step_actions import ACTIONS, DebuggerActions
+from cnnviz.app.training.panel import TrainingPanel
+from cnnviz.app.widgets import theme as themes
+
+DOCKS = ["pipeline", "inspector", "explain", "prediction", "editor", "input", "training"]
+SECONDARY = ["editor", "input", "training"]  # hidden in presentation mode
+EXTERNAL = {  # the docks whose panels sit in a scroll area: (class, title)
+    "editor": (LayerEditor, "Layer editor"),
+    "input": (InputPanel, "Input"),
+    "training": (TrainingPanel, "Training"),
+}
+TITLES = {"pipeline": "Pipeline", "inspector": "Inspector", "explain": "Explain",
+          "prediction": "Prediction"}
+
+
+def _scrollable(widget: QWidget) -> QScrollArea:
+    """A panel inside a scroll area, so a big panel never forces the window to grow."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setWidget(widget)
+    return area
+
+
+class MainWindow(FilesMixin, QMainWindow):
+    """cnnviz's window. All keyword arguments are optional (tests pass their own)."""
+
+    def __init__(self, controller: AppController | None = None, *,
+                 settings: QSettings | None = None, preset: str | None = None,
+                 theme: str | None = None, restore_layout: bool = True) -> None:
+        super().__init__()
+        self.settings = AppSettings(settings)
+        name = preset or self.settings.last_preset
+        self.ctrl = controller or AppController(name if _preset_exists(name) else "lenet5")
+        self.ctrl.setParent(self)
+        self.setWindowTitle(f"cnnviz {__version__} — see backpropagation happen")
+        self.theme_name = theme or self.settings.theme
+        self.point_size = themes.BASE_POINT_SIZE
+        self.presentation = False
+        self._docks_before = dict.fromkeys(SECONDARY, True)
+        self._state_before = QByteArray()
+        self.debugger = DebuggerActions(self.ctrl, self)
+        self.debugger.set_interval(self.settings.play_interval_ms)
+        self._build_docks()
+        self._build_menus()
+        self.addToolBar(self.debugger.make_toolbar(self))
+        self._build_status_bar()
+        self.ctrl.error_raised.connect(self._on_error_raised)
+        self.ctrl.status_changed.connect(self._on_status_changed)
+        self.ctrl.stepper_changed.connect(self._on_stepper_changed)
+        self.ctrl.selection_changed.connect(self._on_stepper_changed)
+        self.ctrl.spec_changed.connect(self._on_spec_changed)
+        self.resize(1440, 900)
+        self._restored = False
+        if restore_layout:
+            self._restore_layout()
+        self.apply_theme(self.theme_name)
+        self._on_stepper_changed()
+
+    # ----- building ------------------------------------------------------------------------
+    def _build_docks(self) -> None:
+        """The seven panels, arranged for a 1280×800 screen and up."""
+        self.panels: dict[str, QWidget] = {
+            "pipeline": PipelineView(self.ctrl), "inspector": Inspector(self.ctrl),
+            "explain": ExplainPanel(self.ctrl), "prediction": PredictionPanel(self.ctrl)}
+        for key, (panel_class, _title) in EXTERNAL.items():
+            self.panels[key] = panel_class(self.ctrl)
+        self.docks: dict[str, QDockWidget] = {}
+        for key in DOCKS:
+            title = TITLES.get(key) or EXTERNAL[key][1]
+            dock = QDockWidget(title, self)
+            dock.setObjectName(key)
+            dock.setWidget(_scrollable(self.panels[key]) if key in EXTERNAL else self.panels[key])
+            self.docks[key] = dock
+        self.setDockNestingEnabled(True)
+        self.setAcceptDrops(True)
+        d = self.docks
+        self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, d["pipeline"])
+        self.splitDockWidget(d["pipeline"], d["prediction"], Qt.Orientation.Horizontal)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, d["input"])
+        self.splitDockWidget(d["input"], d["inspector"], Qt.Orientation.Horizontal)
+        self.splitDockWidget(d["inspector"], d["explain"], Qt.Orientation.Horizontal)
+        self.tabifyDockWidget(d["input"], d["editor"])
+        self.tabifyDockWidget(d["editor"], d["training"])
+        d["input"].raise_()
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._sized = False
+
+    def _size_docks(self) -> None:
+        """Share the window: pipeline and prediction on top (the prediction sits where the
+        network ends), input, inspector and a tall explain panel below."""
+        d, w, h = self.docks, self.width(), self.height()
+        self.resizeDocks([d["pipeline"], d["inspector"]], [int(h * 0.40), int(h * 0.53)],
+                         Qt.Orientation.Vertical)
+        self.resizeDocks([d["pipeline"], d["prediction"]], [int(w * 0.78), int(w * 0.22)],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([d["input"], d["inspector"], d["explain"]],
+                         [int(w * 0.25), int(w * 0.35), int(w * 0.40)], Qt.Orientation.Horizontal)
+
+    def showEvent(self, event: Any) -> None:
+        """Size the docks once the window has its real size (unless a layout was restored)."""
+        super().showEvent(event)
+        if not self._sized:
+            self._sized = True
+            if not self._restored:
+                self._size_docks()
+
+    def _build_menus(self) -> None:
+        """File, Debug, View and Help."""
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._add(file_menu, "Open session…", self.open_session_dialog, "Ctrl+O")
+        self._add(file_menu, "Save session…", self.save_session_dialog, "Ctrl+S")
+        self.recent_menu = file_menu.addMenu("Recent sessions")
+        self._fill_recent_menu()
+        file_menu.addSeparator()
+        self.preset_menu = file_menu.addMenu("New network from preset")
+        for name in _preset_names():
+            self._add(self.preset_menu, name, lambda _=False, n=name: self.ctrl.load_preset(n))
+        self._add(file_menu, "Open spec…", self.open_spec_dialog)
+        self._add(file_menu, "Save spec…", self.save_spec_dialog)
+        export = file_menu.addMenu("Export figure (PNG)")
+        for key in DOCKS:
+            self._add(export, self.docks[key].windowTitle(),
+                      lambda _=False, k=key: self.export_panel_dialog(k))
+        file_menu.addSeparator()
+        self._add(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
+        debug = bar.addMenu("&Debug")
+        for key, *_ in ACTIONS:
+            debug.addAction(self.debugger.actions[key])
+        debug.addSeparator()
+        self.batch_action = self._add(debug, "Step a mini-batch…", self.batch_dialog, "Ctrl+B")
+        self._add(debug, "Step one example", self.single_example, "Ctrl+Shift+B")
+        self._build_view_menu(bar.addMenu("&View"))
+        help_menu = bar.addMenu("&Help")
+        self._add(help_menu, "Keyboard shortcuts", self.show_shortcuts, "F1")
+        self._add(help_menu, "About cnnviz", self.show_about)
+
+    def _build_view_menu(self, view: Any) -> None:
+        """Dock toggles, theme, presentation mode and zoom."""
+        for key in DOCKS:
+            view.addAction(self.docks[key].toggleViewAction())
+        view.addSeparator()
+        theme_menu = view.addMenu("Theme")
+        group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for name in themes.THEMES:
+            action = self._add(theme_menu, name.capitalize(),
+                               lambda _=False, n=name: self.apply_theme(n, remember=True))
+            action.setCheckable(True)
+            group.addAction(action)
+            self.theme_actions[name] = action
+        self.presentation_action = self._add(view, "Presentation mode",
+                                             self.toggle_presentation, "F11")
+        self.presentation_action.setCheckable(True)
+        self._add(view, "Zoom in", lambda: self.zoom(+1), QKeySequence.StandardKey.ZoomIn)
+        self._add(view, "Zoom out", lambda: self.zoom(-1), QKeySequence.StandardKey.ZoomOut)
+        self._add(view, "Reset zoom", lambda: self.zoom(0), "Ctrl+0")
+
+    def _add(self, menu: Any, text: str, slot: Any, shortcut: Any = None) -> QAction:
+        """A menu action with an optional shortcut named in its tooltip."""
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setToolTip(f"{text} ({action.shortcut().toString()})")
+        action.triggered.connect(lambda _=False: slot())
+        menu.addAction(action)
+        return action
+
+    def _build_status_bar(self) -> None:
+        """Messages on the left; the selected unit with its value and the current step on
+        the right, in bold, each in its own framed field so that neither clips the other."""
+        self.step_label = QLabel("")
+        self.unit_label = QLabel("")
+        for label in (self.unit_label, self.step_label):
+            label.setObjectName(f"status_{'unit' if label is self.unit_label else 'step'}")
+            font = label.font()
+            font.setBold(True)
+            label.setFont(font)
+            label.setContentsMargins(8, 0, 8, 0)
+            self.statusBar().addPermanentWidget(label)
+
+    # ----- signals -------------------------------------------------------------------------
+    def _on_stepper_changed(self) -> None:
+        """Status bar: step and unit (the unit's field disappears when nothing is selected)."""
+        self.step_label.setText(self.ctrl.step_status())
+        unit = self.ctrl.unit_status()
+        self.unit_label.setText(unit)
+        self.unit_label.setVisible(bool(unit))
+
+    def _on_spec_changed(self) -> None:
+        """Remember the preset for next time."""
+        if self.ctrl.preset_name:
+            self.settings.last_preset = self.ctrl.preset_name
+        self._on_stepper_changed()
+
+    def _on_status_changed(self, text: str) -> None:
+        """Transient message in the status bar."""
+        self.statusBar().showMessage(text)
+
+    def _on_error_raised(self, title: str, message: str) -> None:
+        """Errors from the controller become a dialog (and a status message)."""
+        self.statusBar().showMessage(f"{title}: {message}")
+        QMessageBox.warning(self, title, message)
+
+    def batch_dialog(self) -> None:
+        """Debug → Step a mini-batch…: the first N test examples of the dataset."""
+        size, ok = QInputDialog.getInt(
+            self, "Step a mini-batch", "Number of test examples (the inspector's 'example' "
+            "box picks the one every panel shows):", max(2, len(self.ctrl.stepper.x)), 1, 256)
+        if ok:
+            self.ctrl.use_test_batch(size)
+
+    def single_example(self) -> None:
+        """Debug → Step one example: back to the example the panels show."""
+        self.ctrl.set_input(self.ctrl.input_image, self.ctrl.input_label)
+
+    # ----- view ----------------------------------------------------------------------------
+    def apply_theme(self, name: str, remember: bool = False) -> None:
+        """Light, dark or system; font size from zoom and presentation mode."""
+        app = QApplication.instance()
+        self.theme_name = name
+        colors = themes.apply_theme(app, name, point_size=self.point_size)
+        for key in ("pipeline", "inspector", "prediction", "training"):
+            self.panels[key].set_colors(colors)
+        self.panels["explain"].refresh()  # its rich text is sized from the font
+        self.debugger.set_icon_color(colors.text)
+        if name in self.theme_actions:
+            self.theme_actions[name].setChecked(True)
+        if remember:
+            self.settings.theme = name
+
+    def zoom(self, delta: int) -> None:
+        """Bigger or smaller fonts everywhere (0 = back to the default)."""
+        base = themes.PRESENTATION_POINT_SIZE if self.presentation else themes.BASE_POINT_SIZE
+        self.point_size = base if delta == 0 else max(8, min(32, self.point_size + delta))
+        self.apply_theme(self.theme_name)
+
+    def toggle_presentation(self) -> None:
+        """F11: big fonts, only the debugger panels and a taller pipeline, for a lecture
+        hall; leaving it brings back exactly the docks (and sizes) there were before."""
+        self.presentation = not self.presentation
+        self.presentation_action.setChecked(self.presentation)
+        if self.presentation:
+            self._state_before = self.saveState()
+            self._docks_before = {k: self.docks[k].toggleViewAction().isChecked()
+                                  for k in SECONDARY}
+        restored = not self.presentation and self.restoreState(self._state_before)
+        if not restored:
+            for key in SECONDARY:
+                self.docks[key].setVisible(not self.presentation and self._docks_before[key])
+        self.zoom(0)
+        if self.presentation:
+            h = self.height()
+            self.resizeDocks([self.docks["pipeline"], self.docks["inspector"]],
+                             [int(h * 0.46), int(h * 0.48)], Qt.Orientation.Vertical)
+
+    def show_shortcuts(self) -> None:
+        """Help → Keyboard shortcuts."""
+        rows = "".join(f"<tr><td><b>{s}</b></td><td>{tip}</td></tr>" for _, _, s, tip in ACTIONS)
+        rows += "<tr><td><b>F11</b></td><td>Presentation mode</td></tr>"
+        rows += "<tr><td><b>Ctrl+C</b></td><td>Copy the explanation (Explain panel)</td></tr>"
+        QMessageBox.information(self, "Keyboard shortcuts", f"<table>{rows}</table>")
+
+    def show_about(self) -> None:
+        """Help → About."""
+        QMessageBox.about(self, "About cnnviz", f"<h3>cnnviz {__version__}</h3>"
+                          "<p>See backpropagation happen: step a convolutional network forward "
+                          "and back, one operation at a time.</p>")
+
+    # ----- layout and closing --------------------------------------------------------------
+    def _restore_layout(self) -> None:
+        """Window geometry and dock arrangement from last time."""
+        geometry, state = self.settings.window_state()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self._restored = self.restoreState(state)
+
+    def dragEnterEvent(self, event: Any) -> None:
+        """Accept an image file dragged anywhere onto the window."""
+        accept_image_drop(event, self.ctrl)
+
+    def dropEvent(self, event: Any) -> None:
+        """A dropped image file becomes the network's input (a bad file shows an error)."""
+        accept_image_drop(event, self.ctrl)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Stop the play timer and any training, keep the layout."""
+        self.debugger.pause()
+        stop = getattr(self.panels.get("training"), "shutdown", None)
+        if callable(stop):
+            stop()
+        self.settings.save_window_state(self.saveGeometry(), self.saveState())
+        self.settings.play_interval_ms = self.debugger.timer.interval()
+        if self.ctrl.preset_name:
+            self.settings.last_preset = self.ctrl.preset_name
+        self.settings.sync()
+        super().closeEvent(event)
+
+
+def _preset_names() -> list[str]:
+    """Preset names for the menu."""
+    from cnnviz.core.presets import preset_names
+
+    return list(preset_names())
+
+
+def _preset_exists(name: str | None) -> bool:
+    """True for a known preset name."""
+    return name is not None and name in _preset_names()

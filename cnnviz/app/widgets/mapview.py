@@ -1,0 +1,355 @@
+"""The reusable image widgets: a stack of maps as one zoomable mosaic with colour bar and hover
+(``MapView``), and small pixel-sharp thumbnails for the pipeline (``ThumbGrid``).
+
+A ``(C, H, W)`` array is tiled into a grid of ``C`` maps with a one-pixel gap; a vector
+``(K,)`` is shown as a vertical strip. Units are addressed per example like the controller:
+``(c, i, j)`` for maps and ``(k,)`` for vectors. Clicking a cell emits ``unit_clicked``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsRectItem, QWidget
+
+from cnnviz.app.widgets.colormaps import colormap_for, levels_for, to_qimage
+from cnnviz.app.widgets.theme import LIGHT
+
+GAP = 1
+THUMB = 64  # target thumbnail size in pixels (pipeline columns)
+
+
+@dataclass(frozen=True)
+class Mosaic:
+    """Where each map of a (C, H, W) stack sits in the tiled image."""
+
+    C: int
+    H: int
+    W: int
+    columns: int = 0  # 0: a near-square grid
+
+    @property
+    def cols(self) -> int:
+        """Tiles per row."""
+        return self.columns or max(1, math.ceil(math.sqrt(self.C)))
+
+    @property
+    def rows(self) -> int:
+        """Number of tile rows."""
+        return math.ceil(self.C / self.cols)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(height, width) of the tiled image."""
+        return (self.rows * (self.H + GAP) - GAP, self.cols * (self.W + GAP) - GAP)
+
+    def origin(self, c: int) -> tuple[int, int]:
+        """Top-left pixel (row, col) of map c."""
+        return (c // self.cols) * (self.H + GAP), (c % self.cols) * (self.W + GAP)
+
+    def locate(self, y: int, x: int) -> tuple[int, int, int] | None:
+        """The (c, i, j) under image pixel (y, x), or None in a gap or outside."""
+        row, i = divmod(y, self.H + GAP)
+        col, j = divmod(x, self.W + GAP)
+        c = row * self.cols + col
+        if y < 0 or x < 0 or i >= self.H or j >= self.W or col >= self.cols or c >= self.C:
+            return None
+        return c, i, j
+
+    def tile(self, maps: np.ndarray) -> np.ndarray:
+        """The tiled image of a (C, H, W) stack, NaN in the gaps."""
+        image = np.full(self.shape, np.nan, dtype=np.float64)
+        for c in range(self.C):
+            y, x = self.origin(c)
+            image[y : y + self.H, x : x + self.W] = maps[c]
+        return image
+
+    def untile(self, image: np.ndarray) -> np.ndarray:
+        """The (C, H, W) stack back from a tiled image (tests use it)."""
+        maps = np.empty((self.C, self.H, self.W), dtype=image.dtype)
+        for c in range(self.C):
+            y, x = self.origin(c)
+            maps[c] = image[y : y + self.H, x : x + self.W]
+        return maps
+
+
+def same_data(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    """True if two arrays are the same view of the same (immutable) record array."""
+    if a is None or b is None:
+        return a is b
+    return a is b or (a.base is not None and a.base is b.base
+                      and a.__array_interface__ == b.__array_interface__)
+
+
+def as_stack(array: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(C, H, W) view of a map stack, a single map or a vector (as a K×1 strip)."""
+    array = np.asarray(array)
+    if array.ndim == 1:
+        return array.reshape(1, -1, 1), True
+    if array.ndim == 2:
+        return array[np.newaxis], False
+    return array, False
+
+
+class MapView(pg.GraphicsLayoutWidget):
+    """A zoomable mosaic of maps with a colour bar and the exact value on hover."""
+
+    unit_clicked = Signal(tuple)
+    hover_changed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.view = self.addViewBox(row=0, col=0, lockAspect=True, invertY=True)
+        self.view.setMenuEnabled(False)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.view.addItem(self.image)
+        self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=colormap_for(False),
+                                        interactive=False, width=18)
+        self.colorbar.setImageItem(self.image)
+        self.addItem(self.colorbar, row=0, col=1)
+        self.readout = self.addLabel("", row=1, col=0, colspan=2, size="12pt")
+        self.maps: np.ndarray | None = None
+        self.vector = False
+        self.mosaic = Mosaic(1, 1, 1)
+        self._overlays: list[QGraphicsRectItem] = []
+        self.scene().sigMouseClicked.connect(self._on_scene_clicked)
+        self.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.setMinimumSize(160, 140)
+
+    # ----- data ------------------------------------------------------------------------
+    def set_array(self, array: np.ndarray | None, signed: bool, columns: int = 0) -> None:
+        """Show a (C, H, W) stack, a 2-D map or a vector; None clears the view."""
+        self.clear_overlays()
+        if array is None or np.asarray(array).size == 0:
+            self.maps = None
+            self.image.clear()
+            self.readout.setText("")
+            return
+        self.maps, self.vector = as_stack(array)
+        self.mosaic = Mosaic(*self.maps.shape, columns=columns)
+        self.signed = signed
+        lo, hi = levels_for(self.maps, signed)
+        self.colormap = colormap_for(signed)
+        self.colorbar.setColorMap(self.colormap)
+        self.image.setImage(self.mosaic.tile(self.maps), autoLevels=False)
+        self.colorbar.setLevels((lo, hi))
+        self.view.setAspectLocked(not self.vector)
+        self.view.autoRange(padding=0.02)
+
+    def image_data(self) -> np.ndarray | None:
+        """The tiled image currently drawn (NaN in the gaps)."""
+        return None if self.maps is None else self.image.image
+
+    def shown_maps(self) -> np.ndarray | None:
+        """The (C, H, W) stack recovered from the drawn image."""
+        data = self.image_data()
+        return None if data is None else self.mosaic.untile(data)
+
+    # ----- units and pixels --------------------------------------------------------------
+    def unit_at(self, y: int, x: int) -> tuple[int, ...] | None:
+        """The unit under image pixel (y, x) in the controller's per-example convention."""
+        if self.maps is None:
+            return None
+        where = self.mosaic.locate(y, x)
+        if where is None:
+            return None
+        return (where[1],) if self.vector else where
+
+    def cell_of(self, unit: tuple[int, ...]) -> tuple[int, int]:
+        """Image pixel (y, x) of a unit."""
+        c, i, j = (0, unit[0], 0) if self.vector else unit
+        y0, x0 = self.mosaic.origin(c)
+        return y0 + i, x0 + j
+
+    def widget_pos_of(self, unit: tuple[int, ...]) -> QPoint:
+        """Viewport position of a unit's centre (for clicks in tests and tooltips)."""
+        y, x = self.cell_of(unit)
+        scene = self.view.mapViewToScene(QPointF(x + 0.5, y + 0.5))
+        return self.mapFromScene(scene)
+
+    def value_at(self, unit: tuple[int, ...]) -> float:
+        """The exact value of a unit."""
+        c, i, j = (0, unit[0], 0) if self.vector else unit
+        return float(self.maps[c, i, j])
+
+    def _pixel(self, scene_pos: QPointF) -> tuple[int, int] | None:
+        """Image pixel (y, x) under a scene position, or None."""
+        if self.maps is None or not self.view.sceneBoundingRect().contains(scene_pos):
+            return None
+        p = self.view.mapSceneToView(scene_pos)
+        return math.floor(p.y()), math.floor(p.x())
+
+    def _on_scene_clicked(self, event) -> None:
+        """Emit unit_clicked for a click on a cell."""
+        pixel = self._pixel(event.scenePos())
+        unit = None if pixel is None else self.unit_at(*pixel)
+        if unit is not None:
+            self.unit_clicked.emit(unit)
+
+    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        """Show the exact value under the mouse."""
+        pixel = self._pixel(scene_pos)
+        unit = None if pixel is None else self.unit_at(*pixel)
+        text = "" if unit is None else f"{unit}: {self.value_at(unit):.6g}"
+        self.readout.setText(text)
+        self.hover_changed.emit(text)
+
+    # ----- overlays ----------------------------------------------------------------------
+    def clear_overlays(self) -> None:
+        """Remove every outline and marker."""
+        for item in self._overlays:
+            self.view.removeItem(item)
+        self._overlays.clear()
+
+    def add_rect(self, c: int, i0: int, i1: int, j0: int, j1: int, color: str,
+                 width: float = 2.0, fill: str | None = None) -> QGraphicsRectItem:
+        """Outline rows i0..i1-1, cols j0..j1-1 of map c."""
+        y0, x0 = self.mosaic.origin(c)
+        item = QGraphicsRectItem(QRectF(x0 + j0, y0 + i0, j1 - j0, i1 - i0))
+        item.setPen(pg.mkPen(color, width=width))
+        if fill is not None:
+            item.setBrush(pg.mkBrush(QColor(fill)))
+        item.setZValue(10)
+        self.view.addItem(item)
+        self._overlays.append(item)
+        return item
+
+    def mark_units(self, units: list[tuple[int, ...]], color: str,
+                   fill: str | None = None, width: float = 2.0) -> None:
+        """Outline single cells (pool winners, contributing cells, the selected unit)."""
+        for unit in units:
+            c, i, j = (0, unit[0], 0) if self.vector else unit
+            self.add_rect(c, i, i + 1, j, j + 1, color, width=width, fill=fill)
+
+    def overlays(self) -> list[QRectF]:
+        """Rectangles drawn over the image, in image pixels (tests use it)."""
+        return [item.rect() for item in self._overlays]
+
+
+class ThumbGrid(QWidget):
+    """Small maps of one column, drawn pixel-sharp; clicks report (c, i, j) or (k,)."""
+
+    unit_clicked = Signal(tuple)
+
+    def __init__(self, shape: tuple[int, ...], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.stack_shape = as_stack(np.zeros(shape, dtype=np.float32))[0].shape
+        self.vector = len(shape) == 1
+        self.array: np.ndarray | None = None
+        self.images: list = []
+        self.outlines: list[tuple[int, int, int, int, int]] = []  # c, i0, i1, j0, j1
+        self.marks: list[tuple[int, ...]] = []
+        self.outline_color = LIGHT.outline
+        C, H, W = self.stack_shape
+        self.cols = 1 if self.vector or C <= 3 else 3 if C <= 6 else 4
+        self.rows = -(-C // self.cols)
+        self.full_scale = self._scale(C, H, W)
+        self.scale = self.full_scale
+        self._resize()
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    def _resize(self) -> None:
+        """Fix the widget's size to the grid at the current scale."""
+        w, h = self._cell_size()
+        self.setFixedSize(self.cols * (w + 4), self.rows * (h + 4))
+
+    def fit_height(self, height: int) -> None:
+        """Shrink (or grow back) the maps so that the grid is at most `height` pixels tall,
+        never larger than their natural size nor smaller than one pixel per cell."""
+        _, H, _ = self.stack_shape
+        per_row = max(1.0, height / self.rows - 4)
+        scale = max(1.0 if not self.vector else 0.1, min(self.full_scale, per_row / H))
+        if abs(scale - self.scale) > 1e-6:
+            self.scale = scale
+            self._resize()
+            self.update()
+
+    def _scale(self, C: int, H: int, W: int) -> float:
+        """Pixels per cell: maps near THUMB px; vectors at most 360 px tall."""
+        if self.vector:
+            return max(0.6, min(20.0, 240.0 / H))
+        return max(1.0, (THUMB * 1.5 if C <= 3 else 64 if C <= 6 else 48) / max(H, W))
+
+    def _cell_size(self) -> tuple[int, int]:
+        """(width, height) in pixels of one map."""
+        _, H, W = self.stack_shape
+        if self.vector:
+            return 22, max(1, int(round(H * self.scale)))
+        return int(round(W * self.scale)), int(round(H * self.scale))
+
+    def _rect(self, c: int) -> QRect:
+        """Where map c is drawn."""
+        w, h = self._cell_size()
+        row, col = divmod(c, self.cols)
+        return QRect(col * (w + 4) + 2, row * (h + 4) + 2, w, h)
+
+    def set_array(self, array: np.ndarray | None, signed: bool) -> None:
+        """Draw a (C, H, W) stack or a (K,) vector (None = not computed yet)."""
+        self.array = None if array is None else np.asarray(array)
+        self.images = []
+        if self.array is not None:
+            stack = as_stack(self.array)[0]
+            levels = levels_for(stack, signed)
+            self.images = [to_qimage(m, signed, levels) for m in stack]
+        self.update()
+
+    def paintEvent(self, event) -> None:
+        """Maps (or empty frames), then receptive-field outlines and marked cells."""
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+        for c in range(self.stack_shape[0]):
+            rect = self._rect(c)
+            if c < len(self.images):
+                painter.drawImage(rect, self.images[c])
+            painter.setPen(QPen(QColor("#888888"), 1))
+            painter.drawRect(rect.adjusted(0, 0, -1, -1))
+        self._paint_overlays(painter)
+        painter.end()
+
+    def _paint_overlays(self, painter: QPainter) -> None:
+        """Receptive-field boxes and marked units."""
+        w, h = self._cell_size()
+        _, H, W = self.stack_shape
+        sx, sy = w / W, h / H
+        painter.setPen(QPen(QColor(self.outline_color), 2))
+        for c, i0, i1, j0, j1 in self.outlines:
+            r = self._rect(c)
+            painter.drawRect(int(r.x() + j0 * sx), int(r.y() + i0 * sy),
+                             max(2, int((j1 - j0) * sx)), max(2, int((i1 - i0) * sy)))
+        painter.setPen(QPen(QColor("#ff00ff"), 2))
+        for unit in self.marks:
+            c, i, j = (0, unit[0], 0) if self.vector else unit
+            r = self._rect(c)
+            painter.drawRect(int(r.x() + j * sx), int(r.y() + i * sy),
+                             max(3, int(sx)), max(3, int(sy)))
+
+    def unit_at(self, pos: QPoint) -> tuple[int, ...] | None:
+        """The unit under a widget position."""
+        _, H, W = self.stack_shape
+        for c in range(self.stack_shape[0]):
+            r = self._rect(c)
+            if r.contains(pos):
+                i = min(H - 1, int((pos.y() - r.y()) * H / r.height()))
+                j = min(W - 1, int((pos.x() - r.x()) * W / r.width()))
+                return (i,) if self.vector else (c, i, j)
+        return None
+
+    def pos_of(self, unit: tuple[int, ...]) -> QPoint:
+        """Widget position of a unit's centre (tests click there)."""
+        c, i, j = (0, unit[0], 0) if self.vector else unit
+        r = self._rect(c)
+        _, H, W = self.stack_shape
+        return QPoint(int(r.x() + (j + 0.5) * r.width() / W),
+                      int(r.y() + (i + 0.5) * r.height() / H))
+
+    def mousePressEvent(self, event) -> None:
+        """Report the clicked unit."""
+        unit = self.unit_at(event.position().toPoint())
+        if unit is not None and event.button() == Qt.MouseButton.LeftButton:
+            self.unit_clicked.emit(unit)
+        super().mousePressEvent(event)
