@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cnnviz.engine.explain import (
+from cnnviz.engine.explain_forward import activation_formulas, activation_slope
+from cnnviz.engine.explain_terms import (
     Explanation,
     TermSum,
     check_unit,
@@ -20,15 +21,14 @@ from cnnviz.engine.explain import (
     make,
     sum_text,
 )
-from cnnviz.engine.explain_forward import activation_formulas, activation_slope
 
 if TYPE_CHECKING:
-    from cnnviz.engine.stepper import Stepper, StepRecord
+    from cnnviz.engine.records import PassView, StepRecord
 
 ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh")
 
 
-def explain_backward(st: Stepper, rec: StepRecord, unit: Any) -> Explanation:
+def explain_backward(st: PassView, rec: StepRecord, unit: Any) -> Explanation:
     """Explain a unit of the input delta, or a ("weight"|"bias", index) gradient entry."""
     if isinstance(unit, tuple | list) and unit and isinstance(unit[0], str):
         return _param_grad(st, rec, tuple(unit))
@@ -51,7 +51,7 @@ def explain_backward(st: Stepper, rec: StepRecord, unit: Any) -> Explanation:
     return handlers[t](st, rec, fwd, layer, unit)
 
 
-def _param_grad(st: Stepper, rec: StepRecord, unit: tuple) -> Explanation:
+def _param_grad(st: PassView, rec: StepRecord, unit: tuple) -> Explanation:
     """∂E/∂w or ∂E/∂b of a conv or dense layer."""
     if len(unit) != 2 or unit[0] not in ("weight", "bias"):
         raise ValueError(

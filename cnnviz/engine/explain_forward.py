@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cnnviz.engine.explain import (
+from cnnviz.engine.explain_terms import (
     Explanation,
     TermSum,
     check_unit,
@@ -22,10 +22,10 @@ from cnnviz.engine.explain import (
 )
 
 if TYPE_CHECKING:
-    from cnnviz.engine.stepper import Stepper, StepRecord
+    from cnnviz.engine.records import PassView, StepRecord
 
 
-def explain_forward(st: Stepper, rec: StepRecord, unit: Any) -> Explanation:
+def explain_forward(st: PassView, rec: StepRecord, unit: Any) -> Explanation:
     """Explain one unit `(n, c, i, j)` or `(n, k)` of the layer's output."""
     out = rec.values["output"]
     unit = check_unit(unit, out.shape, f"the output of {rec.name} ({rec.layer_type})")
@@ -50,7 +50,7 @@ def _window(cfg: dict, i: int, j: int, H: int, W: int) -> list[tuple[int, int, i
     return cells
 
 
-def _conv(st: Stepper, rec: StepRecord, layer: Any, unit: tuple) -> Explanation:
+def _conv(st: PassView, rec: StepRecord, layer: Any, unit: tuple) -> Explanation:
     """x[n,o,i,j] = Σ_c Σ_m Σ_n w[o,c,m,n]·o[n,c,i·s+m−p, j·s+n−p] + b[o] (eq. 7)."""
     n, o, i, j = unit
     inp = rec.values["input"].astype(np.float64)
@@ -79,7 +79,7 @@ def _conv(st: Stepper, rec: StepRecord, layer: Any, unit: tuple) -> Explanation:
     return make(st, rec.name, unit, s, b, recorded, text=text, formula=formula, cells=cells)
 
 
-def _dense(st: Stepper, rec: StepRecord, layer: Any, unit: tuple) -> Explanation:
+def _dense(st: PassView, rec: StepRecord, layer: Any, unit: tuple) -> Explanation:
     """x[n,o] = Σ_k w[o,k]·o[n,k] + b[o]."""
     n, o = unit
     inp = rec.values["input"].reshape(rec.values["input"].shape[0], -1).astype(np.float64)
@@ -137,7 +137,7 @@ def activation_value(layer_type: str, x: float, slope: float) -> float:
     return float(np.tanh(x))
 
 
-def _activation(st: Stepper, rec: StepRecord, layer: Any, unit: tuple) -> Explanation:
+def _activation(st: PassView, rec: StepRecord, layer: Any, unit: tuple) -> Explanation:
     """o = f(x) for one unit, with f'(x); relu and leaky relu as slope·x (piecewise linear)."""
     t = rec.layer_type
     x = float(rec.values["input"][unit])
@@ -161,7 +161,7 @@ def _activation(st: Stepper, rec: StepRecord, layer: Any, unit: tuple) -> Explan
     )
 
 
-def _maxpool(st: Stepper, rec: StepRecord, layer: Any, unit: tuple) -> Explanation:
+def _maxpool(st: PassView, rec: StepRecord, layer: Any, unit: tuple) -> Explanation:
     """x[n,c,i,j] = max over the window; the winner is the recorded argmax."""
     n, c, i, j = unit
     inp = rec.values["input"]
@@ -185,7 +185,7 @@ def _maxpool(st: Stepper, rec: StepRecord, layer: Any, unit: tuple) -> Explanati
     return make(st, rec.name, unit, s, 0.0, recorded, text=text, formula=formula, cells=cells)
 
 
-def _avgpool(st: Stepper, rec: StepRecord, layer: Any, unit: tuple) -> Explanation:
+def _avgpool(st: PassView, rec: StepRecord, layer: Any, unit: tuple) -> Explanation:
     """x[n,c,i,j] = (1/(kh·kw))·Σ window (padded cells count as zeros)."""
     n, c, i, j = unit
     inp = rec.values["input"].astype(np.float64)
@@ -205,7 +205,7 @@ def _avgpool(st: Stepper, rec: StepRecord, layer: Any, unit: tuple) -> Explanati
     )
 
 
-def _flatten(st: Stepper, rec: StepRecord, layer: Any, unit: tuple) -> Explanation:
+def _flatten(st: PassView, rec: StepRecord, layer: Any, unit: tuple) -> Explanation:
     """x[n,k] = o[n,c,i,j] with k = (c·H + i)·W + j (C order)."""
     n, k = unit
     inp = rec.values["input"]

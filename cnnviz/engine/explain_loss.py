@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cnnviz.engine.explain import (
+from cnnviz.core.optim import optimizer_from_state
+from cnnviz.engine.explain_terms import (
     Explanation,
     TermSum,
     check_unit,
@@ -18,7 +19,7 @@ from cnnviz.engine.explain import (
 )
 
 if TYPE_CHECKING:
-    from cnnviz.engine.stepper import Stepper, StepRecord
+    from cnnviz.engine.records import PassView, StepRecord
 
 
 def _per_example_losses(loss: str, z: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -31,7 +32,7 @@ def _per_example_losses(loss: str, z: np.ndarray, y: np.ndarray) -> np.ndarray:
     return 0.5 * ((z - t) ** 2).sum(axis=1)
 
 
-def explain_loss(st: Stepper, rec: StepRecord, unit: Any) -> Explanation:
+def explain_loss(st: PassView, rec: StepRecord, unit: Any) -> Explanation:
     """(n,): the batch loss as the mean of per-example losses; (n, k): ∂E/∂z[n,k]."""
     z = rec.values["logits"].astype(np.float64)
     unit = (unit,) if isinstance(unit, int | np.integer) else tuple(unit)
@@ -42,7 +43,7 @@ def explain_loss(st: Stepper, rec: StepRecord, unit: Any) -> Explanation:
     return _loss_grad(st, rec, z, unit)
 
 
-def _loss_value(st: Stepper, rec: StepRecord, z: np.ndarray, n: int) -> Explanation:
+def _loss_value(st: PassView, rec: StepRecord, z: np.ndarray, n: int) -> Explanation:
     """E = (1/N)·Σ_n ℓ_n, with example n's ℓ_n spelled out."""
     losses = _per_example_losses(rec.layer_type, z, st.y)
     N = len(losses)
@@ -70,7 +71,7 @@ def _loss_value(st: Stepper, rec: StepRecord, z: np.ndarray, n: int) -> Explanat
     return make(st, rec.name, (n,), s, 0.0, recorded, text=text, formula=formula, cells=cells)
 
 
-def _loss_grad(st: Stepper, rec: StepRecord, z: np.ndarray, unit: tuple) -> Explanation:
+def _loss_grad(st: PassView, rec: StepRecord, z: np.ndarray, unit: tuple) -> Explanation:
     """∂E/∂z[n,k] = (p_k − t_k)/N (cross-entropy) or (ŷ_k − t_k)/N (mse)."""
     n, k = unit
     N = z.shape[0]
@@ -97,7 +98,7 @@ def _loss_grad(st: Stepper, rec: StepRecord, z: np.ndarray, unit: tuple) -> Expl
                 cells={"logits": [unit], "target": (n, int(st.y[n]))})
 
 
-def explain_update(st: Stepper, rec: StepRecord, unit: Any) -> Explanation:
+def explain_update(st: PassView, rec: StepRecord, unit: Any) -> Explanation:
     """(param_name, index): the optimizer's rule for one weight, with its numbers."""
     if isinstance(unit, list):
         unit = tuple(unit)
@@ -157,12 +158,11 @@ def _adam_numbers(opt: Any, state: dict[str, Any], w: float) -> str | None:
             f" + {fmt(hp['eps'])}) = {fmt(new)}   (t = {t})")
 
 
-def _optimizer_after(st: Stepper, rec: StepRecord) -> Any:
+def _optimizer_after(st: PassView, rec: StepRecord) -> Any:
     """The optimizer as the U step left it (lr, buffers), even if it has stepped on since."""
     state = rec.meta.get("optimizer")
     if state is None:
         return st.optimizer
-    from cnnviz.core.optim import optimizer_from_state
 
     try:
         return optimizer_from_state(state)

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from cnnviz.core.spec import parse_spec
+
 Region = dict[str, Any]
 
 
@@ -18,8 +20,6 @@ def _layer_specs(spec_or_net: Any) -> tuple[tuple[int, ...], list[Any]]:
     """(input shape, LayerSpecs) of a Network, NetworkSpec, or anything parse_spec takes."""
     spec = getattr(spec_or_net, "spec", spec_or_net)
     if not hasattr(spec, "layers") or not hasattr(spec, "input_shape"):
-        from cnnviz.core.spec import parse_spec
-
         spec = parse_spec(spec)
     return tuple(spec.input_shape), list(spec.layers)
 

@@ -11,58 +11,31 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from cnnviz.core.losses import softmax
+from cnnviz.core.network import Network
+from cnnviz.core.optim import SGD
+from cnnviz.core.optim_base import Optimizer
+from cnnviz.engine.explain import Explanation, explain_step
+from cnnviz.engine.receptive import receptive_field
+from cnnviz.engine.records import StepRecord
+
+__all__ = ["Listener", "StepRecord", "Stepper"]
+
 Listener = Callable[[str], None]
-
-
-@dataclass
-class StepRecord:
-    """What one executed step read and wrote (copies; later steps never mutate them)."""
-
-    name: str
-    layer: int | None
-    kind: str  # "forward", "loss", "backward", "update"
-    layer_type: str
-    values: dict[str, np.ndarray] = field(default_factory=dict)
-    meta: dict[str, Any] = field(default_factory=dict)  # U: "optimizer" state_dict after it
-
-    def summary(self) -> str:
-        """One short line per tensor: shape, min/max/mean, and the norm of gradients."""
-        head = f"{self.name:<4} {self.layer_type}"
-        if self.kind == "loss":
-            head += f"  loss={float(self.values['loss']):.6g}"
-        lines = [head]
-        for key, value in self.values.items():
-            if value.ndim == 0 and key == "loss":
-                continue
-            lines.append("    " + _describe(key, value))
-        return "\n".join(lines)
-
-
-def _describe(key: str, value: np.ndarray) -> str:
-    """`key (shape) min … max … mean …` plus `|·|` for gradients."""
-    shape = "×".join(str(s) for s in value.shape) or "scalar"
-    if key == "argmax" or value.size == 0:
-        return f"{key:<16} {shape}"
-    v = value.astype(np.float64, copy=False)
-    text = f"{key:<16} {shape:<14} min {v.min(): .4g}  max {v.max(): .4g}  mean {v.mean(): .4g}"
-    if "grad" in key:
-        text += f"  |·| {np.linalg.norm(v.ravel()):.4g}"
-    return text
 
 
 class Stepper:
     """Cursor over the steps of one pass, with exact undo, breakpoints and listeners."""
 
-    def __init__(self, net: Any, x: np.ndarray, y: Any, optimizer: Any = None) -> None:
+    def __init__(
+        self, net: Network, x: np.ndarray, y: Any, optimizer: Optimizer | None = None
+    ) -> None:
         """Prepare a pass of `net` on input `x` (C,H,W or N,C,H,W) with labels `y`."""
         if optimizer is None:
-            from cnnviz.core.optim import SGD
-
             optimizer = SGD(lr=0.01)
         self.net = net
         self.optimizer = optimizer
@@ -267,8 +240,6 @@ class Stepper:
             "logits": logits.copy(),
         }
         if self.net.spec.loss == "cross_entropy":
-            from cnnviz.core.losses import softmax
-
             values["probabilities"] = np.asarray(softmax(logits)).copy()
         return StepRecord("L", None, "loss", self.net.spec.loss, values)
 
@@ -343,14 +314,17 @@ class Stepper:
 
     # -- explanations and receptive fields ----------------------------------------------
 
-    def explain(self, step_name: str, unit: Any) -> Any:
-        """The formula of one unit of an executed step with its numbers (an Explanation)."""
-        from cnnviz.engine.explain import explain_step
-
-        return explain_step(self, step_name, unit)
+    def explain(self, step_name: str, unit: Any) -> Explanation:
+        """The formula of one unit of an executed step with its numbers; ValueError if the
+        step has not run."""
+        rec = self.record(step_name)
+        if rec is None:
+            raise ValueError(
+                f"step {step_name} has not been executed yet (cursor is at {self.cursor}, "
+                f"next step {self.next_step_name}); step to it first"
+            )
+        return explain_step(self, rec, unit)
 
     def receptive_field(self, layer: int, unit: tuple) -> dict:
         """The region of the input and of every earlier map that influences `unit`."""
-        from cnnviz.engine.receptive import receptive_field
-
         return receptive_field(self.net, layer, unit)

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from cnnviz.core.optim import make_optimizer
+from cnnviz.core.schedules import make_schedule
 from cnnviz.engine.augment import augment_batch
 from cnnviz.engine.metrics import History, Progress, evaluate, tensor_norm
 from cnnviz.engine.userweights import load_user_weights, save_user_weights, user_weights_path
@@ -372,15 +374,11 @@ def _fmt(x: float) -> str:
 
 def _make_optimizer(config: TrainConfig) -> Any:
     """The optimizer named in config, with its learning rate."""
-    from cnnviz.core.optim import make_optimizer
-
     return make_optimizer(config.optimizer, lr=config.lr)
 
 
 def _make_schedule(config: TrainConfig, total_steps: int, steps_per_epoch: int) -> Any:
     """The learning-rate schedule named in config, over the whole run."""
-    from cnnviz.core.schedules import make_schedule
-
     options = dict(config.schedule_options)
     if config.schedule == "step":
         options.setdefault("steps_per_epoch", steps_per_epoch)
