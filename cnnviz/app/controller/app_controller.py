@@ -12,23 +12,38 @@ Conventions used by every panel:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, SignalInstance
 
 from cnnviz.app.controller import app_state
-from cnnviz.app.controller.mixins import PredictionMixin, SessionTrainingMixin
+from cnnviz.app.controller.predictions import Predictions
+from cnnviz.app.controller.sessions import SessionFileError, read_session, write_session
 from cnnviz.core.network import Network
 from cnnviz.core.optim import SGD
+from cnnviz.core.optim_base import Optimizer
 from cnnviz.core.presets import get_preset
 from cnnviz.core.spec import NetworkSpec, SpecError, parse_spec
+from cnnviz.data.dataset import Dataset
+from cnnviz.engine.metrics import History
+from cnnviz.engine.records import StepRecord
+from cnnviz.engine.selection import Selection
+from cnnviz.engine.session import Restored
+from cnnviz.engine.stepper import Stepper
+from cnnviz.engine.userweights import load_user_weights
 
 DEFAULT_PRESET = "lenet5"
 
 
-class AppController(PredictionMixin, SessionTrainingMixin, QObject):
-    """Holds the network, input, optimizer, stepper and selection; emits a signal per change."""
+class AppController(QObject):
+    """Holds the network, input, optimizer, stepper and selection; emits a signal per change.
+
+    Predictions (the prediction panel's numbers) and session files are collaborators of
+    their own; training runs in the training dock's worker and hands over through
+    `begin_training` / `end_training`.
+    """
 
     spec_changed = Signal()
     weights_changed = Signal()
@@ -50,12 +65,12 @@ class AppController(PredictionMixin, SessionTrainingMixin, QObject):
         self.spec: NetworkSpec = parse_spec(spec if spec is not None else get_preset(preset))
         self.network: Network = Network.from_spec(self.spec, seed=seed, dtype=dtype)
         self._trained = bool(user_weights and self.preset_name and self._load_user_weights())
-        self.optimizer = SGD(lr=0.01)  # the seeds' update rule, the easiest to read
+        self.optimizer: Optimizer = SGD(lr=0.01)  # the seeds' update rule, the easiest to read
         self.input_image, self.input_label = app_state.default_input(self.spec)
-        self.dataset: Any = None
+        self.dataset: Dataset | None = None
         self.batch: tuple[np.ndarray, np.ndarray] | None = None  # (N,C,H,W), (N,): N > 1
-        self._after_update: tuple[Any, np.ndarray] | None = None  # (U record, outputs)
-        self.history: Any = None
+        self.predictions = Predictions()
+        self.history: History | None = None
         self.busy = False
         self.weight_focus: tuple[int, tuple[int, ...]] | None = None
         self._quiet = 0  # > 0 while a controller method drives the stepper itself
@@ -64,28 +79,22 @@ class AppController(PredictionMixin, SessionTrainingMixin, QObject):
 
     # ----- construction helpers -------------------------------------------------------
     def _load_user_weights(self) -> bool:
-        """Load the weights the user trained for this preset before (engine.trainer)."""
-        from cnnviz.engine.trainer import load_user_weights
-
+        """Load the weights the user trained for this preset before (engine.userweights)."""
         try:
             return bool(load_user_weights(self.preset_name, self.network))
         except Exception as error:  # noqa: BLE001 - a stale file must not stop the app
             self.status_changed.emit(f"Could not load saved weights: {error}")
             return False
 
-    def _make_selection(self) -> Any:
+    def _make_selection(self) -> Selection:
         """The engine's observable selection, bounds-checked against this network's shapes."""
-        from cnnviz.engine.selection import Selection
-
         batch = 1 if self.batch is None else len(self.batch[0])
         selection = Selection([layer.out_shape for layer in self.spec.layers], batch_size=batch)
         selection.add_listener(self._on_selection_event)
         return selection
 
-    def _make_stepper(self) -> Any:
+    def _make_stepper(self) -> Stepper:
         """A fresh Stepper over the current network, input and optimizer."""
-        from cnnviz.engine.stepper import Stepper
-
         if self.batch is not None:
             stepper = Stepper(self.network, self.batch[0], self.batch[1], self.optimizer)
         else:
@@ -111,12 +120,13 @@ class AppController(PredictionMixin, SessionTrainingMixin, QObject):
             self.selection_changed.emit()
 
     @staticmethod
-    def _emit(*signals: Any) -> None:
+    def _emit(*signals: SignalInstance) -> None:
         """Emit several payload-free signals in order."""
         for signal in signals:
             signal.emit()
 
-    def _drive(self, action, *args: Any) -> Any:
+    def _drive(self, action: Callable[..., StepRecord | None],
+               *args: Any) -> StepRecord | None:
         """Run a stepper action with listener signals muted, then emit stepper_changed once."""
         if self.busy:
             self.status_changed.emit("Training is running: stepping is disabled until it stops.")
@@ -136,13 +146,6 @@ class AppController(PredictionMixin, SessionTrainingMixin, QObject):
     def has_trained_weights(self) -> bool:
         """True if the weights came from training (user weights, a session, a training run)."""
         return self._trained
-
-    def step_status(self) -> str:
-        """One line for the status bar: where the cursor is."""
-        st = self.stepper
-        current = f"{st.current.name} done" if st.current is not None else "start of pass"
-        nxt = f"next {st.next_step_name}" if st.next_step_name else "pass complete"
-        return f"{current} · {nxt} · {st.cursor}/{len(st.steps)}"
 
     # ----- changes -----------------------------------------------------------------------
     def set_spec(self, spec: dict | NetworkSpec, *, keep_weights: bool = True,
@@ -253,54 +256,54 @@ class AppController(PredictionMixin, SessionTrainingMixin, QObject):
             return False
         return self.set_batch(images, labels)
 
-    def set_dataset(self, dataset: Any) -> None:
+    def set_dataset(self, dataset: Dataset | None) -> None:
         """The dataset browsed and trained on."""
         self.dataset = dataset
         self.dataset_changed.emit()
 
-    def set_optimizer(self, optimizer: Any) -> None:
+    def set_optimizer(self, optimizer: Optimizer) -> None:
         """The optimizer used by the stepper's U step (and training); starts a new pass."""
         self.optimizer = optimizer
         if not self.busy:
             self.stepper = self._make_stepper()
             self.stepper_changed.emit()
 
-    def set_history(self, history: Any) -> None:
+    def set_history(self, history: History | None) -> None:
         """The latest training history (for sessions)."""
         self.history = history
 
     # ----- stepping ------------------------------------------------------------------------
-    def step(self) -> Any:
+    def step(self) -> StepRecord | None:
         """Execute the next step (F10); at the end of a pass, start a new pass first."""
         if self.stepper.finished and not self.busy:
             self.stepper.new_pass()
         return self._drive(self.stepper.step)
 
-    def back(self) -> Any:
+    def back(self) -> StepRecord | None:
         """Undo the last step exactly (Shift+F10), weights included."""
         return self._drive(self.stepper.back)
 
-    def run_to_breakpoint(self) -> Any:
+    def run_to_breakpoint(self) -> StepRecord | None:
         """Run to the next breakpoint or the end of the pass (F5)."""
         if self.stepper.finished and not self.busy:
             self.stepper.new_pass()
         return self._drive(self.stepper.resume)
 
-    def run_pass(self) -> Any:
+    def run_pass(self) -> StepRecord | None:
         """Run to the end of the pass, ignoring breakpoints (Ctrl+F5)."""
         if self.stepper.finished and not self.busy:
             self.stepper.new_pass()
         return self._drive(self.stepper.run_all)
 
-    def run_to(self, name: str) -> Any:
+    def run_to(self, name: str) -> StepRecord | None:
         """Run until the named step has executed (or a breakpoint stops it)."""
         return self._drive(self.stepper.run_to, name)
 
-    def reset(self) -> Any:
+    def reset(self) -> StepRecord | None:
         """Back to the start of this pass, everything undone (Ctrl+R)."""
         return self._drive(self.stepper.reset)
 
-    def new_pass(self) -> Any:
+    def new_pass(self) -> StepRecord | None:
         """A fresh pass on the current weights and input."""
         return self._drive(self.stepper.new_pass)
 
@@ -344,7 +347,7 @@ class AppController(PredictionMixin, SessionTrainingMixin, QObject):
             self.input_image, self.input_label = st.x[n].copy(), int(st.y[n])
             self.input_changed.emit()
 
-    def _set_selection(self, change) -> None:
+    def _set_selection(self, change: Callable[[], None]) -> None:
         """Apply a selection change; one selection_changed, or error_raised if it is invalid."""
         self._quiet += 1
         try:
@@ -356,29 +359,74 @@ class AppController(PredictionMixin, SessionTrainingMixin, QObject):
             self._quiet -= 1
         self.selection_changed.emit()
 
-    def unit_status(self) -> str:
-        """The selected unit and its latest value, for the status bar."""
-        sel = self.selection
-        if sel.layer is None or sel.unit is None:
-            return ""
-        value = self.unit_value(sel.layer, sel.unit)
-        text = "" if value is None else f" = {value:.6g}"
-        delta = self.unit_delta(sel.layer, sel.unit)
-        text += "" if delta is None else f"   δ = {delta:.6g}"
-        return f"layer {sel.layer} unit {sel.unit}{text}"
+    # ----- predictions -----------------------------------------------------------------
+    def probabilities(self) -> np.ndarray:
+        """Class probabilities of the shown example (see `Predictions.probabilities`)."""
+        return self.predictions.probabilities(self.network, self.stepper, self.selection.example)
 
-    def unit_delta(self, layer: int, unit: tuple[int, ...]) -> float | None:
-        """δ = ∂E/∂o of a unit once the backward pass has reached it, else None."""
-        last = layer == len(self.spec.layers) - 1
-        record = self.stepper.record("L" if last else f"B{layer + 1}")
-        if record is None:
-            return None
-        values = record.values["grad_logits" if last else "grad_input"]
-        return float(values[(self.selection.example, *unit)])
+    def prediction_stage(self) -> str:
+        """Which weights the prediction panel's numbers come from, in words."""
+        return Predictions.stage(self.stepper)
 
-    def unit_value(self, layer: int, unit: tuple[int, ...]) -> float | None:
-        """The forward value of a unit in this pass, or None before it was computed."""
-        record = self.stepper.record(f"F{layer}")
-        if record is None:
+    # ----- sessions ------------------------------------------------------------------------
+    def save_session(self, path: str, extra: dict | None = None) -> bool:
+        """Write everything (spec, weights, optimizer, input, cursor, selection) to a file."""
+        try:
+            write_session(path, self.network, self.optimizer, self.stepper, self.selection,
+                          self.history, {"preset": self.preset_name, **(extra or {})})
+        except SessionFileError as error:
+            self.error_raised.emit("Could not save the session", str(error))
+            return False
+        self.status_changed.emit(f"Session saved to {path}")
+        return True
+
+    def open_session(self, path: str) -> dict | None:
+        """Load a session file (returns its extra dict); on a problem keep the current one."""
+        try:
+            restored = read_session(path)
+        except SessionFileError as error:
+            self.error_raised.emit("Could not open the session", str(error))
             return None
-        return float(record.values["output"][(self.selection.example, *unit)])
+        self._adopt(restored)
+        self.status_changed.emit(f"Session opened from {path}")
+        return restored.extra
+
+    def _adopt(self, restored: Restored) -> None:
+        """Take over the objects a session restored, then tell every panel."""
+        self.network, self.spec = restored.net, restored.net.spec
+        self.preset_name = restored.extra.get("preset")
+        self.history, self._trained, self.weight_focus = restored.history, True, None
+        if restored.stepper is not None:
+            self.stepper, self.optimizer = restored.stepper, restored.stepper.optimizer
+            self.input_image = np.array(self.stepper.x[0], dtype=np.float32)
+            self.input_label = int(self.stepper.y[0])
+            many = len(self.stepper.x) > 1
+            self.batch = (self.stepper.x.copy(), self.stepper.y.copy()) if many else None
+            self.stepper.add_listener(self._on_stepper_event)
+        else:
+            self.optimizer = restored.optimizer or SGD(lr=0.01)
+            self.input_image, self.input_label = app_state.default_input(self.spec)
+            self.batch = None
+            self.stepper = self._make_stepper()
+        self.selection = restored.selection or self._make_selection()
+        if restored.selection is not None:
+            self.selection.add_listener(self._on_selection_event)
+        self._emit(self.spec_changed, self.weights_changed, self.input_changed,
+                   self.stepper_changed, self.selection_changed)
+
+    # ----- training hand-over --------------------------------------------------------------
+    def begin_training(self) -> None:
+        """Training starts in a worker thread: stepping and editing are disabled."""
+        self.busy = True
+        self.busy_changed.emit(True)
+        self.status_changed.emit("Training…")
+
+    def end_training(self) -> None:
+        """Training stopped: the weights changed, so start a new pass on them."""
+        self.busy = False
+        self._trained = True
+        self.optimizer = app_state.fresh_optimizer(self.optimizer)
+        self.stepper = self._make_stepper()
+        self.busy_changed.emit(False)
+        self._emit(self.weights_changed, self.stepper_changed)
+        self.status_changed.emit("Training stopped: new pass on the trained weights")

@@ -1,16 +1,17 @@
-"""Plain helpers of the controller: the first input, weight transfer, optimizers, sessions.
+"""Plain helpers of the controller: the first input, weight transfer, optimizers, batches.
 
 Kept apart from ``controller.py`` so that the controller stays a short list of commands.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from cnnviz.core.network import Network
-from cnnviz.core.spec import NetworkSpec, SpecError
+from cnnviz.core.network import Network, transfer_matching_weights
+from cnnviz.core.optim_base import Optimizer
+from cnnviz.core.spec import NetworkSpec
+from cnnviz.data import open_dataset
+from cnnviz.data.dataset import Dataset
 
 
 def default_input(spec: NetworkSpec) -> tuple[np.ndarray, int | None]:
@@ -18,8 +19,6 @@ def default_input(spec: NetworkSpec) -> tuple[np.ndarray, int | None]:
     C, H, W = spec.input_shape
     if (C, H, W) == (1, 28, 28):
         try:
-            from cnnviz.data import open_dataset
-
             data = open_dataset("mnist")
             sevens = [int(i) for i in data.test_indices if int(data.labels[i]) == 7]
             index = sevens[0] if sevens else int(data.test_indices[0])
@@ -34,12 +33,10 @@ def default_input(spec: NetworkSpec) -> tuple[np.ndarray, int | None]:
 
 def transfer_matching(old: Network, new: Network) -> int:
     """Copy weights of layers whose type and shapes did not change; returns how many."""
-    from cnnviz.core.network import transfer_matching_weights
-
     return len(transfer_matching_weights(old, new))
 
 
-def fresh_optimizer(optimizer: Any) -> Any:
+def fresh_optimizer(optimizer: Optimizer) -> Optimizer:
     """The same kind of optimizer with the same hyper-parameters and no state."""
     try:
         return type(optimizer)(**optimizer.hyperparams)
@@ -47,36 +44,7 @@ def fresh_optimizer(optimizer: Any) -> Any:
         return optimizer
 
 
-def save_session(ctrl: Any, path: str, extra: dict | None = None) -> bool:
-    """Capture the controller's state into a session file; error_raised on failure."""
-    from cnnviz.engine.session import Session, SessionError
-    from cnnviz.engine.session import save_session as write
-
-    extra = {"preset": ctrl.preset_name, **(extra or {})}
-    try:
-        session = Session.capture(ctrl.network, ctrl.optimizer, ctrl.stepper,
-                                  ctrl.selection, ctrl.history, extra)
-        write(path, session)
-    except (OSError, SessionError, ValueError) as error:
-        ctrl.error_raised.emit("Could not save the session", f"{path}: {error}")
-        return False
-    ctrl.status_changed.emit(f"Session saved to {path}")
-    return True
-
-
-def load_session(ctrl: Any, path: str) -> Any:
-    """Read and rebuild a session (engine's Restored), or None after error_raised."""
-    from cnnviz.engine.session import SessionError
-    from cnnviz.engine.session import load_session as read
-
-    try:
-        return read(path).restore()
-    except (SessionError, SpecError, OSError, ValueError, KeyError) as error:
-        ctrl.error_raised.emit("Could not open the session", f"{path}: {error}")
-        return None
-
-
-def batch_problem(spec: NetworkSpec, images: Any, labels: Any) -> str:
+def batch_problem(spec: NetworkSpec, images: np.ndarray, labels: np.ndarray) -> str:
     """Why a mini-batch does not fit the network ('' if it does)."""
     x, y = np.asarray(images), np.asarray(labels)
     if x.ndim != 4 or tuple(x.shape[1:]) != tuple(spec.input_shape) or len(x) == 0:
@@ -89,15 +57,14 @@ def batch_problem(spec: NetworkSpec, images: Any, labels: Any) -> str:
     return ""
 
 
-def dataset_test_batch(dataset: Any, spec: NetworkSpec, size: int) -> tuple[np.ndarray, np.ndarray]:
+def dataset_test_batch(dataset: Dataset | None, spec: NetworkSpec,
+                       size: int) -> tuple[np.ndarray, np.ndarray]:
     """The first `size` test examples of a dataset that fits the network (else bundled
     MNIST for a 1×28×28 network); ValueError saying what does not fit."""
     if dataset is None or tuple(dataset.input_shape) != tuple(spec.input_shape):
         if tuple(spec.input_shape) != (1, 28, 28):
             raise ValueError(f"open a dataset with {spec.input_shape} images first "
                              "(Input → Dataset)")
-        from cnnviz.data import open_dataset
-
         dataset = open_dataset("mnist")
     if not 1 <= int(size) <= len(dataset.test_indices):
         raise ValueError(f"batch size {size}: choose 1 to {len(dataset.test_indices)}")

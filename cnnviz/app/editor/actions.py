@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import json
 import os
-from typing import IO, TYPE_CHECKING
+from collections.abc import Callable
+from typing import IO
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QUndoCommand
@@ -22,27 +23,29 @@ from PySide6.QtWidgets import (
 from cnnviz.app.widgets.flow_layout import FlowLayout
 from cnnviz.data.fileio import write_atomically
 
-if TYPE_CHECKING:
-    from cnnviz.app.editor.layer_editor import LayerEditor
-
 WIDGET_SHORTCUT = Qt.ShortcutContext.WidgetWithChildrenShortcut
 
 
 class SpecCommand(QUndoCommand):
-    """One edit of the draft spec: before/after snapshots; repeated edits of a field merge."""
+    """One edit of the draft spec: before/after snapshots; repeated edits of a field merge.
 
-    def __init__(self, editor: LayerEditor, before: dict, after: dict, text: str,
-                 merge_key: tuple | None = None) -> None:
+    `show_draft` is the editor's way to display a draft; the command knows nothing else of
+    the editor.
+    """
+
+    def __init__(self, show_draft: Callable[[dict], None], before: dict, after: dict,
+                 text: str, merge_key: tuple | None = None) -> None:
         super().__init__(text)
-        self.editor, self.before, self.after, self.merge_key = editor, before, after, merge_key
+        self.show_draft, self.before, self.after = show_draft, before, after
+        self.merge_key = merge_key
 
     def redo(self) -> None:
         """Show the edited draft."""
-        self.editor._set_draft(self.after)
+        self.show_draft(self.after)
 
     def undo(self) -> None:
         """Show the draft from before the edit."""
-        self.editor._set_draft(self.before)
+        self.show_draft(self.before)
 
     def id(self) -> int:
         """Field edits can merge (arrow clicks on one spin box are one undo step)."""

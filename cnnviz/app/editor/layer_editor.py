@@ -172,7 +172,7 @@ class LayerEditor(QWidget):
         if after == self._draft:
             return
         self._preset = preset
-        self.undo_stack.push(SpecCommand(self, copy.deepcopy(self._draft), after, text,
+        self.undo_stack.push(SpecCommand(self._set_draft, copy.deepcopy(self._draft), after, text,
                                          merge_key))
         if select is not None:
             self.table.select_row(select)

@@ -7,34 +7,45 @@ user trained it before), an MNIST 7 as input, ready to step with F10.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QInputDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QScrollArea,
     QWidget,
 )
 
 from cnnviz import __version__
-from cnnviz.app.controller import AppController
+from cnnviz.app.controller import AppController, status
 from cnnviz.app.debugger.explain_panel import ExplainPanel
 from cnnviz.app.debugger.inspector import Inspector
 from cnnviz.app.debugger.pipeline import PipelineView
 from cnnviz.app.debugger.prediction import PredictionPanel
 from cnnviz.app.editor.layer_editor import LayerEditor
 from cnnviz.app.input.panel import InputPanel, accept_image_drop
-from cnnviz.app.shell.file_actions import FilesMixin
+from cnnviz.app.shell.file_actions import FileActions
+from cnnviz.app.shell.menus import Shortcut, add_action
 from cnnviz.app.shell.settings import AppSettings
 from cnnviz.app.shell.step_actions import ACTIONS, DebuggerActions
 from cnnviz.app.training.panel import TrainingPanel
 from cnnviz.app.widgets import theme as themes
+from cnnviz.core.presets import preset_names
 
 DOCKS = ["pipeline", "inspector", "explain", "prediction", "editor", "input", "training"]
 SECONDARY = ["editor", "input", "training"]  # hidden in presentation mode
@@ -56,7 +67,7 @@ def _scrollable(widget: QWidget) -> QScrollArea:
     return area
 
 
-class MainWindow(FilesMixin, QMainWindow):
+class MainWindow(QMainWindow):
     """cnnviz's window. All keyword arguments are optional (tests pass their own)."""
 
     def __init__(self, controller: AppController | None = None, *,
@@ -76,6 +87,8 @@ class MainWindow(FilesMixin, QMainWindow):
         self.debugger = DebuggerActions(self.ctrl, self)
         self.debugger.set_interval(self.settings.play_interval_ms)
         self._build_docks()
+        self.files = FileActions(self, self.ctrl, self.settings, self.panels,
+                                 lambda: self.theme_name)
         self._build_menus()
         self.addToolBar(self.debugger.make_toolbar(self))
         self._build_status_bar()
@@ -132,7 +145,7 @@ class MainWindow(FilesMixin, QMainWindow):
         self.resizeDocks([d["input"], d["inspector"], d["explain"]],
                          [int(w * 0.25), int(w * 0.35), int(w * 0.40)], Qt.Orientation.Horizontal)
 
-    def showEvent(self, event: Any) -> None:
+    def showEvent(self, event: QShowEvent) -> None:
         """Size the docks once the window has its real size (unless a layout was restored)."""
         super().showEvent(event)
         if not self._sized:
@@ -144,20 +157,21 @@ class MainWindow(FilesMixin, QMainWindow):
         """File, Debug, View and Help."""
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        self._add(file_menu, "Open session…", self.open_session_dialog, "Ctrl+O")
-        self._add(file_menu, "Save session…", self.save_session_dialog, "Ctrl+S")
+        files = self.files
+        self._add(file_menu, "Open session…", files.open_session_dialog, "Ctrl+O")
+        self._add(file_menu, "Save session…", files.save_session_dialog, "Ctrl+S")
         self.recent_menu = file_menu.addMenu("Recent sessions")
-        self._fill_recent_menu()
+        files.use_recent_menu(self.recent_menu)
         file_menu.addSeparator()
         self.preset_menu = file_menu.addMenu("New network from preset")
-        for name in _preset_names():
+        for name in preset_names():
             self._add(self.preset_menu, name, lambda _=False, n=name: self.ctrl.load_preset(n))
-        self._add(file_menu, "Open spec…", self.open_spec_dialog)
-        self._add(file_menu, "Save spec…", self.save_spec_dialog)
+        self._add(file_menu, "Open spec…", files.open_spec_dialog)
+        self._add(file_menu, "Save spec…", files.save_spec_dialog)
         export = file_menu.addMenu("Export figure (PNG)")
         for key in DOCKS:
             self._add(export, self.docks[key].windowTitle(),
-                      lambda _=False, k=key: self.export_panel_dialog(k))
+                      lambda _=False, k=key: files.export_panel_dialog(k))
         file_menu.addSeparator()
         self._add(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
         debug = bar.addMenu("&Debug")
@@ -171,7 +185,7 @@ class MainWindow(FilesMixin, QMainWindow):
         self._add(help_menu, "Keyboard shortcuts", self.show_shortcuts, "F1")
         self._add(help_menu, "About cnnviz", self.show_about)
 
-    def _build_view_menu(self, view: Any) -> None:
+    def _build_view_menu(self, view: QMenu) -> None:
         """Dock toggles, theme, presentation mode and zoom."""
         for key in DOCKS:
             view.addAction(self.docks[key].toggleViewAction())
@@ -192,15 +206,10 @@ class MainWindow(FilesMixin, QMainWindow):
         self._add(view, "Zoom out", lambda: self.zoom(-1), QKeySequence.StandardKey.ZoomOut)
         self._add(view, "Reset zoom", lambda: self.zoom(0), "Ctrl+0")
 
-    def _add(self, menu: Any, text: str, slot: Any, shortcut: Any = None) -> QAction:
-        """A menu action with an optional shortcut named in its tooltip."""
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-            action.setToolTip(f"{text} ({action.shortcut().toString()})")
-        action.triggered.connect(lambda _=False: slot())
-        menu.addAction(action)
-        return action
+    def _add(self, menu: QMenu, text: str, slot: Callable[[], object],
+             shortcut: Shortcut = None) -> QAction:
+        """A menu action of this window (see `menus.add_action`)."""
+        return add_action(self, menu, text, slot, shortcut)
 
     def _build_status_bar(self) -> None:
         """Messages on the left; the selected unit with its value and the current step on
@@ -218,8 +227,8 @@ class MainWindow(FilesMixin, QMainWindow):
     # ----- signals -------------------------------------------------------------------------
     def _on_stepper_changed(self) -> None:
         """Status bar: step and unit (the unit's field disappears when nothing is selected)."""
-        self.step_label.setText(self.ctrl.step_status())
-        unit = self.ctrl.unit_status()
+        self.step_label.setText(status.step_status(self.ctrl.stepper))
+        unit = status.unit_status(self.ctrl.stepper, self.ctrl.spec, self.ctrl.selection)
         self.unit_label.setText(unit)
         self.unit_label.setVisible(bool(unit))
 
@@ -312,11 +321,11 @@ class MainWindow(FilesMixin, QMainWindow):
         if state is not None:
             self._restored = self.restoreState(state)
 
-    def dragEnterEvent(self, event: Any) -> None:
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         """Accept an image file dragged anywhere onto the window."""
         accept_image_drop(event, self.ctrl)
 
-    def dropEvent(self, event: Any) -> None:
+    def dropEvent(self, event: QDropEvent) -> None:
         """A dropped image file becomes the network's input (a bad file shows an error)."""
         accept_image_drop(event, self.ctrl)
 
@@ -334,13 +343,6 @@ class MainWindow(FilesMixin, QMainWindow):
         super().closeEvent(event)
 
 
-def _preset_names() -> list[str]:
-    """Preset names for the menu."""
-    from cnnviz.core.presets import preset_names
-
-    return list(preset_names())
-
-
 def _preset_exists(name: str | None) -> bool:
     """True for a known preset name."""
-    return name is not None and name in _preset_names()
+    return name is not None and name in preset_names()

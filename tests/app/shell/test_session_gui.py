@@ -42,11 +42,11 @@ def test_session_round_trip_restores_weights_input_cursor_and_selection(qtbot, s
     weights, image = ctrl.network.state_dict(), ctrl.input_image.copy()
     logits = ctrl.stepper.record("L").values["logits"].copy()
     path = tmp_path / "lesson.cnnviz"
-    assert win.save_session(str(path))
+    assert win.files.save_session(str(path))
     ctrl.reset()
     ctrl.set_input(np.zeros_like(image), 1)
     with qtbot.waitSignal(ctrl.stepper_changed):
-        assert win.open_session(str(path))
+        assert win.files.open_session(str(path))
     assert ctrl.stepper.current.name == "L"
     assert ctrl.stepper.breakpoints == {"B1"}
     assert ctrl.selection.layer == 2 and ctrl.selection.unit == (0, 1, 0)
@@ -70,7 +70,7 @@ def test_a_corrupt_session_shows_an_error_and_keeps_the_current_one(qtbot, setti
     path = tmp_path / "bad.cnnviz"
     path.write_bytes(content)
     with qtbot.waitSignal(ctrl.error_raised) as blocker:
-        assert not win.open_session(str(path))
+        assert not win.files.open_session(str(path))
     assert blocker.args[0] == "Could not open the session"
     assert str(path) in blocker.args[1]
     assert dialogs and dialogs[0][0] == "Could not open the session"
@@ -84,7 +84,7 @@ def test_a_foreign_zip_is_refused(qtbot, settings, tmp_path, dialogs):
     path = tmp_path / "foreign.cnnviz"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("hello.txt", "not a session")
-    assert not win.open_session(str(path))
+    assert not win.files.open_session(str(path))
     assert dialogs and "foreign.cnnviz" in dialogs[0][1]
 
 
@@ -108,7 +108,7 @@ def test_save_spec_writes_json_that_parses_back(qtbot, settings, tmp_path):
 
     win = make_window(qtbot, settings)
     path = tmp_path / "net.json"
-    win.save_spec(str(path))
+    win.files.save_spec(str(path))
     assert parse_spec(str(path)) == win.ctrl.spec
     assert [p.name for p in tmp_path.iterdir()] == ["net.json"]  # no temp file left
 
@@ -118,6 +118,6 @@ def test_export_panel_png(qtbot, settings, tmp_path):
 
     win = make_window(qtbot, settings)
     path = tmp_path / "pipeline.png"
-    assert win.export_panel("pipeline", str(path))
+    assert win.files.export_panel("pipeline", str(path))
     with Image.open(path) as image:
         assert image.size[0] > 100 and image.size[1] > 100

@@ -1,0 +1,41 @@
+"""Status-bar lines: where the cursor is, and the selected unit with its value and δ."""
+
+from __future__ import annotations
+
+from cnnviz.core.spec import NetworkSpec
+from cnnviz.engine.selection import Selection
+from cnnviz.engine.stepper import Stepper
+
+
+def step_status(stepper: Stepper) -> str:
+    """One line: the last step done, the next one, and the count."""
+    current = f"{stepper.current.name} done" if stepper.current is not None else "start of pass"
+    nxt = f"next {stepper.next_step_name}" if stepper.next_step_name else "pass complete"
+    return f"{current} · {nxt} · {stepper.cursor}/{len(stepper.steps)}"
+
+
+def unit_status(stepper: Stepper, spec: NetworkSpec, selection: Selection) -> str:
+    """The selected unit and its latest value and δ ('' when no unit is selected)."""
+    if selection.layer is None or selection.unit is None:
+        return ""
+    index = (selection.example, *selection.unit)
+    value = unit_value(stepper, selection.layer, index)
+    text = "" if value is None else f" = {value:.6g}"
+    last = selection.layer == len(spec.layers) - 1
+    delta = unit_delta(stepper, selection.layer, index, last)
+    text += "" if delta is None else f"   δ = {delta:.6g}"
+    return f"layer {selection.layer} unit {selection.unit}{text}"
+
+
+def unit_value(stepper: Stepper, layer: int, index: tuple[int, ...]) -> float | None:
+    """The forward value of a unit (n, …) in this pass, or None before it was computed."""
+    record = stepper.record(f"F{layer}")
+    return None if record is None else float(record.values["output"][index])
+
+
+def unit_delta(stepper: Stepper, layer: int, index: tuple[int, ...], last: bool) -> float | None:
+    """δ = ∂E/∂o of a unit (n, …) once the backward pass has reached it, else None."""
+    record = stepper.record("L" if last else f"B{layer + 1}")
+    if record is None:
+        return None
+    return float(record.values["grad_logits" if last else "grad_input"][index])
