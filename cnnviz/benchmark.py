@@ -70,7 +70,7 @@ def cnnviz_pass(preset: str) -> Callable[[], object]:
 def torch_step(preset: str, batch: int, threads: int) -> Callable[[], object] | None:
     """The same step in PyTorch (None if torch is not installed)."""
     try:
-        import torch
+        import torch  # optional: only for the comparison, never a dependency
     except ImportError:
         return None
     torch.set_num_threads(threads)

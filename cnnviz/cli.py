@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args = build_parser().parse_args(argv)
     if args.command is None:
+        # Imported here: the headless commands never load Qt (start-up time).
         from cnnviz.app.shell.launch import launch
 
         return launch()

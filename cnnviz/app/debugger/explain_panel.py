@@ -7,17 +7,17 @@ which step to ask about and renders the answer as large monospace rich text.
 from __future__ import annotations
 
 import html
-from typing import Any
 
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 from cnnviz.app.controller import AppController
+from cnnviz.engine.explain import Explanation
 
 KIND_TITLES = {"forward": "Forward", "loss": "Loss", "backward": "Backward", "update": "Update"}
 
 
-def pick_request(ctrl: AppController) -> tuple[str, Any] | str:
+def pick_request(ctrl: AppController) -> tuple[str, tuple[int, ...]] | str:
     """(step, unit) to explain for the selection at the current step, or a hint why not."""
     st, sel, n = ctrl.stepper, ctrl.selection, ctrl.selection.example
     rec, L = st.current, sel.layer
@@ -48,7 +48,7 @@ def pick_request(ctrl: AppController) -> tuple[str, Any] | str:
     return f"Unit {sel.unit} of layer {L} is computed by step F{L}: step forward to it (F10)."
 
 
-def current_explanation(ctrl: AppController) -> tuple[Any | None, str]:
+def current_explanation(ctrl: AppController) -> tuple[Explanation | None, str]:
     """(Explanation or None, message): the engine's answer for the current selection."""
     request = pick_request(ctrl)
     if isinstance(request, str):
@@ -60,7 +60,7 @@ def current_explanation(ctrl: AppController) -> tuple[Any | None, str]:
         return None, str(error)
 
 
-def to_html(ex: Any, big: bool = True) -> str:
+def to_html(ex: Explanation, big: bool = True) -> str:
     """Rich text of an Explanation: a heading, the formula, then the numbers; sized from
     the application font, so that zoom and presentation mode enlarge it too."""
     base = QGuiApplication.font().pointSize()
@@ -80,7 +80,7 @@ def to_html(ex: Any, big: bool = True) -> str:
     return "\n".join(lines)
 
 
-def to_text(ex: Any) -> str:
+def to_text(ex: Explanation) -> str:
     """Plain text of an Explanation, for the clipboard."""
     head = f"{ex.step} unit {ex.unit}"
     formula = f"\n{ex.formula}" if ex.formula else ""
@@ -93,7 +93,7 @@ class ExplainPanel(QWidget):
     def __init__(self, ctrl: AppController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctrl = ctrl
-        self.explanation: Any = None
+        self.explanation: Explanation | None = None
         self.message = ""
         self.browser = QTextBrowser()
         self.browser.setObjectName("explain_text")

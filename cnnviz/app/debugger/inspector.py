@@ -9,8 +9,6 @@ highlighted, the selected unit is outlined.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -27,6 +25,7 @@ from cnnviz.app.debugger.explain_panel import current_explanation
 from cnnviz.app.debugger.pipeline import delta_of
 from cnnviz.app.widgets.mapview import MapView
 from cnnviz.app.widgets.theme import LIGHT, Colors
+from cnnviz.engine.explain import Explanation
 
 TABS = [("maps", "Maps"), ("input", "Input"), ("filters", "Filters"),
         ("deltas", "Deltas"), ("wgrads", "∂E/∂w"), ("winners", "Winners")]
@@ -230,7 +229,7 @@ class Inspector(QWidget):
             return (o * cin + ci, m, q)
         return (0, *index)
 
-    def _explained_cells(self, key: str, ex: Any) -> list[tuple[int, ...]]:
+    def _explained_cells(self, key: str, ex: Explanation) -> list[tuple[int, ...]]:
         """Cells of an explanation that belong to a tab (input cells, weights, window)."""
         cells = ex.cells or {}
         if key in ("input", "winners"):

@@ -8,8 +8,6 @@ direction of travel is drawn as an arrow, and each layer has IDE-like breakpoint
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QFont
@@ -28,6 +26,7 @@ from PySide6.QtWidgets import (
 from cnnviz.app.controller import AppController
 from cnnviz.app.widgets.mapview import ThumbGrid, same_data
 from cnnviz.app.widgets.theme import LIGHT, Colors
+from cnnviz.engine.records import StepRecord
 
 INPUT, LOSS = "input", "loss"
 
@@ -298,7 +297,7 @@ class PipelineView(QScrollArea):
             color = self.colors.accent if k == active else self.colors.dim
             _set_style(arrow, f"color: {color};")
 
-    def _active_arrow(self, rec: Any) -> int | None:
+    def _active_arrow(self, rec: StepRecord | None) -> int | None:
         """Index of the arrow the data just crossed (arrow k sits before column k+1)."""
         if rec is None or rec.kind == "update":
             return None

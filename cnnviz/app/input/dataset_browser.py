@@ -8,7 +8,6 @@ example makes it the network's input (with its label). "Show mistakes" runs the 
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QSize, Qt
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
 from cnnviz.app.controller import AppController
 from cnnviz.core.network import Network
 from cnnviz.data import DataError, describe_dataset, list_datasets, open_dataset
+from cnnviz.data.dataset import Dataset
 from cnnviz.engine.trainer import evaluate
 
 THUMB = 56
@@ -61,12 +61,12 @@ class ThumbnailModel(QAbstractListModel):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.dataset: Any = None
+        self.dataset: Dataset | None = None
         self.indices = np.zeros(0, dtype=np.int64)
         self.predictions: dict[int, int] = {}
         self._cache: OrderedDict[int, QPixmap] = OrderedDict()
 
-    def set_items(self, dataset: Any, indices: np.ndarray,
+    def set_items(self, dataset: Dataset, indices: np.ndarray,
                   predictions: dict[int, int] | None = None) -> None:
         """Show these dataset indices (with predicted classes in mistakes mode)."""
         self.beginResetModel()
@@ -294,7 +294,7 @@ class DatasetBrowser(QWidget):
             self.model.set_items(dataset, self.split_indices())
             self.info.setText(self._summary(dataset))
 
-    def _summary(self, dataset: Any) -> str:
+    def _summary(self, dataset: Dataset) -> str:
         """Counts and shape, and a warning when it does not fit the network."""
         shape = tuple(dataset.input_shape)
         text = (f"{dataset.name}: {self.model.rowCount():,} shown of {len(dataset.labels):,}, "

@@ -8,7 +8,8 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QSplashScreen
 
-from cnnviz.app.shell.settings import APPLICATION, ORGANIZATION
+from cnnviz.app.shell.settings import APPLICATION, ORGANIZATION, AppSettings
+from cnnviz.app.widgets.theme import apply_theme
 
 
 class Warmup(QThread):
@@ -19,6 +20,8 @@ class Warmup(QThread):
     def run(self) -> None:
         """The core's warm-up; failures only cost speed, so they are ignored here."""
         try:
+            # Imported here: Numba loads in this thread, after the splash is on screen
+            # (start-up time).
             from cnnviz.core import warmup
 
             self.finished_in.emit(float(warmup("float32")))
@@ -49,6 +52,8 @@ class _Starter(QObject):
 
     def show_window(self, _seconds: float = 0.0) -> None:
         """Create and show the main window."""
+        # Imported here: pyqtgraph and every panel load while the splash is showing
+        # (start-up time).
         from cnnviz.app.shell.main_window import MainWindow
 
         self.window = MainWindow()
@@ -59,9 +64,6 @@ class _Starter(QObject):
 def launch() -> int:
     """Run the GUI until the window closes; returns the exit code."""
     app = make_application()
-    from cnnviz.app.shell.settings import AppSettings
-    from cnnviz.app.widgets.theme import apply_theme
-
     apply_theme(app, AppSettings().theme)
     splash = QSplashScreen()
     splash.showMessage("cnnviz: preparing the numeric kernels…",

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cnnviz.app.controller import AppController
 from cnnviz.app.training.compare import ComparePanel, RunRecord
 from cnnviz.app.training.curves import (
     GradNormPlot,
@@ -34,7 +35,9 @@ from cnnviz.app.training.curves import (
 from cnnviz.app.training.settings import TrainingSettings, settings_text
 from cnnviz.app.training.worker import Snapshot, TrainingRunner, metrics_text, progress_text
 from cnnviz.app.widgets.flow_layout import FlowLayout
+from cnnviz.app.widgets.theme import Colors
 from cnnviz.data import open_dataset
+from cnnviz.data.dataset import Dataset
 from cnnviz.engine.trainer import History, Progress, TrainConfig, Trainer, TrainResult
 from cnnviz.engine.userweights import save_user_weights
 
@@ -53,7 +56,7 @@ class TrainingPanel(QWidget):
 
     run_changed = Signal(str)  # "running", "paused", then the final state or "failed"
 
-    def __init__(self, controller: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: AppController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
         font = self.font()
@@ -199,7 +202,7 @@ class TrainingPanel(QWidget):
             self.runner.stop()
             self.controller.status_changed.emit("Stopping after the batch in progress…")
 
-    def set_colors(self, colors: Any) -> None:
+    def set_colors(self, colors: Colors) -> None:
         """Follow the app theme (cnnviz.app.widgets.theme.Colors): plot background and text."""
         for plot in (self.metric_plots.loss_plot, self.metric_plots.accuracy_plot,
                      self.grad_plot.plot, self.compare.plot):
@@ -300,7 +303,7 @@ class TrainingPanel(QWidget):
         self._refresh()
 
     # ----- settings -------------------------------------------------------------------
-    def _dataset(self) -> Any:
+    def _dataset(self) -> Dataset:
         """The chosen dataset: the controller's if it is the one named, else opened now."""
         name = self.dataset_box.currentText()
         current = self.controller.dataset
