@@ -19,13 +19,18 @@ from typing import IO, Any, NamedTuple
 import numpy as np
 
 from cnnviz import __version__
+from cnnviz.core.network import Network
+from cnnviz.core.optim import optimizer_from_state
 from cnnviz.data.fileio import write_atomically
+from cnnviz.engine.metrics import History
+from cnnviz.engine.selection import Selection
 from cnnviz.engine.session_io import (
     FORMAT_NAME,
     FORMAT_VERSION,
     SessionError,
     read_session,
 )
+from cnnviz.engine.stepper import Stepper
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "Restored", "Session", "SessionError",
            "load_session", "save_session"]
@@ -86,17 +91,12 @@ class Session:
 
     def restore(self) -> Restored:
         """Rebuild net, optimizer, stepper (replayed to its cursor), selection and history."""
-        from cnnviz.core.network import Network
-        from cnnviz.core.optim import optimizer_from_state
-
         net = Network.from_spec(self.spec, seed=self.seed, dtype=self.dtype)
         net.load_state_dict(self.state_dict)
         optimizer = (optimizer_from_state(self.optimizer_state)
                      if self.optimizer_state is not None else None)
         stepper = None
         if self.input is not None:
-            from cnnviz.engine.stepper import Stepper
-
             stepper = Stepper(net, self.input, np.asarray(self.labels, dtype=np.int64), optimizer)
             optimizer = stepper.optimizer
             stepper.breakpoints = set(self.breakpoints)
@@ -109,7 +109,6 @@ class Session:
         """The Selection object (bounds-checked against net), or None."""
         if self.selection is None:
             return None
-        from cnnviz.engine.selection import Selection
 
         return Selection.from_dict(self.selection, [l.out_shape for l in net.layers], batch)
 
@@ -117,7 +116,6 @@ class Session:
         """The History object, or None."""
         if self.history is None:
             return None
-        from cnnviz.engine.metrics import History
 
         return History.from_dict(self.history)
 

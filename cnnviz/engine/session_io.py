@@ -17,6 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from cnnviz.core.optim import optimizer_from_state
+from cnnviz.core.spec import SpecError, parse_spec
+from cnnviz.engine.metrics import History
+from cnnviz.engine.selection import Selection
+
 FORMAT_NAME = "cnnviz-session"
 FORMAT_VERSION = 1
 MAX_TOTAL_BYTES = 2 * 1024**3          # all entries together, uncompressed
@@ -155,8 +160,6 @@ class _Reader:
 
     def _spec(self) -> tuple[dict, Any]:
         """spec.json, parsed and validated by the core."""
-        from cnnviz.core.spec import SpecError, parse_spec
-
         spec_dict = self._json("spec.json")
         if not isinstance(spec_dict, dict):
             raise self.fail("spec.json must hold a JSON object")
@@ -190,7 +193,6 @@ class _Reader:
             state[param] = {key: self._optimizer_value(param, key, value, shapes[param])
                             for key, value in entries.items()}
         result = {"type": doc.get("type"), "hyperparams": doc.get("hyperparams"), "state": state}
-        from cnnviz.core.optim import optimizer_from_state
 
         try:
             optimizer_from_state(result)
@@ -236,8 +238,6 @@ class _Reader:
 
     def _history(self) -> dict | None:
         """history.json, checked by History.from_dict."""
-        from cnnviz.engine.metrics import History
-
         doc = self._json("history.json", optional=True, cap=MAX_HISTORY_BYTES)
         if doc is None:
             return None
@@ -247,16 +247,12 @@ class _Reader:
             raise self.fail(f"history.json: {error}") from error
 
     def _selection(self, shapes: list[tuple], batch: int) -> dict | None:
-        """selection.json, checked by Selection.from_dict when the engine has it."""
+        """selection.json, checked by Selection.from_dict."""
         doc = self._json("selection.json", optional=True)
         if doc is None:
             return None
         if not isinstance(doc, dict):
             raise self.fail("selection.json must hold a JSON object")
-        try:
-            from cnnviz.engine.selection import Selection
-        except ImportError:
-            return doc
         try:
             Selection.from_dict(doc, shapes, batch)
         except (ValueError, TypeError, KeyError) as error:

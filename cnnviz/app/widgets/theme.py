@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication
 
 THEMES = ("system", "light", "dark")
 BASE_POINT_SIZE = 11
@@ -83,12 +83,20 @@ def apply_theme(app: QApplication, name: str = "system",
     font.setPointSize(point_size)
     app.setFont(font)
     pg.setConfigOptions(background=c.panel, foreground=c.text, antialias=True)
-    for widget in app.allWidgets():
-        restyle_plot(widget, c)
+    for view in graphics_views(app):
+        view.setBackground(c.panel)
     return c
 
 
-def restyle_plot(widget: QWidget, c: Colors) -> None:
-    """Give an existing pyqtgraph widget the theme's background."""
-    if isinstance(widget, pg.GraphicsView):
-        widget.setBackground(c.panel)
+def graphics_views(app: QApplication) -> list[pg.GraphicsView]:
+    """Every pyqtgraph view under a top-level window.
+
+    Searched with findChildren rather than QApplication.allWidgets(): wrapping every widget
+    of the process (popups, half-destroyed ones of a closed window) once crashed PySide6.
+    """
+    views: list[pg.GraphicsView] = []
+    for top in app.topLevelWidgets():
+        if isinstance(top, pg.GraphicsView):
+            views.append(top)
+        views.extend(top.findChildren(pg.GraphicsView))
+    return views
