@@ -5,6 +5,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+from import_graph import cycles, import_graph
+
 ROOT = Path(__file__).resolve().parents[1]
 QT_FREE = ["cnnviz.core", "cnnviz.engine", "cnnviz.data"]
 
@@ -59,3 +61,105 @@ def test_every_subpackage_is_installed():
         ".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "cnnviz").rglob("__init__.py")
     }
     assert on_disk - listed == set(), f"add these to pyproject.toml: {sorted(on_disk - listed)}"
+
+
+# ----- contracts between the packages and between the rooms of the app ----------------------
+
+APP_FEATURES = ["debugger", "editor", "input", "training"]
+APP_ROOMS = ["shell", "controller", *APP_FEATURES, "widgets"]
+# What each room of cnnviz.app may import from the app, besides itself (docs/architecture.md).
+APP_ALLOWED = {
+    "shell": set(APP_ROOMS) | {"<app>"},
+    "debugger": {"controller", "widgets", "<app>"},
+    "editor": {"controller", "widgets", "<app>"},
+    "input": {"controller", "widgets", "<app>"},
+    "training": {"controller", "widgets", "<app>"},
+    "controller": {"<app>"},
+    "widgets": {"<app>"},
+    "<app>": {"shell"},  # cnnviz.app.MainWindow, imported on first use
+}
+# Modules that may import inside a function, each with a comment saying why (start-up
+# time, or an optional dependency): the CLI loads only what its command needs.
+LAZY_IMPORTS_ALLOWED = ("cnnviz.commands.", "cnnviz.cli", "cnnviz.app.shell.launch",
+                        "cnnviz.app", "cnnviz.benchmark")
+LAZY_REASONS = ("start-up", "optional")
+
+
+def _layer(module: str) -> str:
+    """core, data, engine, app, commands … of a module name."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "cnnviz"
+
+
+def _room(module: str) -> str | None:
+    """The room of cnnviz.app a module lives in ('<app>' for the app package itself)."""
+    parts = module.split(".")
+    if parts[:2] != ["cnnviz", "app"]:
+        return None
+    return parts[2] if len(parts) > 3 or (len(parts) == 3 and parts[2] in APP_ROOMS) else "<app>"
+
+
+def test_every_app_module_lives_in_a_room():
+    """cnnviz/app holds only its __init__ and the Qt workaround besides the rooms."""
+    loose = sorted(p.name for p in (ROOT / "cnnviz" / "app").glob("*.py"))
+    assert loose == ["__init__.py", "qt_compat.py"]
+    rooms = sorted(p.name for p in (ROOT / "cnnviz" / "app").iterdir()
+                   if p.is_dir() and (p / "__init__.py").exists())
+    assert rooms == sorted(APP_ROOMS)
+
+
+def test_every_room_says_what_it_holds_and_may_use():
+    """Each room's __init__ has a docstring that names what it may use."""
+    for room in APP_ROOMS:
+        text = (ROOT / "cnnviz" / "app" / room / "__init__.py").read_text(encoding="utf-8")
+        assert text.startswith('"""') and "may" in text.split('"""')[1], room
+
+
+def test_core_and_data_import_nothing_of_engine_or_app_and_engine_nothing_of_app():
+    """Data flows data → core → engine → app; no import points back up."""
+    _, edges = import_graph()
+    forbidden = {"core": {"engine", "app", "commands"}, "data": {"engine", "app", "commands"},
+                 "engine": {"app", "commands"}}
+    bad = [f"{e.source}:{e.line} imports {e.target}" for e in edges
+           if e.target != "<other>" and _layer(e.target) in forbidden.get(_layer(e.source), ())]
+    assert bad == []
+
+
+def test_app_rooms_import_each_other_only_through_the_shell_and_the_controller():
+    """A feature room (debugger, editor, input, training) never imports another one."""
+    _, edges = import_graph()
+    bad = []
+    for e in edges:
+        source, target = _room(e.source), _room(e.target)
+        if source and target and target != source and target not in APP_ALLOWED[source]:
+            bad.append(f"{e.source}:{e.line} ({source}) imports {e.target} ({target})")
+    assert bad == []
+
+
+def test_no_import_cycles_anywhere_in_cnnviz():
+    """Module-level, in-function and TYPE_CHECKING imports together form no cycle."""
+    modules, edges = import_graph()
+    found = cycles(list(modules), [(e.source, e.target) for e in edges])
+    assert found == []
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    """The check above could fail: a two-module loop is reported."""
+    assert cycles(["a", "b", "c"], [("a", "b"), ("b", "a"), ("b", "c")]) == [["a", "b"]]
+
+
+def test_in_function_imports_only_where_they_cut_start_up_time():
+    """Imports inside functions only in the CLI, the launcher and the lazy MainWindow, each
+    with a comment on its line or just above that says why."""
+    modules, edges = import_graph()
+    bad = []
+    for e in {(e.source, e.line): e for e in edges if e.in_function}.values():
+        allowed = e.source.startswith(LAZY_IMPORTS_ALLOWED[0]) or e.source in LAZY_IMPORTS_ALLOWED
+        lines = modules[e.source].read_text(encoding="utf-8").splitlines()
+        context = " ".join(lines[max(0, e.line - 4): e.line]).lower()
+        if not allowed:
+            bad.append(f"{e.source}:{e.line} imports inside a function")
+        elif not e.source.startswith("cnnviz.commands.") and not any(
+                reason in context for reason in LAZY_REASONS):
+            bad.append(f"{e.source}:{e.line} needs a comment saying why it is lazy")
+    assert bad == []
