@@ -27,6 +27,7 @@ from cnnviz.core.optim_base import Optimizer
 from cnnviz.core.presets import get_preset
 from cnnviz.core.spec import NetworkSpec, SpecError, parse_spec
 from cnnviz.data.dataset import Dataset
+from cnnviz.engine.explain_terms import idx
 from cnnviz.engine.metrics import History
 from cnnviz.engine.records import StepRecord
 from cnnviz.engine.selection import Selection
@@ -334,7 +335,7 @@ class AppController(QObject):
         shape = self.spec.layers[layer].param_shapes.get("weight") if 0 <= layer < len(
             self.spec.layers) else None
         if index is not None and (shape is None or len(index) != len(shape)):
-            self.error_raised.emit("Selection", f"layer {layer} has no weight {index}")
+            self.error_raised.emit("Selection", f"layer {layer} has no weight w{idx(*index)}")
             return
         self.weight_focus = None if index is None else (layer, tuple(int(i) for i in index))
         self._set_selection(lambda: setattr(self.selection, "layer", layer))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cnnviz.core.spec import NetworkSpec
+from cnnviz.engine.explain_terms import idx
 from cnnviz.engine.selection import Selection
 from cnnviz.engine.stepper import Stepper
 
@@ -24,7 +25,7 @@ def unit_status(stepper: Stepper, spec: NetworkSpec, selection: Selection) -> st
     last = selection.layer == len(spec.layers) - 1
     delta = unit_delta(stepper, selection.layer, index, last)
     text += "" if delta is None else f"   δ = {delta:.6g}"
-    return f"layer {selection.layer} unit {selection.unit}{text}"
+    return f"layer {selection.layer} unit {idx(*selection.unit)}{text}"
 
 
 def unit_value(stepper: Stepper, layer: int, index: tuple[int, ...]) -> float | None:

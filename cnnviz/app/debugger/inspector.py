@@ -3,8 +3,12 @@
 Tabs: the layer's input, its feature maps, its filters (weights), its deltas, its weight
 gradients and (max pool) the pooling winners. Every tab is a ``MapView``: colour bar,
 exact value on hover, zoom. Clicking a feature map or delta selects that unit everywhere;
-clicking a filter cell focuses that weight. The cells of the current explanation are
-highlighted, the selected unit is outlined.
+clicking the input or the winners selects that unit of the previous layer (the inspector
+stays on this layer); clicking a filter cell focuses that weight. The cells of the current
+explanation are highlighted, the selected unit is outlined.
+
+The inspector follows the pass (the current step's layer) until a click pins it to a
+layer; a reset, a new network, new weights or training let it follow the pass again.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ from PySide6.QtWidgets import (
 from cnnviz.app.controller import AppController
 from cnnviz.app.debugger.explain_panel import current_explanation
 from cnnviz.app.debugger.pipeline import delta_of
-from cnnviz.app.widgets.mapview import MapView
+from cnnviz.app.widgets.mapview import MapView, unit_text
 from cnnviz.app.widgets.theme import LIGHT, Colors
 from cnnviz.engine.explain import Explanation
+from cnnviz.engine.records import StepRecord
 
 TABS = [("maps", "Maps"), ("input", "Input"), ("filters", "Filters"),
         ("deltas", "Deltas"), ("wgrads", "∂E/∂w"), ("winners", "Winners")]
@@ -39,21 +44,51 @@ TAB_TIPS = {"maps": "Feature maps: the layer's output o for the shown example",
 AUTO_TAB = {"forward": "maps", "loss": "maps", "backward": "deltas", "update": "filters"}
 
 
-def auto_tab(kind: str, layer_type: str) -> str:
+# How the hover readout names a cell of each tab (a filter cell is a weight w[o,c,m,n]).
+SYMBOLS = {"maps": "o", "input": "o⁽ˡ⁻¹⁾", "deltas": "δ", "winners": "o⁽ˡ⁻¹⁾"}
+
+
+def auto_tab(kind: str, layer_type: str, has_weights: bool = True) -> str:
     """The tab that best shows a step: maps forward, deltas backward (the routing to the
-    winners for a max pool), the filters after the update."""
+    winners for a max pool), the filters after the update (maps for a layer without)."""
     if kind == "backward" and layer_type == "maxpool2d":
         return "winners"
+    if kind == "update" and not has_weights:
+        return "maps"
     return AUTO_TAB[kind]
 
 
-def winner_cells(argmax: np.ndarray, in_width: int) -> list[tuple[int, int, int]]:
-    """(c, i, j) input cells that won a max pool, from the engine's flat argmax (C, Ho, Wo)."""
+def winner_cells(argmax: np.ndarray, in_width: int,
+                 tied: np.ndarray | None = None) -> list[tuple[int, int, int]]:
+    """(c, i, j) input cells that won a max pool, from the engine's flat argmax (C, Ho, Wo);
+    windows flagged in `tied` (every cell equal: no real winner) are left out."""
     cells = set()
     for c in range(argmax.shape[0]):
-        for flat in np.unique(argmax[c]):
+        wins = argmax[c] if tied is None else argmax[c][~tied[c]]
+        for flat in np.unique(wins):
             cells.add((c, int(flat) // in_width, int(flat) % in_width))
     return sorted(cells)
+
+
+def tied_windows(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
+                 padding: tuple[int, int], out_hw: tuple[int, int]) -> np.ndarray:
+    """(C, Ho, Wo) booleans: True where every (unpadded) cell of a pool window is equal, so
+    the first one "wins" by the tie rule only (a dead relu's all-zero window)."""
+    C, H, W = x.shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    tied = np.zeros((C, *out_hw), dtype=bool)
+    for oi in range(out_hw[0]):
+        i0, i1 = max(0, oi * sh - ph), min(H, oi * sh - ph + kh)
+        for oj in range(out_hw[1]):
+            j0, j1 = max(0, oj * sw - pw), min(W, oj * sw - pw + kw)
+            window = x[:, i0:i1, j0:j1].reshape(C, -1)
+            tied[:, oi, oj] = window.max(axis=1) == window.min(axis=1)
+    return tied
+
+
+def weight_name(index: tuple[int, ...]) -> str:
+    """`w[o,c,m,n]` (conv) or `w[k,j]` (dense)."""
+    return "w" + unit_text(index)
 
 
 def _weight_stack(weight: np.ndarray) -> tuple[np.ndarray, int]:
@@ -91,25 +126,30 @@ class Inspector(QWidget):
             view = MapView()
             view.setObjectName(f"inspector_{key}")
             view.unit_clicked.connect(lambda unit, k=key: self._on_unit_clicked(k, unit))
+            view.unit_name = lambda unit, k=key: self._cell_name(k, unit)
             self.views[key] = view
             self.tabs.setTabToolTip(self.tabs.addTab(view, label), TAB_TIPS[key])
         self._auto = "maps"
+        self._pinned: int | None = None  # the layer a click chose; None: follow the pass
+        self._keep: int | None = None  # stay on this layer through the next selection change
         self.tabs.currentChanged.connect(lambda _index: self.refresh())
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.note)
         layout.addWidget(self.tabs, 1)
-        for signal in (ctrl.stepper_changed, ctrl.selection_changed, ctrl.spec_changed,
-                       ctrl.input_changed, ctrl.weights_changed):
-            signal.connect(self.refresh)
+        ctrl.stepper_changed.connect(self._on_stepper_changed)
+        ctrl.selection_changed.connect(self._on_selection_changed)
+        for signal in (ctrl.spec_changed, ctrl.weights_changed):
+            signal.connect(self._follow_the_pass)
+        ctrl.input_changed.connect(self.refresh)
         self.refresh()
 
     # ----- what each tab shows -------------------------------------------------------------
     def layer(self) -> int:
-        """The inspected layer: the selection, else the current step's, else 0."""
-        sel, rec = self.ctrl.selection.layer, self.ctrl.stepper.current
-        if sel is not None:
-            return sel
+        """The inspected layer: the one a click pinned, else the current step's, else 0."""
+        rec = self.ctrl.stepper.current
+        if self._pinned is not None and self._pinned < len(self.ctrl.spec.layers):
+            return self._pinned
         if rec is not None and rec.kind == "loss":  # the loss reads the last layer
             return len(self.ctrl.spec.layers) - 1
         return rec.layer if rec is not None and rec.layer is not None else 0
@@ -156,7 +196,11 @@ class Inspector(QWidget):
         if back is not None:
             return back.values["grad_input"][n], True, 0, \
                 "backward: the delta goes to the winners only (marked)"
-        return fwd.values["input"][n], False, 0, "the pool's input; winners of each window marked"
+        tied = int(self._tied(fwd, n).sum())
+        note = "the pool's input; the winner of each window marked"
+        if tied:
+            note += f" ({tied} windows have all cells equal: no real winner, none marked)"
+        return fwd.values["input"][n], False, 0, note
 
     # ----- refresh -------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -175,12 +219,31 @@ class Inspector(QWidget):
         if array is not None:
             self._draw_overlays(key, view)
 
+    def _on_selection_changed(self) -> None:
+        """A click (here or in another panel) pins the inspector to the selected layer."""
+        layer = self.ctrl.selection.layer
+        self._pinned = self._keep if self._keep is not None else layer
+        self._keep = None
+        self.refresh()
+
+    def _on_stepper_changed(self) -> None:
+        """A step ran; back at the start of a pass (reset, new pass) the pin is let go."""
+        if self.ctrl.stepper.cursor == 0:
+            self._pinned = None
+        self.refresh()
+
+    def _follow_the_pass(self) -> None:
+        """A new network or new weights: show the pass again rather than an old click."""
+        self._pinned = None
+        self.refresh()
+
     def _follow_direction(self) -> None:
         """Switch maps ↔ deltas/winners ↔ filters as the pass turns, unless the user has
         picked another tab by hand."""
         rec = self.ctrl.stepper.current
         kind = rec.kind if rec is not None else "forward"
-        wanted = auto_tab(kind, self.ctrl.spec.layers[self.layer()].type)
+        spec = self.ctrl.spec.layers[self.layer()]
+        wanted = auto_tab(kind, spec.type, "weight" in spec.param_shapes)
         if wanted == self._auto:
             return
         if TABS[self.tabs.currentIndex()][0] == self._auto:
@@ -199,8 +262,10 @@ class Inspector(QWidget):
 
     def _draw_overlays(self, key: str, view: MapView) -> None:
         """Selected unit, explanation cells and pool winners."""
-        sel, c = self.ctrl.selection, self.colors
-        if key in ("maps", "deltas") and sel.unit is not None and sel.layer == self.layer():
+        sel, c, L = self.ctrl.selection, self.colors, self.layer()
+        shown_layer = L - 1 if key in ("input", "winners") else L
+        if key in ("maps", "deltas", "input", "winners") and sel.unit is not None \
+                and sel.layer == shown_layer:
             view.mark_units([tuple(sel.unit)], c.outline)
         if key == "winners":  # lighter once the gradient is drawn, which it must not hide
             backward = self.ctrl.stepper.record(f"B{self.layer()}") is not None
@@ -210,16 +275,43 @@ class Inspector(QWidget):
             view.mark_units([self._weight_cell(self.ctrl.weight_focus[1])], c.outline)
         ex, _ = current_explanation(self.ctrl)
         if ex is not None and ex.layer == self.layer():
-            view.mark_units(self._explained_cells(key, ex), c.accent)
+            cells = self._explained_cells(key, ex)
+            if key == "filters":  # whole kernels outlined: every weight stays visible
+                view.outline_maps([cell[0] for cell in cells], c.accent)
+            else:
+                view.mark_units(cells, c.accent)
 
     def winners(self) -> list[tuple[int, int, int]]:
-        """The engine's argmax cells of the inspected max-pool layer for the shown example."""
-        L = self.layer()
-        fwd = self.ctrl.stepper.record(f"F{L}")
+        """The engine's argmax cells of the inspected max-pool layer for the shown example,
+        without the windows whose cells are all equal (no real winner)."""
+        fwd, n = self.ctrl.stepper.record(f"F{self.layer()}"), self.ctrl.selection.example
         if fwd is None or "argmax" not in fwd.values:
             return []
-        width = self.ctrl.spec.layers[L].in_shape[2]
-        return winner_cells(fwd.values["argmax"][self.ctrl.selection.example], width)
+        spec = self.ctrl.spec.layers[self.layer()]
+        return winner_cells(fwd.values["argmax"][n], spec.in_shape[2], self._tied(fwd, n))
+
+    def _tied(self, fwd: StepRecord, n: int) -> np.ndarray:
+        """The inspected pool's windows without a real winner, for example n."""
+        spec = self.ctrl.spec.layers[self.layer()]
+        config = spec.config
+        return tied_windows(fwd.values["input"][n], config["kernel_size"], config["stride"],
+                            config["padding"], spec.out_shape[1:])
+
+    def _cell_name(self, key: str, unit: tuple[int, ...]) -> str:
+        """How the hover readout names a cell: w[o,c,m,n] for weights, o[c,i,j] for maps."""
+        if key in ("filters", "wgrads") and "weight" in self.ctrl.network.layers[
+                self.layer()].params:
+            name = weight_name(self._weight_index(unit))
+            return name if key == "filters" else f"∂E/∂{name}"
+        return SYMBOLS.get(key, "") + unit_text(unit)
+
+    def _weight_index(self, cell: tuple[int, ...]) -> tuple[int, ...]:
+        """The weight index of a cell of the filters mosaic (inverse of _weight_cell)."""
+        shape = self.ctrl.spec.layers[self.layer()].param_shapes["weight"]
+        if len(shape) == 4:
+            o, ci = divmod(cell[0], shape[1])
+            return (o, ci, cell[1], cell[2])
+        return (cell[1], cell[2])
 
     def _weight_cell(self, index: tuple[int, ...]) -> tuple[int, ...]:
         """A weight index as a cell of the filters mosaic."""
@@ -244,17 +336,25 @@ class Inspector(QWidget):
 
     # ----- clicks --------------------------------------------------------------------------
     def _on_unit_clicked(self, key: str, unit: tuple) -> None:
-        """Maps and deltas select a unit; filters and their gradients focus a weight."""
+        """Maps and deltas select a unit; the input and the winners select that unit of the
+        previous layer (the inspector stays here); filters and gradients focus a weight."""
         L = self.layer()
         if key in ("maps", "deltas"):
             self.ctrl.select_unit(L, unit)
-        elif key in ("filters", "wgrads"):
-            shape = self.ctrl.spec.layers[L].param_shapes["weight"]
-            if len(shape) == 4:
-                o, ci = divmod(unit[0], shape[1])
-                self.ctrl.select_weight(L, (o, ci, unit[1], unit[2]))
-            else:
-                self.ctrl.select_weight(L, (unit[1], unit[2]))
+        elif key in ("input", "winners"):
+            self._select_input_cell(L, key, unit)
+        elif "weight" in self.ctrl.network.layers[L].params:
+            self.ctrl.select_weight(L, self._weight_index(unit))
+
+    def _select_input_cell(self, L: int, key: str, unit: tuple) -> None:
+        """A cell of this layer's input is a unit of layer L−1's output (or a pixel)."""
+        if L == 0:
+            value = self.views[key].value_at(unit)
+            self.ctrl.status_changed.emit(f"network input x{unit_text(unit)} = {value:.6g}")
+            return
+        self._keep = L
+        self.ctrl.select_unit(L - 1, unit)
+        self._keep = None
 
     def _on_example_changed(self, n: int) -> None:
         """Show another example of the batch."""

@@ -4,6 +4,8 @@ One column for the input, one per layer and one for the loss. A column shows its
 output while the pass goes forward and, once ``B<l>`` has run, the delta ``∂E/∂o`` of that
 output — so the panel shows where the error has reached. The current step is framed, the
 direction of travel is drawn as an arrow, and each layer has IDE-like breakpoint markers.
+
+The colour scale (``color_scales.py``) is per column, shared per kind, or log magnitude.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QFont
 from PySide6.QtWidgets import (
+    QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -24,11 +27,20 @@ from PySide6.QtWidgets import (
 )
 
 from cnnviz.app.controller import AppController
+from cnnviz.app.debugger.color_scales import (
+    SCALE_TIPS,
+    SCALES,
+    Content,
+    Levels,
+    display_of,
+    shared_levels,
+)
 from cnnviz.app.widgets.mapview import ThumbGrid, same_data
 from cnnviz.app.widgets.theme import LIGHT, Colors
 from cnnviz.engine.records import StepRecord
 
 INPUT, LOSS = "input", "loss"
+BAR_HEIGHT = 34
 
 
 def delta_of(ctrl: AppController, layer: int) -> np.ndarray | None:
@@ -75,6 +87,8 @@ class LayerColumn(QFrame):
         super().__init__()
         self.pipeline, self.key, self.shape = pipeline, key, tuple(shape)
         self.mode = ""
+        self.source: np.ndarray | None = None  # the record array behind the thumbnails
+        self._drawn: tuple = ("column", None)
         self.setObjectName(f"column_{key}")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
@@ -124,25 +138,39 @@ class LayerColumn(QFrame):
             return ["L"]
         return [f"F{self.key}", f"B{self.key}"]
 
-    def refresh(self, ctrl: AppController, colors: Colors) -> None:
-        """Show the current content and breakpoint state."""
-        array, self.mode, signed = column_content(ctrl, self.key)
-        if not same_data(array, self.thumbs.array):
-            self.thumbs.set_array(array, signed)
+    def refresh(self, ctrl: AppController, colors: Colors, content: Content,
+                scale: str = "column", shared: dict | None = None) -> None:
+        """Show the current content (under a colour scale) and the breakpoint state."""
+        array, self.mode, signed = content
+        shown, shown_signed, levels = display_of(content, scale, shared or {})
+        drawn = (scale, levels)
+        if not same_data(array, self.source) or drawn != self._drawn:
+            self.source, self._drawn = array, drawn
+            self.thumbs.set_array(shown, shown_signed, levels)
         self.thumbs.outline_color = colors.outline
-        text = {"output": "o", "delta": "δ = ∂E/∂o", "input": "input x",
-                "loss": "softmax p", "": "not yet computed"}[self.mode]
-        if array is not None and array.size:
-            text += f"  [{np.nanmin(array):.3g}, {np.nanmax(array):.3g}]"
-        if self.key == LOSS and ctrl.stepper.record("L") is not None:
-            text = f"E = {float(ctrl.stepper.record('L').values['loss']):.4g}\n" + text
-        self.mode_label.setText(text)
+        self.mode_label.setText(self._mode_text(ctrl, array, scale, levels))
         for name, button in self.markers.items():
             on = name in ctrl.stepper.breakpoints
             button.setChecked(on)
             button.setText(("● " if on else "○ ") + name)
             _set_style(button, f"color: {colors.breakpoint if on else colors.dim};"
                                "font-weight: bold; border: none;")
+
+    def _mode_text(self, ctrl: AppController, array: np.ndarray | None, scale: str,
+                   levels: Levels | None) -> str:
+        """What the column shows and its range (the shared range under a shared scale)."""
+        loss_name = "softmax p" if ctrl.spec.loss == "cross_entropy" else "output ŷ"
+        text = {"output": "o", "delta": "δ = ∂E/∂o", "input": "input x",
+                "loss": loss_name, "": "not yet computed"}[self.mode]
+        if scale == "log" and self.mode not in ("loss", "") and array is not None:
+            text = f"log₁₀|{text.split(' ')[0]}|"
+        if levels is not None:
+            text += f"  [{levels[0]:.3g}, {levels[1]:.3g}] shared"
+        elif array is not None and array.size:
+            text += f"  [{np.nanmin(array):.3g}, {np.nanmax(array):.3g}]"
+        if self.key == LOSS and ctrl.stepper.record("L") is not None:
+            text = f"E = {float(ctrl.stepper.record('L').values['loss']):.4g}\n" + text
+        return text
 
     def _on_unit_clicked(self, unit: tuple) -> None:
         """Select the clicked unit (and so its layer) everywhere."""
@@ -188,6 +216,9 @@ class PipelineView(QScrollArea):
         super().__init__(parent)
         self.ctrl = ctrl
         self.colors = LIGHT
+        self.scale = "column"
+        self.scale_bar = self._make_scale_bar()
+        self.setViewportMargins(0, BAR_HEIGHT, 0, 0)
         self.columns: dict[int | str, LayerColumn] = {}
         self.arrows: list[QLabel] = []
         self.setWidgetResizable(True)
@@ -198,6 +229,33 @@ class PipelineView(QScrollArea):
                        ctrl.weights_changed):
             signal.connect(self.refresh)
         self._on_spec_changed()
+
+    def _make_scale_bar(self) -> QWidget:
+        """The row above the columns: the colour-scale choice."""
+        bar = QWidget(self)
+        row = QHBoxLayout(bar)
+        row.setContentsMargins(6, 2, 6, 2)
+        row.addWidget(QLabel("Colour scale:"))
+        self.scale_box = QComboBox()
+        self.scale_box.setObjectName("pipeline_scale")
+        for key, text in SCALES.items():
+            self.scale_box.addItem(text, key)
+            self.scale_box.setItemData(self.scale_box.count() - 1, SCALE_TIPS[key],
+                                       Qt.ItemDataRole.ToolTipRole)
+        self.scale_box.setToolTip("How the maps' colours are scaled across the columns")
+        self.scale_box.currentIndexChanged.connect(
+            lambda _i: self.set_scale(self.scale_box.currentData()))
+        row.addWidget(self.scale_box)
+        row.addStretch(1)
+        return bar
+
+    def set_scale(self, scale: str) -> None:
+        """Per column, shared per kind, or log magnitude (see the module docstring)."""
+        if scale not in SCALES:
+            raise ValueError(f"unknown colour scale {scale!r}: use one of {', '.join(SCALES)}")
+        self.scale = scale
+        self.scale_box.setCurrentIndex(list(SCALES).index(scale))
+        self.refresh()
 
     def _on_spec_changed(self) -> None:
         """Rebuild the columns for a new network."""
@@ -227,6 +285,8 @@ class PipelineView(QScrollArea):
     def resizeEvent(self, event) -> None:
         """Fit every column's maps into the panel's height, so that none is cut off."""
         super().resizeEvent(event)
+        rect = self.viewport().geometry()
+        self.scale_bar.setGeometry(rect.x(), rect.y() - BAR_HEIGHT, rect.width(), BAR_HEIGHT)
         self.fit_thumbnails()
         current = self.current_keys()
         if current and self.widget() is not None:
@@ -268,8 +328,10 @@ class PipelineView(QScrollArea):
     def refresh(self) -> None:
         """Contents, current-step frames, arrows and selection outlines."""
         current = self.current_keys()
+        contents = {key: column_content(self.ctrl, key) for key in self.columns}
+        shared = shared_levels(contents, self.scale)
         for key, column in self.columns.items():
-            column.refresh(self.ctrl, self.colors)
+            column.refresh(self.ctrl, self.colors, contents[key], self.scale, shared)
             on = key in current
             _set_style(column,
                 f"#column_{key} {{ border: {3 if on else 1}px solid "
@@ -278,6 +340,7 @@ class PipelineView(QScrollArea):
         self._refresh_selection()
         self.fit_thumbnails()  # a heading may have grown a line (the loss value)
         if current and self.widget() is not None:
+            self.widget().adjustSize()  # the columns' new sizes before scrolling to one
             self._scroll_to(self.columns[current[0]])
 
     def _scroll_to(self, column: LayerColumn) -> None:

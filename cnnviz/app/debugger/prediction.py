@@ -49,18 +49,32 @@ class ProbabilityBars(QWidget):
         text_w = metrics.horizontalAdvance("100.0%") + 8
         bar_w = max(10.0, self.width() - name_w - text_w - 8)
         best = int(np.argmax(self.values))
-        top = max(1e-12, float(np.max(np.abs(self.values))))
+        zero_x, scale = self.bar_axis(name_w, bar_w)
         for i, value in enumerate(self.values):
             y = i * row
             color = self.colors.accent if i == best else self.colors.dim
             painter.setPen(QColor(self.colors.text))
             painter.drawText(QRectF(0, y, name_w, row), Qt.AlignmentFlag.AlignVCenter, names[i])
-            width = bar_w * min(1.0, abs(float(value)) / (1.0 if self.probabilities else top))
-            painter.fillRect(QRectF(name_w, y + row * 0.12, width, row * 0.76), QColor(color))
+            width = float(value) * scale  # negative outputs grow left of the zero line
+            painter.fillRect(QRectF(zero_x + min(0.0, width), y + row * 0.12, abs(width),
+                                    row * 0.76), QColor(color))
             text = f"{100 * value:.1f}%" if self.probabilities else f"{value:.3g}"
             painter.drawText(QRectF(name_w + bar_w + 4, y, text_w, row),
                              Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, text)
+        if zero_x > name_w:
+            painter.setPen(QColor(self.colors.text))
+            painter.drawLine(int(zero_x), 0, int(zero_x), self.height())
         painter.end()
+
+    def bar_axis(self, left: float, width: float) -> tuple[float, float]:
+        """(x of the zero line, pixels per unit): probabilities fill the width from the left;
+        raw outputs with negatives get a centred zero line, negatives drawn to its left."""
+        if self.probabilities:
+            return left, width
+        top = max(1e-12, float(np.max(np.abs(self.values))))
+        if float(np.min(self.values)) < 0:
+            return left + width / 2, width / 2 / top
+        return left, width / top
 
     def _name(self, i: int) -> str:
         """A class name, with a check mark for the input's label."""

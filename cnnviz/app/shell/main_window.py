@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pyqtgraph as pg
 from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import (
     QAction,
@@ -265,6 +266,8 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         self.theme_name = name
         colors = themes.apply_theme(app, name, point_size=self.point_size)
+        for view in self.findChildren(pg.GraphicsView):
+            themes.restyle_view(view, colors)
         for key in ("pipeline", "inspector", "prediction", "training"):
             self.panels[key].set_colors(colors)
         self.panels["explain"].refresh()  # its rich text is sized from the font

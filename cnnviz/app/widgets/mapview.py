@@ -9,6 +9,7 @@ A ``(C, H, W)`` array is tiled into a grid of ``C`` maps with a one-pixel gap; a
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import QGraphicsRectItem, QWidget
 
 from cnnviz.app.widgets.colormaps import colormap_for, levels_for, to_qimage
 from cnnviz.app.widgets.theme import LIGHT
+from cnnviz.engine.explain_terms import idx
 
 GAP = 1
 THUMB = 64  # target thumbnail size in pixels (pipeline columns)
@@ -86,6 +88,14 @@ def same_data(a: np.ndarray | None, b: np.ndarray | None) -> bool:
                       and a.__array_interface__ == b.__array_interface__)
 
 
+def unit_text(unit: tuple[int, ...]) -> str:
+    """A unit index as the app writes indices everywhere: `[c,i,j]`, never a Python tuple."""
+    return idx(*unit)
+
+
+UnitNamer = Callable[[tuple[int, ...]], str]
+
+
 def as_stack(array: np.ndarray) -> tuple[np.ndarray, bool]:
     """(C, H, W) view of a map stack, a single map or a vector (as a K×1 strip)."""
     array = np.asarray(array)
@@ -113,6 +123,7 @@ class MapView(pg.GraphicsLayoutWidget):
         self.colorbar.setImageItem(self.image)
         self.addItem(self.colorbar, row=0, col=1)
         self.readout = self.addLabel("", row=1, col=0, colspan=2, size="12pt")
+        self.unit_name: UnitNamer = unit_text  # how the hover readout names a cell
         self.maps: np.ndarray | None = None
         self.vector = False
         self.mosaic = Mosaic(1, 1, 1)
@@ -129,7 +140,9 @@ class MapView(pg.GraphicsLayoutWidget):
             self.maps = None
             self.image.clear()
             self.readout.setText("")
+            self.colorbar.setVisible(False)  # an empty view shows no stale scale
             return
+        self.colorbar.setVisible(True)
         self.maps, self.vector = as_stack(array)
         self.mosaic = Mosaic(*self.maps.shape, columns=columns)
         self.signed = signed
@@ -195,7 +208,7 @@ class MapView(pg.GraphicsLayoutWidget):
         """Show the exact value under the mouse."""
         pixel = self._pixel(scene_pos)
         unit = None if pixel is None else self.unit_at(*pixel)
-        text = "" if unit is None else f"{unit}: {self.value_at(unit):.6g}"
+        text = "" if unit is None else f"{self.unit_name(unit)} = {self.value_at(unit):.6g}"
         self.readout.setText(text)
         self.hover_changed.emit(text)
 
@@ -218,6 +231,12 @@ class MapView(pg.GraphicsLayoutWidget):
         self.view.addItem(item)
         self._overlays.append(item)
         return item
+
+    def outline_maps(self, maps: list[int], color: str, width: float = 3.0) -> None:
+        """Outline whole maps of the mosaic (a kernel the explanation uses), leaving every
+        cell's colour visible."""
+        for c in sorted(set(maps)):
+            self.add_rect(c, 0, self.mosaic.H, 0, self.mosaic.W, color, width=width)
 
     def mark_units(self, units: list[tuple[int, ...]], color: str,
                    fill: str | None = None, width: float = 2.0) -> None:
@@ -288,13 +307,15 @@ class ThumbGrid(QWidget):
         row, col = divmod(c, self.cols)
         return QRect(col * (w + 4) + 2, row * (h + 4) + 2, w, h)
 
-    def set_array(self, array: np.ndarray | None, signed: bool) -> None:
-        """Draw a (C, H, W) stack or a (K,) vector (None = not computed yet)."""
+    def set_array(self, array: np.ndarray | None, signed: bool,
+                  levels: tuple[float, float] | None = None) -> None:
+        """Draw a (C, H, W) stack or a (K,) vector (None = not computed yet), on its own
+        range or on the given levels."""
         self.array = None if array is None else np.asarray(array)
         self.images = []
         if self.array is not None:
             stack = as_stack(self.array)[0]
-            levels = levels_for(stack, signed)
+            levels = levels if levels is not None else levels_for(stack, signed)
             self.images = [to_qimage(m, signed, levels) for m in stack]
         self.update()
 

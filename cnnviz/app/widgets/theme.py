@@ -75,7 +75,12 @@ def _palette(c: Colors) -> QPalette:
 
 def apply_theme(app: QApplication, name: str = "system",
                 point_size: int = BASE_POINT_SIZE) -> Colors:
-    """Style the whole application (palette, fonts, pyqtgraph colours); returns the colours."""
+    """Style the whole application (palette, fonts, pyqtgraph defaults); returns the colours.
+
+    Views that exist already are restyled by their window (`restyle_view` on its own
+    children): enumerating every widget of the process once crashed PySide6 on a
+    half-destroyed widget of a closed window.
+    """
     c = colors(name)
     app.setStyle("Fusion")
     app.setPalette(_palette(c))
@@ -83,20 +88,19 @@ def apply_theme(app: QApplication, name: str = "system",
     font.setPointSize(point_size)
     app.setFont(font)
     pg.setConfigOptions(background=c.panel, foreground=c.text, antialias=True)
-    for view in graphics_views(app):
-        view.setBackground(c.panel)
     return c
 
 
-def graphics_views(app: QApplication) -> list[pg.GraphicsView]:
-    """Every pyqtgraph view under a top-level window.
-
-    Searched with findChildren rather than QApplication.allWidgets(): wrapping every widget
-    of the process (popups, half-destroyed ones of a closed window) once crashed PySide6.
-    """
-    views: list[pg.GraphicsView] = []
-    for top in app.topLevelWidgets():
-        if isinstance(top, pg.GraphicsView):
-            views.append(top)
-        views.extend(top.findChildren(pg.GraphicsView))
-    return views
+def restyle_view(view: pg.GraphicsView, c: Colors) -> None:
+    """Give a pyqtgraph view and every axis, label and legend in it the theme's colours
+    (colour bars and plots made before a theme switch keep their old pens otherwise)."""
+    view.setBackground(c.panel)
+    for item in view.scene().items():
+        if isinstance(item, pg.AxisItem):
+            item.setPen(pg.mkPen(c.text))
+            item.setTextPen(pg.mkPen(c.text))
+        elif isinstance(item, pg.LabelItem):
+            item.opts["color"] = c.text
+            item.setText(item.text)
+        elif isinstance(item, pg.LegendItem):
+            item.setLabelTextColor(c.text)
