@@ -106,13 +106,9 @@ def _check_args(n, size, classes, noise, jitter, test_fraction) -> tuple[str, ..
     return classes
 
 
-def _render(name: str, size: int, noise: float, jitter: float,
-            rng: np.random.Generator) -> np.ndarray:
-    """One (size, size) image of the named class."""
-    if name == "other":
-        name = str(rng.choice(OTHER_POOL))
-    elif name == "line":
-        name = str(rng.choice(LINES))
+def coverage(name: str, size: int, jitter: float, rng: np.random.Generator) -> np.ndarray:
+    """(size, size) float32 in [0, 1]: how much of each pixel a randomly sized and placed
+    shape covers."""
     r = rng.uniform(0.25, 0.42) * size          # half-extent of the shape
     t = max(1.0, size / 9) * rng.uniform(0.9, 1.2)  # stroke width
     room = max(0.0, size / 2 - r - 0.5) * jitter
@@ -120,7 +116,17 @@ def _render(name: str, size: int, noise: float, jitter: float,
     grid = (np.arange(size * SUPERSAMPLE) + 0.5) / SUPERSAMPLE
     y, x = np.meshgrid(grid - cy, grid - cx, indexing="ij")
     inside = SHAPES[name](y, x, r, t).astype(np.float32)
-    image = inside.reshape(size, SUPERSAMPLE, size, SUPERSAMPLE).mean(axis=(1, 3))
+    return inside.reshape(size, SUPERSAMPLE, size, SUPERSAMPLE).mean(axis=(1, 3))
+
+
+def _render(name: str, size: int, noise: float, jitter: float,
+            rng: np.random.Generator) -> np.ndarray:
+    """One (size, size) image of the named class."""
+    if name == "other":
+        name = str(rng.choice(OTHER_POOL))
+    elif name == "line":
+        name = str(rng.choice(LINES))
+    image = coverage(name, size, jitter, rng)
     image *= rng.uniform(0.7, 1.0)
     if noise > 0:
         image += rng.normal(0.0, noise, image.shape).astype(np.float32)
