@@ -95,15 +95,20 @@ def _check_args(n, size, classes, noise, jitter, test_fraction) -> tuple[str, ..
     if unknown or len(classes) < 2 or len(set(classes)) != len(classes):
         raise DataError(f"shapes: classes must be 2 or more distinct names from "
                         f"{', '.join(shape_names())}; got {classes!r}")
-    if not isinstance(n, int | np.integer) or n < len(classes) or n > 1_000_000:
-        raise DataError(f"shapes: n must be an integer from {len(classes)} to 1000000, got {n!r}")
+    check_sizes("shapes", n, len(classes), size, noise, jitter, test_fraction)
+    return classes
+
+
+def check_sizes(where: str, n, classes: int, size, noise, jitter, test_fraction) -> None:
+    """Validate the options every shapes generator takes; DataError naming the bad one."""
+    if not isinstance(n, int | np.integer) or n < classes or n > 1_000_000:
+        raise DataError(f"{where}: n must be an integer from {classes} to 1000000, got {n!r}")
     if not isinstance(size, int | np.integer) or not 5 <= size <= 256:
-        raise DataError(f"shapes: size must be an integer from 5 to 256, got {size!r}")
+        raise DataError(f"{where}: size must be an integer from 5 to 256, got {size!r}")
     for name, value, top in (("noise", noise, 1.0), ("jitter", jitter, 1.0),
                              ("test_fraction", test_fraction, 0.9)):
         if not isinstance(value, int | float) or not 0 <= value <= top:
-            raise DataError(f"shapes: {name} must be a number from 0 to {top}, got {value!r}")
-    return classes
+            raise DataError(f"{where}: {name} must be a number from 0 to {top}, got {value!r}")
 
 
 def coverage(name: str, size: int, jitter: float, rng: np.random.Generator) -> np.ndarray:

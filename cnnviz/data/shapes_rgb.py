@@ -12,8 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnviz.data.dataset import Dataset, stratified_split
-from cnnviz.data.errors import DataError
-from cnnviz.data.shapes import coverage
+from cnnviz.data.shapes import check_sizes, coverage
 
 SHAPE_NAMES = ("square", "circle", "triangle")
 COLOURS = {"red": (0.9, 0.15, 0.1), "green": (0.15, 0.8, 0.2), "blue": (0.15, 0.3, 0.95)}
@@ -23,7 +22,7 @@ CLASS_NAMES = tuple(f"{colour} {shape}" for shape in SHAPE_NAMES for colour in C
 def make_color_shapes(n: int = 1800, size: int = 16, noise: float = 0.05, seed: int = 0,
                       jitter: float = 1.0, test_fraction: float = 0.2) -> Dataset:
     """n labelled (3, size, size) colour shape images, 9 balanced classes, seeded split."""
-    _check(n, size, noise, jitter, test_fraction)
+    check_sizes("shapes-rgb", n, len(CLASS_NAMES), size, noise, jitter, test_fraction)
     rng = np.random.default_rng(seed)
     labels = np.arange(n, dtype=np.int64) % len(CLASS_NAMES)
     rng.shuffle(labels)
@@ -34,19 +33,6 @@ def make_color_shapes(n: int = 1800, size: int = 16, noise: float = 0.05, seed: 
     return Dataset(name=f"shapes-rgb-{size}x{size}", images=images, labels=labels,
                    class_names=list(CLASS_NAMES), train_indices=train, test_indices=test,
                    source="shapes-rgb")
-
-
-def _check(n, size, noise, jitter, test_fraction) -> None:
-    """Validate the options; DataError naming the bad one."""
-    classes = len(CLASS_NAMES)
-    if not isinstance(n, int | np.integer) or not classes <= n <= 1_000_000:
-        raise DataError(f"shapes-rgb: n must be an integer from {classes} to 1000000, got {n!r}")
-    if not isinstance(size, int | np.integer) or not 5 <= size <= 256:
-        raise DataError(f"shapes-rgb: size must be an integer from 5 to 256, got {size!r}")
-    for name, value, top in (("noise", noise, 1.0), ("jitter", jitter, 1.0),
-                             ("test_fraction", test_fraction, 0.9)):
-        if not isinstance(value, int | float) or not 0 <= value <= top:
-            raise DataError(f"shapes-rgb: {name} must be a number from 0 to {top}, got {value!r}")
 
 
 def _render(label: int, size: int, noise: float, jitter: float,

@@ -9,18 +9,12 @@ from cnnviz.core import Network
 from cnnviz.core.optim import Adam
 from cnnviz.engine import Stepper
 
-BLOCKS = {
-    "input": [3, 6, 6],
-    "layers": [
-        {"type": "conv2d", "out_channels": 3, "kernel_size": 3, "padding": 1},
-        {"type": "batchnorm2d"},
-        {"type": "residual", "body": [
-            {"type": "conv2d", "out_channels": 3, "kernel_size": 3, "padding": 1},
-            {"type": "relu"}, {"type": "dropout", "p": 0.4}]},
-        {"type": "flatten"},
-        {"type": "dense", "units": 3},
-    ],
-}
+# a stem with batch norm, an identity block with dropout, a flat head
+BLOCKS = {"input": [3, 6, 6], "layers": [
+    {"type": "conv2d", "out_channels": 3, "kernel_size": 3, "padding": 1}, {"type": "batchnorm2d"},
+    {"type": "residual", "body": [{"type": "conv2d", "out_channels": 3, "kernel_size": 3,
+                                   "padding": 1}, {"type": "relu"}, {"type": "dropout", "p": 0.4}]},
+    {"type": "flatten"}, {"type": "dense", "units": 3}]}
 
 
 def test_a_stepped_pass_equals_run_pass_and_the_update():
