@@ -75,7 +75,7 @@ def register(subparsers: Any) -> None:
     source.add_argument("--preset", help=f"a built-in network (default {DEFAULT_PRESET})")
     source.add_argument("--spec", metavar="FILE", help="a network spec (JSON file)")
     p.add_argument("--dataset", default="mnist",
-                   help="mnist, shapes, or a path to data (default mnist)")
+                   help="mnist, shapes, shapes-rgb, or a path to data (default mnist)")
     p.add_argument("--epochs", type=positive_int, default=20, help="default 20")
     p.add_argument("--batch-size", type=positive_int, default=64,
                    help="examples per update; 1 = online learning (default 64)")
@@ -179,12 +179,17 @@ def _build_network(args: argparse.Namespace) -> tuple[Any, str | None]:
 
 
 def open_dataset_for(name: str, net: Any) -> Any:
-    """open_dataset(name); the synthetic shapes are generated to fit the network."""
+    """open_dataset(name); synthetic shapes are generated to fit the network, and image
+    files and folders keep colour when the network takes 3 channels."""
     from cnnviz.data import open_dataset
+    from cnnviz.data.registry import open_dataset_with_channels
 
+    channels, size, _ = net.spec.input_shape
     if name == "shapes":
         return _shapes_for(net)
-    return open_dataset(name)
+    if name == "shapes-rgb":
+        return open_dataset(name, size=size)
+    return open_dataset_with_channels(name, channels)
 
 
 def _shapes_for(net: Any) -> Any:

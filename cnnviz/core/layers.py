@@ -1,9 +1,11 @@
 """Layer classes: forward(x) saves what backward needs; backward(delta) returns ∂E/∂input.
 
 Each layer wraps the kernels of its op family. `params` holds the live weight and bias
-arrays, `grads` the gradients of the latest backward pass, `saved` the tensors of the
-latest forward pass ("input", "output", and "argmax" for max pooling) — the stepper and
-the panels read them, so they are exactly what the kernels computed.
+arrays, `buffers` the running statistics of batch norm (state, not trained), `grads` the
+gradients of the latest backward pass, `saved` the tensors of the latest forward pass
+("input", "output", "argmax" for max pooling, "mean"/"var"/"x_hat" for batch norm,
+"mask" for dropout) — the stepper and the panels read them, so they are exactly what the
+kernels computed. `training` selects PyTorch's train or eval behaviour.
 """
 
 from __future__ import annotations
@@ -27,12 +29,28 @@ class Layer:
         self.in_shape: tuple[int, ...] = tuple(spec.in_shape)
         self.out_shape: tuple[int, ...] = tuple(spec.out_shape)
         self.dtype = np.dtype(dtype)
-        self.params: dict[str, np.ndarray] = {
-            name: np.zeros(shape, dtype=self.dtype) for name, shape in spec.param_shapes.items()
-        }
+        self.key: str = spec.key  # the name prefix of its parameters: "3" or "3.body.0"
+        self.params: dict[str, np.ndarray] = self._zeros(spec.param_shapes)
+        self.buffers: dict[str, np.ndarray] = self._zeros(spec.buffer_shapes)
         self.grads: dict[str, np.ndarray] = {}
         self.saved: dict[str, np.ndarray] = {}
+        self.training = True
 
+    def _zeros(self, shapes: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
+        """A zero array of the layer's dtype per named shape."""
+        return {name: np.zeros(shape, dtype=self.dtype) for name, shape in shapes.items()}
+
+    @property
+    def stream(self) -> tuple[int, ...]:
+        """Where this layer's init draws from: (3,), or (3, branch, j) inside block 3."""
+        if not self.spec.path:
+            return (self.index,)
+        block, branch, j = self.spec.path.split(".")
+        return (int(block), 0 if branch == "body" else 1, int(j))
+
+    def set_training(self, mode: bool) -> None:
+        """Train (True) or eval (False) behaviour from the next forward pass on."""
+        self.training = bool(mode)
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Compute the output for input x (N, *in_shape) and save what backward needs."""
         out = self._forward(x)
@@ -43,7 +61,7 @@ class Layer:
     def backward(self, grad_out: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         """Fill `grads` and return ∂E/∂input (None when not needed and not free)."""
         if "input" not in self.saved:
-            raise RuntimeError(f"layer {self.index} ({self.type}): backward before forward")
+            raise RuntimeError(f"layer {self.key} ({self.type}): backward before forward")
         return self._backward(grad_out, need_input_grad)
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
@@ -166,9 +184,159 @@ class Flatten(Layer):
         return grad_out.reshape(self.saved["input"].shape)
 
 
+class BatchNorm(Layer):
+    """Batch norm per channel (2d) or feature (1d), as torch.nn.BatchNorm2d / BatchNorm1d.
+
+    Training mode normalises with the batch mean and biased variance and moves the
+    running statistics towards them (the running variance takes the unbiased batch
+    variance); eval mode normalises with the running statistics. γ = weight, β = bias.
+    """
+
+    def __init__(self, spec: Any, dtype: np.dtype) -> None:
+        super().__init__(spec, dtype)
+        self.params["weight"][...] = 1
+        self.buffers["running_var"][...] = 1
+
+    def _forward(self, x):
+        gamma, beta, eps = self.params["weight"], self.params["bias"], self.config["eps"]
+        self._normalised_with_batch = self.training
+        if self.training:
+            out, x_hat, mean, var = K.batchnorm_forward(x, gamma, beta, eps)
+            self._update_running(mean, var, x.size // x.shape[1])
+        else:
+            mean, var = self.buffers["running_mean"].copy(), self.buffers["running_var"].copy()
+            out, x_hat = K.batchnorm_forward_eval(x, gamma, beta, mean, var, eps)
+        self.saved.update(mean=mean, var=var, x_hat=x_hat)
+        return out
+
+    def _update_running(self, mean: np.ndarray, var: np.ndarray, m: int) -> None:
+        """running ← (1 − momentum)·running + momentum·batch; the variance unbiased, m/(m − 1)."""
+        if m < 2:
+            raise ValueError(
+                f"layer {self.key} ({self.type}): training mode needs more than 1 value per "
+                f"channel to estimate a variance, got {m} (batch 1); use a larger batch or "
+                "eval mode"
+            )
+        momentum = self.config["momentum"]
+        running_mean, running_var = self.buffers["running_mean"], self.buffers["running_var"]
+        running_mean[...] = (1 - momentum) * running_mean + momentum * mean
+        running_var[...] = (1 - momentum) * running_var + momentum * var * (m / (m - 1))
+
+    def _backward(self, grad_out, need_input_grad):
+        gamma, eps = self.params["weight"], self.config["eps"]
+        s = self.saved
+        grad_x, grad_gamma, grad_beta = K.batchnorm_backward(
+            grad_out, s["x_hat"], gamma, s["var"], eps, self._normalised_with_batch
+        )
+        self.grads = {"weight": grad_gamma, "bias": grad_beta}
+        return grad_x
+
+
+class BatchNorm2d(BatchNorm):
+    type = "batchnorm2d"
+
+
+class BatchNorm1d(BatchNorm):
+    type = "batchnorm1d"
+
+
+class Dropout(Layer):
+    """Inverted dropout: training mode keeps each unit with probability 1 − p and scales
+    kept ones by 1/(1 − p); eval mode is the identity.
+
+    Masks come from `rng`, the network's own seeded generator. `fixed_mask`, when set,
+    is used instead of a fresh draw (gradient checks nudge inputs under one mask).
+    """
+
+    type = "dropout"
+
+    def __init__(self, spec: Any, dtype: np.dtype) -> None:
+        super().__init__(spec, dtype)
+        self.rng: np.random.Generator = np.random.default_rng(0)
+        self.fixed_mask: np.ndarray | None = None
+
+    def _forward(self, x):
+        p = self.config["p"]
+        self.saved.pop("mask", None)
+        if not self.training:
+            return x.copy()
+        mask = self.fixed_mask
+        if mask is None:
+            mask = (self.rng.random(x.shape) >= p).astype(x.dtype)
+        self.saved["mask"] = mask
+        return K.dropout_forward(x, mask, p)
+
+    def _backward(self, grad_out, need_input_grad):
+        if "mask" not in self.saved:  # the forward pass ran in eval mode
+            return grad_out.copy()
+        return K.dropout_backward(grad_out, self.saved["mask"], self.config["p"])
+
+
+class Residual(Layer):
+    """A residual block: output = body(x) + shortcut(x), the shortcut being the identity
+    when it has no layers. Its params, buffers and grads are those of its inner layers,
+    named "body.<j>.<name>" / "shortcut.<j>.<name>".
+    """
+
+    type = "residual"
+
+    def __init__(self, spec: Any, dtype: np.dtype) -> None:
+        super().__init__(spec, dtype)
+        self.body = [build_layer(s, dtype) for s in spec.body]
+        self.shortcut = [build_layer(s, dtype) for s in spec.shortcut]
+        self.params = self._gather("params")
+        self.buffers = self._gather("buffers")
+
+    def inner(self) -> list[tuple[str, Layer]]:
+        """("body.0", layer), …, ("shortcut.0", layer), … in spec order."""
+        named = [(f"body.{j}", layer) for j, layer in enumerate(self.body)]
+        return named + [(f"shortcut.{j}", layer) for j, layer in enumerate(self.shortcut)]
+
+    def _gather(self, attribute: str) -> dict[str, np.ndarray]:
+        """One dict of the inner layers' arrays, keyed "<branch>.<j>.<name>"."""
+        return {
+            f"{prefix}.{name}": array
+            for prefix, layer in self.inner()
+            for name, array in getattr(layer, attribute).items()
+        }
+
+    def set_training(self, mode: bool) -> None:
+        super().set_training(mode)
+        for _, layer in self.inner():
+            layer.set_training(mode)
+
+    def _forward(self, x):
+        body = _forward_all(self.body, x)
+        shortcut = _forward_all(self.shortcut, x)
+        self.saved.update(body_output=body, shortcut_output=shortcut)
+        return body + shortcut
+
+    def _backward(self, grad_out, need_input_grad):
+        # the addition copies δ to both branches; the input gradient sums theirs
+        grad_body = _backward_all(self.body, grad_out, need_input_grad)
+        grad_shortcut = _backward_all(self.shortcut, grad_out, need_input_grad)
+        self.grads = self._gather("grads")
+        return grad_body + grad_shortcut if need_input_grad else None
+
+
+def _forward_all(layers: list[Layer], x: np.ndarray) -> np.ndarray:
+    """x through the layers in order (no layers: x itself, the identity)."""
+    for layer in layers:
+        x = layer.forward(x)
+    return x
+
+
+def _backward_all(layers: list[Layer], grad: np.ndarray, need_input_grad: bool) -> Any:
+    """δ back through the layers in reverse; the first one's input gradient only if needed."""
+    for layer in reversed(layers):
+        grad = layer.backward(grad, need_input_grad or layer is not layers[0])
+    return grad
+
+
 LAYER_CLASSES: dict[str, type[Layer]] = {
     cls.type: cls
     for cls in (Conv2d, Dense, MaxPool2d, AvgPool2d, ReLU, LeakyReLU, Sigmoid, Tanh, Flatten)
+    + (BatchNorm2d, BatchNorm1d, Dropout, Residual)
 }
 
 
@@ -177,19 +345,35 @@ def build_layer(spec: Any, dtype: np.dtype) -> Layer:
     return LAYER_CLASSES[spec.type](spec, dtype)
 
 
+def iter_layers(layers: list[Layer]) -> list[Layer]:
+    """Every layer, those inside residual blocks included, in spec order."""
+    found: list[Layer] = []
+    for layer in layers:
+        found.append(layer)
+        if isinstance(layer, Residual):
+            found.extend(inner for _, inner in layer.inner())
+    return found
+
+
 def initialise(layer: Layer, next_spec: Any | None, seed: int) -> None:
     """Seeded init: He-normal before relu / leaky_relu, Glorot-uniform otherwise; zero bias.
 
-    Each layer draws from its own stream, `default_rng([seed, index])` (PCG64), so the
-    same seed gives the same weights on every machine, and editing one layer leaves the
-    initial weights of the others unchanged.
+    Each layer draws from its own stream, `default_rng([seed, *layer.stream])` (PCG64),
+    so the same seed gives the same weights on every machine, and editing one layer
+    leaves the initial weights of the others unchanged. Inside a block, the layer after
+    a branch's last layer is the one after the block. Batch norm starts at γ = 1, β = 0.
     """
-    if "weight" not in layer.params:
+    if isinstance(layer, Residual):
+        for branch in (layer.body, layer.shortcut):
+            for j, inner in enumerate(branch):
+                initialise(inner, branch[j + 1].spec if j + 1 < len(branch) else next_spec, seed)
+        return
+    if not isinstance(layer, (Conv2d, Dense)):
         return
     w = layer.params["weight"]
     receptive = int(np.prod(w.shape[2:])) if w.ndim > 2 else 1
     fan_in, fan_out = w.shape[1] * receptive, w.shape[0] * receptive
-    rng = np.random.default_rng([seed, layer.index])
+    rng = np.random.default_rng([seed, *layer.stream])
     next_type = next_spec.type if next_spec is not None else None
     if next_type in ("relu", "leaky_relu"):
         slope = float(next_spec.config.get("negative_slope", 0.0))

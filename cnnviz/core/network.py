@@ -1,8 +1,11 @@
 """Network: a spec turned into layers, with passes, training steps and state dicts.
 
 Parameters are named like a PyTorch `nn.Sequential` state_dict: "<layer index>.weight"
-and "<layer index>.bias". `run_pass` records every tensor a panel may show; the stepper
-in `cnnviz.engine` runs the very same layer calls one at a time.
+and "<layer index>.bias", "3.body.0.weight" inside a residual block; batch norm's buffers
+"<i>.running_mean" / "<i>.running_var" are in the state dict too, but not in `params()`,
+the gradients or the optimizers. `run_pass` records every tensor a panel may show; the
+stepper in `cnnviz.engine` runs the very same layer calls one at a time. A new network is
+in training mode (`train()` / `eval()` switch, as in PyTorch).
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from cnnviz.core.layers import Layer, build_layer, initialise
+from cnnviz.core.layers import Dropout, Layer, build_layer, initialise, iter_layers
 from cnnviz.core.losses import LOSSES
 from cnnviz.core.spec import NetworkSpec, parse_spec
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
+DROPOUT_STREAM = 2**31 - 1  # the masks' generator: default_rng([seed, DROPOUT_STREAM])
 
 
 @dataclass
@@ -54,6 +58,24 @@ class Network:
             following = spec.layers[k + 1] if k + 1 < len(spec.layers) else None
             initialise(layer, following, self.seed)
         self._loss = LOSSES[spec.loss]
+        self.rng = np.random.default_rng([self.seed, DROPOUT_STREAM])
+        for layer in iter_layers(self.layers):
+            if isinstance(layer, Dropout):
+                layer.rng = self.rng
+        self.training = True
+
+    # --- modes --------------------------------------------------------------------
+
+    def train(self, mode: bool = True) -> Network:
+        """Training mode (batch statistics, dropout on), or eval mode with mode=False."""
+        self.training = bool(mode)
+        for layer in self.layers:
+            layer.set_training(self.training)
+        return self
+
+    def eval(self) -> Network:
+        """Eval mode: batch norm uses its running statistics, dropout is the identity."""
+        return self.train(False)
 
     @classmethod
     def from_spec(
@@ -67,28 +89,32 @@ class Network:
     # --- parameters ---------------------------------------------------------------
 
     def params(self) -> dict[str, np.ndarray]:
-        """The live parameter arrays, keyed "<index>.weight" / "<index>.bias"."""
+        """The live trainable arrays, keyed "<index>.weight" / "<index>.bias"."""
+        return self._named("params")
+
+    def buffers(self) -> dict[str, np.ndarray]:
+        """The live running statistics, keyed "<index>.running_mean" / "….running_var"."""
+        return self._named("buffers")
+
+    def _named(self, attribute: str) -> dict[str, np.ndarray]:
+        """Every layer's arrays of one kind, keyed "<index>.<name>"."""
         return {
             f"{layer.index}.{name}": array
             for layer in self.layers
-            for name, array in layer.params.items()
+            for name, array in getattr(layer, attribute).items()
         }
 
     def grads(self) -> dict[str, np.ndarray]:
         """The gradients of the latest backward pass, keyed like params()."""
-        return {
-            f"{layer.index}.{name}": array
-            for layer in self.layers
-            for name, array in layer.grads.items()
-        }
+        return self._named("grads")
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Copies of every parameter array."""
-        return {name: array.copy() for name, array in self.params().items()}
+        """Copies of every parameter and buffer array."""
+        return {name: array.copy() for name, array in {**self.params(), **self.buffers()}.items()}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Copy arrays into the parameters; names and shapes must match exactly."""
-        params = self.params()
+        """Copy arrays into the parameters and buffers; names and shapes must match exactly."""
+        params = {**self.params(), **self.buffers()}
         missing = sorted(set(params) - set(state))
         unexpected = sorted(set(state) - set(params))
         if missing or unexpected:
@@ -199,8 +225,8 @@ def transfer_matching_weights(source: Network, target: Network) -> list[int]:
         candidates.append(src_ordered[rank] if rank < len(src_ordered) else None)
         for src in candidates:
             if src is not None and _same_shapes(src, layer):
-                for name, array in layer.params.items():
-                    array[...] = src.params[name].astype(target.dtype)
+                for name, array in {**layer.params, **layer.buffers}.items():
+                    array[...] = {**src.params, **src.buffers}[name].astype(target.dtype)
                 kept.append(layer.index)
                 break
     return kept

@@ -186,6 +186,68 @@ def tanh_backward(out, delta):
     return delta * (1 - out * out)
 
 
+# --- batch norm -----------------------------------------------------------------------
+
+
+def _channel_axes(x) -> tuple[int, ...]:
+    """The axes a channel's statistics run over: N, and H, W for batchnorm2d."""
+    return (0, *range(2, x.ndim))
+
+
+def _per_channel(v, ndim: int):
+    """A (C,) vector shaped to broadcast over (N, C) or (N, C, H, W)."""
+    return v.reshape(1, -1, *([1] * (ndim - 2)))
+
+
+def batchnorm_forward(x, gamma, beta, eps: float):
+    """Training mode: μ = mean of x, σ² = biased variance, per channel; y = γ·x̂ + β."""
+    axes = _channel_axes(x)
+    mean = x.astype(np.float64).mean(axis=axes)
+    var = ((x - _per_channel(mean, x.ndim)) ** 2).mean(axis=axes)
+    out, x_hat = batchnorm_forward_eval(x, gamma, beta, mean, var, eps)
+    return out, x_hat, mean.astype(x.dtype), var.astype(x.dtype)
+
+
+def batchnorm_forward_eval(x, gamma, beta, mean, var, eps: float):
+    """x̂ = (x − μ)/√(σ² + ε) with the given statistics; y = γ·x̂ + β."""
+    mu, sigma = _per_channel(mean, x.ndim), np.sqrt(_per_channel(var, x.ndim) + eps)
+    x_hat = (x.astype(np.float64) - mu) / sigma
+    out = _per_channel(gamma, x.ndim) * x_hat + _per_channel(beta, x.ndim)
+    return out.astype(x.dtype), x_hat.astype(x.dtype)
+
+
+def batchnorm_backward(delta, x_hat, gamma, var, eps: float, training: bool):
+    """∂E/∂β = Σδ, ∂E/∂γ = Σδ·x̂, and ∂E/∂x.
+
+    Training: x̂ depends on x also through μ and σ², which gives the three terms
+    ∂E/∂x = γ/(m·σ)·(m·δ − Σδ − x̂·Σ(δ·x̂)), m values per channel. Eval: γ·δ/σ.
+    """
+    axes = _channel_axes(delta)
+    m = delta.size // delta.shape[1]
+    d = delta.astype(np.float64)
+    sum_d, sum_dh = d.sum(axis=axes), (d * x_hat).sum(axis=axes)
+    scale = _per_channel(gamma / np.sqrt(var.astype(np.float64) + eps), delta.ndim)
+    if training:
+        dims = delta.ndim
+        grad = scale / m * (m * d - _per_channel(sum_d, dims) - x_hat * _per_channel(sum_dh, dims))
+    else:
+        grad = scale * d
+    return grad.astype(delta.dtype), sum_dh.astype(gamma.dtype), sum_d.astype(gamma.dtype)
+
+
+# --- dropout --------------------------------------------------------------------------
+
+
+def dropout_forward(x, mask, p: float):
+    """Inverted dropout: y = x·mask/(1 − p) (mask: 1 kept, 0 dropped)."""
+    return (x * mask / (1.0 - p)).astype(x.dtype)
+
+
+def dropout_backward(delta, mask, p: float):
+    """∂E/∂x = δ·mask/(1 − p)."""
+    return (delta * mask / (1.0 - p)).astype(delta.dtype)
+
+
 # --- losses ---------------------------------------------------------------------------
 
 

@@ -1,5 +1,9 @@
 """The network spec: parse and check a JSON/dict description of a CNN and infer its shapes.
 
+A `residual` block holds its own layers: a `body` list and a `shortcut` ("identity" or a
+list); output = body(x) + shortcut(x). Layers inside a block are named by their path,
+"3.body.0", "3.shortcut.0", which is also the prefix of their parameters.
+
 A bad spec raises `SpecError` and nothing else, with a message that names the layer, the
 field, the value given and what is allowed, so that the layer editor and the command line
 can show it as is. Output size per axis, as DESIGN.md fixes it: ⌊(W − F + 2P)/S⌋ + 1.
@@ -7,22 +11,52 @@ can show it as is. Output size per axis, as DESIGN.md fixes it: ⌊(W − F + 2P
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import numbers
 import os
-from dataclasses import dataclass, field
 from typing import Any
 
-MAX_LAYERS = 64
-MAX_ELEMENTS = 50_000_000  # per tensor: one example's layer output, or one parameter tensor
+from cnnviz.core.spec_blocks import norm_shapes, refused_in_block, residual
+from cnnviz.core.spec_table import format_shape_table, shape_table
+from cnnviz.core.spec_types import (
+    MAX_ELEMENTS,
+    MAX_LAYERS,
+    LayerSpec,
+    NetworkSpec,
+    SpecError,
+    _check_size,
+    _dims,
+    _Inferred,
+    _int,
+    _number,
+    _pair,
+    _pair_json,
+    _Shape,
+    _show,
+    _unknown,
+)
+
+__all__ = [
+    "LAYER_FIELDS",
+    "LAYER_TYPES",
+    "MAX_ELEMENTS",
+    "MAX_LAYERS",
+    "LayerSpec",
+    "NetworkSpec",
+    "SpecError",
+    "format_shape_table",
+    "parse_spec",
+    "shape_table",
+]
+
 MAX_FILE_CHARS = 1_000_000
 LOSSES = ("cross_entropy", "mse")
 TOP_LEVEL_KEYS = ("input", "layers", "loss")
 _REQUIRED = object()  # a field without a default
 _MISSING = object()
 _WINDOW = {"kernel_size": _REQUIRED, "stride": None, "padding": 0}  # pool stride = kernel
+_NORM = {"eps": 1e-5, "momentum": 0.1}
 
 # Fields and defaults of each layer type, in the order to_dict writes them.
 LAYER_FIELDS: dict[str, dict[str, Any]] = {
@@ -33,118 +67,15 @@ LAYER_FIELDS: dict[str, dict[str, Any]] = {
     "leaky_relu": {"negative_slope": 0.01},
     "flatten": {},
     "dense": {"units": _REQUIRED},
+    "batchnorm2d": _NORM,
+    "batchnorm1d": _NORM,
+    "dropout": {"p": 0.5},
+    "residual": {"body": _REQUIRED, "shortcut": "identity"},
 }
 LAYER_TYPES = tuple(LAYER_FIELDS)
 SPATIAL_TYPES = ("conv2d", "maxpool2d", "avgpool2d")
-_TABLE_KEYS = ("layer", "type", "output_shape", "params", "formula")
-_Shape = tuple[int, ...]
-_Inferred = tuple[_Shape, dict, str]  # output shape, parameter shapes, formula
-
-
-class SpecError(ValueError):
-    """A mistake in a network spec; the only exception `parse_spec` raises."""
-
-
-@dataclass(frozen=True, eq=True)
-class LayerSpec:
-    """One checked layer: its normalised config and the shapes it reads and writes."""
-
-    index: int
-    type: str
-    config: dict
-    in_shape: tuple[int, ...]
-    out_shape: tuple[int, ...]
-    param_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    formula: str = ""
-
-    @property
-    def param_count(self) -> int:
-        """Number of trainable numbers in this layer."""
-        return sum(math.prod(shape) for shape in self.param_shapes.values())
-
-    def to_dict(self) -> dict:
-        """The canonical JSON form: every field written, a pair as an int when h == w."""
-        fields = {k: _pair_json(v) if isinstance(v, tuple) else v for k, v in self.config.items()}
-        return {"type": self.type, **fields}
-
-
-@dataclass(frozen=True, eq=True)
-class NetworkSpec:
-    """A checked network: input shape, layers with inferred shapes, and the loss."""
-
-    input_shape: tuple[int, int, int]
-    layers: tuple[LayerSpec, ...]
-    loss: str
-
-    @property
-    def num_classes(self) -> int:
-        """Size of the last layer's output: one score per class."""
-        return self.layers[-1].out_shape[0]
-
-    @property
-    def param_count(self) -> int:
-        """Number of trainable numbers in the whole network."""
-        return sum(layer.param_count for layer in self.layers)
-
-    def to_dict(self) -> dict:
-        """A canonical JSON-able spec; `parse_spec(s.to_dict()) == s`."""
-        layers = [layer.to_dict() for layer in self.layers]
-        return {"input": list(self.input_shape), "layers": layers, "loss": self.loss}
-
-
-def _show(value: Any) -> str:
-    """The value as the user wrote it (JSON when possible), cut short for a message."""
-    try:
-        text = json.dumps(value, ensure_ascii=False, default=repr)
-    except (TypeError, ValueError, RecursionError):  # odd keys, too deep, an int too long
-        text = f"<{type(value).__name__}>"
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _unknown(where: str, what: str, given: Any, allowed: Any) -> SpecError:
-    """An 'unknown <what>' error with the close match (difflib) and the allowed names."""
-    close = difflib.get_close_matches(given, list(allowed), n=1) if isinstance(given, str) else []
-    hint = f"; did you mean '{close[0]}'?" if close else ""
-    names = ", ".join(allowed) or "none besides 'type'"
-    shown = f"'{given}'" if isinstance(given, str) and len(given) < 40 else _show(given)
-    return SpecError(f"{where}unknown {what} {shown}{hint} (allowed: {names})")
-
-
-def _dims(shape: tuple[int, ...]) -> str:
-    """A shape as people write it: 6×28×28."""
-    return "×".join(str(n) for n in shape)
-
-
-def _pair_json(pair: tuple[int, int]) -> int | list[int]:
-    """(3, 3) -> 3 and (3, 5) -> [3, 5]: the canonical form of kernel_size, stride, padding."""
-    return pair[0] if pair[0] == pair[1] else list(pair)
-
-
-def _int(where: str, name: str, value: Any, minimum: int) -> int:
-    """A whole number from minimum to MAX_ELEMENTS (not a bool, not a float), else SpecError."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
-        what = "a positive integer" if minimum > 0 else "a non-negative integer"
-        raise SpecError(f"{where}: {name} must be {what}, got {_show(value)}")
-    if value > MAX_ELEMENTS:
-        raise SpecError(f"{where}: {name} {_show(value)} is too large (at most {MAX_ELEMENTS:,})")
-    return int(value)
-
-
-def _pair(where: str, name: str, value: Any, minimum: int) -> tuple[int, int]:
-    """An int or an [h, w] pair of ints, as (h, w)."""
-    if not isinstance(value, (list, tuple)):
-        value = [value, value]
-    elif len(value) != 2:
-        raise SpecError(f"{where}: {name} must be an integer or [h, w], got {_show(value)}")
-    return _int(where, name, value[0], minimum), _int(where, name, value[1], minimum)
-
-
-def _check_size(where: str, what: str, shape: tuple[int, ...]) -> None:
-    """Refuse a tensor over MAX_ELEMENTS elements, which would exhaust memory."""
-    count = math.prod(shape)
-    if count > MAX_ELEMENTS:
-        limit = f"over the limit of {MAX_ELEMENTS:,} per tensor"
-        raise SpecError(f"{where}: {what} {_dims(shape)} has {count:,} elements, {limit}")
+NORM_TYPES = ("batchnorm2d", "batchnorm1d")
+NOT_IN_BLOCK = ("residual", "flatten", "dense")
 
 
 def _decode(text: str, origin: str) -> Any:
@@ -232,18 +163,18 @@ def parse_spec(spec: dict | str | os.PathLike) -> NetworkSpec:
     return NetworkSpec(input_shape, tuple(layers), loss)
 
 
-def _layer_type(index: int, raw: Any) -> str:
-    """The checked type of one layer entry, with its field names checked too."""
+def _layer_type(label: str, raw: Any) -> str:
+    """The checked type of one layer entry ("3" or "3.body.0"), with its field names checked."""
     if not isinstance(raw, dict):
         raise SpecError(
-            f'layer {index}: must be an object like {{"type": "relu"}}, got {_show(raw)}'
+            f'layer {label}: must be an object like {{"type": "relu"}}, got {_show(raw)}'
         )
     if "type" not in raw:
-        raise SpecError(f"layer {index}: missing field 'type' (one of {', '.join(LAYER_TYPES)})")
+        raise SpecError(f"layer {label}: missing field 'type' (one of {', '.join(LAYER_TYPES)})")
     kind = raw["type"]
     if not isinstance(kind, str) or kind not in LAYER_FIELDS:
-        raise _unknown(f"layer {index}: ", "type", kind, LAYER_TYPES)
-    fields, where = LAYER_FIELDS[kind], f"layer {index} ({kind})"
+        raise _unknown(f"layer {label}: ", "type", kind, LAYER_TYPES)
+    fields, where = LAYER_FIELDS[kind], f"layer {label} ({kind})"
     for key in raw:
         if key != "type" and key not in fields:
             raise _unknown(f"{where}: ", "field", key, fields)
@@ -268,8 +199,14 @@ def _config(where: str, kind: str, raw: dict) -> dict:
         raise SpecError(f"{where}: negative_slope must be a finite number, got {_show(slope)}")
     if kind == "dense":
         return {"units": _int(where, "units", raw["units"], 1)}
+    if kind in NORM_TYPES:
+        eps = _number(where, "eps", raw.get("eps", 1e-5), lambda v: 0 < v < 1, "with 0 < eps < 1")
+        momentum = _number(where, "momentum", raw.get("momentum", 0.1), lambda v: 0 <= v <= 1,
+                           "from 0 to 1")
+        return {"eps": eps, "momentum": momentum}
+    if kind == "dropout":
+        return {"p": _number(where, "p", raw.get("p", 0.5), lambda v: 0 <= v < 1, "with 0 ≤ p < 1")}
     return {}
-
 
 def _window_config(where: str, raw: dict, default_stride: tuple[int, int] | None) -> dict:
     """kernel_size, stride and padding of a conv or pool layer as (h, w) pairs."""
@@ -286,15 +223,25 @@ def _window_config(where: str, raw: dict, default_stride: tuple[int, int] | None
     return {"kernel_size": kernel, "stride": stride or kernel, "padding": padding}
 
 
-def _build_layer(index: int, raw: Any, in_shape: tuple[int, ...], source: str) -> LayerSpec:
-    """One layer checked against the shape it receives from `source`."""
-    kind = _layer_type(index, raw)
-    where = f"layer {index} ({kind})"
+def _build_layer(
+    index: int, raw: Any, in_shape: tuple[int, ...], source: str, path: str = ""
+) -> LayerSpec:
+    """One layer checked against the shape it receives from `source` (path: inside a block)."""
+    kind = _layer_type(path or str(index), raw)
+    where = f"layer {path or index} ({kind})"
+    if path and kind in NOT_IN_BLOCK:
+        raise refused_in_block(where, kind)
+    if kind == "residual":
+        return residual(index, where, raw, in_shape, source, _build_layer)
     config = _config(where, kind, raw)
+    buffers: dict[str, _Shape] = {}
     if kind in SPATIAL_TYPES:
         out_shape, params, formula = _spatial(where, kind, config, in_shape, source)
     elif kind == "dense":
         out_shape, params, formula = _dense(where, config, in_shape, source)
+    elif kind in NORM_TYPES:
+        out_shape, params, formula = norm_shapes(where, kind, in_shape, source)
+        buffers = {"running_mean": params["weight"], "running_var": params["weight"]}
     elif kind == "flatten":
         out_shape, params = (math.prod(in_shape),), {}
         formula = f"{'·'.join(map(str, in_shape))} = {out_shape[0]}" if len(in_shape) > 1 else ""
@@ -303,8 +250,7 @@ def _build_layer(index: int, raw: Any, in_shape: tuple[int, ...], source: str) -
     _check_size(where, "output", out_shape)
     for name, shape in params.items():
         _check_size(where, name, shape)
-    return LayerSpec(index, kind, config, in_shape, out_shape, params, formula)
-
+    return LayerSpec(index, kind, config, in_shape, out_shape, params, formula, buffers, path=path)
 
 def _spatial(where: str, kind: str, config: dict, in_shape: _Shape, source: str) -> _Inferred:
     """Output shape, parameter shapes and formula of a conv or pool layer."""
@@ -354,30 +300,3 @@ def _check_output(last: LayerSpec) -> None:
     if last.out_shape[0] < 2:
         given = "units 1" if last.type == "dense" else "its output of size 1"
         raise SpecError(f"{where}: {given} gives 1 class score; the last layer needs 2 or more")
-
-
-def shape_table(spec: NetworkSpec) -> list[dict]:
-    """One row per layer: index, type, output shape, parameter count, output-size formula."""
-    rows = [(s.index, s.type, s.out_shape, s.param_count, s.formula) for s in spec.layers]
-    return [dict(zip(_TABLE_KEYS, row, strict=True)) for row in rows]
-
-
-def format_shape_table(spec: NetworkSpec) -> str:
-    """The aligned text table `cnnviz check` prints, with the totals under it."""
-    header = ("layer", "type", "output", "params", "output size")
-    rows = [("input", "", _dims(spec.input_shape), "", "")]
-    rows += [
-        (str(r["layer"]), r["type"], _dims(r["output_shape"]), f"{r['params']:,}", r["formula"])
-        for r in shape_table(spec)
-    ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(5)]
-
-    def line(row: tuple[str, ...]) -> str:
-        pairs = enumerate(zip(row, widths, strict=True))
-        cells = [cell.rjust(w) if i == 3 else cell.ljust(w) for i, (cell, w) in pairs]
-        return "  ".join(cells).rstrip()
-
-    lines = [line(header), line(tuple("-" * w for w in widths)), *map(line, rows), ""]
-    lines.append(f"total parameters: {spec.param_count:,}")
-    lines.append(f"loss: {spec.loss} ({spec.num_classes} classes)")
-    return "\n".join(lines)

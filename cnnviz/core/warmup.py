@@ -40,12 +40,23 @@ def _pool_paths(t: type) -> None:
     )
 
 
+def _norm_and_dropout(t: type) -> None:
+    """Batch norm in both modes (the backward's mode is a runtime flag) and dropout."""
+    x = np.ones((2, 1, 2, 2), dtype=t)
+    one, zero = np.ones(1, dtype=t), np.zeros(1, dtype=t)
+    out, x_hat, _, var = K.batchnorm_forward(x, one, zero, 1e-5)
+    K.batchnorm_forward_eval(x, one, zero, zero, one, 1e-5)
+    K.batchnorm_backward(out, x_hat, one, var, 1e-5, True)
+    K.dropout_backward(K.dropout_forward(x, x, 0.5), x, 0.5)
+
+
 def warmup(dtype: str = "float32") -> float:
     """Run every kernel once on tiny arrays of `dtype`; returns the seconds it took."""
     start = time.perf_counter()
     t = np.dtype(dtype).type
     _conv_paths(t)
     _pool_paths(t)
+    _norm_and_dropout(t)
     x = np.ones((1, 1, 4, 4), dtype=t)
     flat = x.reshape(1, -1)
     dw = np.ones((2, 16), dtype=t)

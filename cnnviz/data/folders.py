@@ -30,8 +30,11 @@ IDX_NAMES = {
 
 
 def load_image_folder(folder: str | os.PathLike, size: tuple[int, int] | None = None,
-                      seed: int = 0, test_fraction: float = 0.2) -> Dataset:
-    """One sub-folder per class (names sorted); images must share a size unless size=(H, W)."""
+                      seed: int = 0, test_fraction: float = 0.2, channels: int = 1) -> Dataset:
+    """One sub-folder per class (names sorted); images must share a size unless size=(H, W).
+
+    channels=3 keeps colour: (N, 3, H, W) RGB; channels=1 converts to gray (N, 1, H, W).
+    """
     root = _existing_dir(folder)
     classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     if not classes:
@@ -42,11 +45,12 @@ def load_image_folder(folder: str | os.PathLike, size: tuple[int, int] | None = 
         if not files:
             raise DataError(f"{root / name}: empty class folder (no image files)")
         for file in files:
-            images.append(_same_size(load_image(file, size=size), file, images))
+            image = load_image(file, size=size, channels=channels)
+            images.append(_same_size(image.reshape(channels, *image.shape[-2:]), file, images))
             labels.append(label)
     y = np.array(labels, dtype=np.int64)
     train, test = stratified_split(y, test_fraction, seed)
-    return Dataset(name=root.name, images=np.stack(images)[:, None], labels=y,
+    return Dataset(name=root.name, images=np.stack(images), labels=y,
                    class_names=classes, train_indices=train, test_indices=test, source=str(root))
 
 
@@ -67,8 +71,8 @@ def _image_files(folder: Path) -> list[Path]:
 def _same_size(image: np.ndarray, file: Path, previous: list[np.ndarray]) -> np.ndarray:
     """The image, if its size matches the images loaded before it."""
     if previous and image.shape != previous[0].shape:
-        h, w = previous[0].shape
-        raise DataError(f"{file}: image is {image.shape[1]}x{image.shape[0]} but the first "
+        h, w = previous[0].shape[-2:]
+        raise DataError(f"{file}: image is {image.shape[-1]}x{image.shape[-2]} but the first "
                         f"image is {w}x{h}; mixed sizes in one folder (pass size=(H, W) to resize)")
     return image
 

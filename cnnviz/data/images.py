@@ -1,4 +1,5 @@
-"""Single image files (PNG, JPEG, BMP, … via Pillow) to grayscale float32 in [0, 1]."""
+"""Single image files (PNG, JPEG, BMP, … via Pillow) to float32 in [0, 1]: grayscale (H, W),
+or (3, H, W) RGB with channels=3 (for a network whose input has 3 channels)."""
 
 from __future__ import annotations
 
@@ -16,22 +17,26 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
                   ".ppm", ".pbm")
 
 
-def load_image(path: str | os.PathLike, size: tuple[int, int] | None = (28, 28)) -> np.ndarray:
-    """An image file as (H, W) float32 in [0, 1], resized to size=(H, W) (None: keep size).
+def load_image(path: str | os.PathLike, size: tuple[int, int] | None = (28, 28),
+               channels: int = 1) -> np.ndarray:
+    """An image file as float32 in [0, 1], resized to size=(H, W) (None: keep size).
 
-    Colour is converted to luminance; transparent pixels are composited onto white, as
-    image viewers show them. Any failure raises DataError naming the file.
+    channels=1: (H, W), colour converted to luminance; channels=3: (3, H, W) RGB (a gray
+    image repeated). Transparent pixels are composited onto white, as image viewers show
+    them. Any failure raises DataError naming the file.
     """
     p = existing_file(path)
     size = check_size(size, p)
+    if channels not in (1, 3):
+        raise DataError(f"{p}: images load with 1 (gray) or 3 (RGB) channels, not {channels!r}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(p) as image:
                 _refuse_huge(image, p)
-                gray = _to_float_gray(image)
-                if size is not None and gray.shape != size:
-                    gray = resize(gray, size)
+                planes = _to_float(image, channels)
+                if size is not None and planes.shape[1:] != size:
+                    planes = np.stack([resize(plane, size) for plane in planes])
     except DataError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
@@ -40,7 +45,7 @@ def load_image(path: str | os.PathLike, size: tuple[int, int] | None = (28, 28))
         raise DataError(f"{p}: image too large to load") from error
     except Exception as error:  # Pillow raises many exception types for corrupt files
         raise DataError(f"{p}: not a readable image ({type(error).__name__}: {error})") from error
-    return gray
+    return planes[0] if channels == 1 else planes
 
 
 def check_size(size: tuple[int, int] | None, path: object) -> tuple[int, int] | None:
@@ -66,20 +71,25 @@ def _refuse_huge(image: Image.Image, path: object) -> None:
         raise DataError(f"{path}: image too large: {w}x{h} is over {MAX_PIXELS:,} pixels")
 
 
-def _to_float_gray(image: Image.Image) -> np.ndarray:
-    """Decode the first frame, upright per its EXIF orientation, into (H, W) float32 in [0, 1]."""
+def _to_float(image: Image.Image, channels: int) -> np.ndarray:
+    """Decode the first frame, upright per its EXIF orientation, into (channels, H, W) float32
+    in [0, 1]: luminance for 1 channel, RGB for 3."""
     image = ImageOps.exif_transpose(image)
     mode = image.mode
     if mode.startswith("I;16") or mode in ("I", "F"):
         values = np.asarray(image, dtype=np.float64)
         scale = 1.0 if mode == "F" else (65535.0 if mode.startswith("I;16") or
                                          values.max(initial=0) > 255 else 255.0)
-        return np.clip(np.nan_to_num(values / scale), 0, 1).astype(np.float32)
+        gray = np.clip(np.nan_to_num(values / scale), 0, 1).astype(np.float32)
+        return np.repeat(gray[None], channels, axis=0)
     if "A" in image.getbands() or (mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(white, rgba)
-    return np.asarray(image.convert("L"), dtype=np.float32) / np.float32(255)
+    if channels == 3:
+        rgb = np.asarray(image.convert("RGB"), dtype=np.float32) / np.float32(255)
+        return np.ascontiguousarray(rgb.transpose(2, 0, 1))
+    return (np.asarray(image.convert("L"), dtype=np.float32) / np.float32(255))[None]
 
 
 def resize(gray: np.ndarray, size: tuple[int, int]) -> np.ndarray:

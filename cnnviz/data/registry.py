@@ -27,17 +27,22 @@ from cnnviz.data.images import IMAGE_SUFFIXES, check_size, load_image, resize
 from cnnviz.data.mnist import mnist
 from cnnviz.data.preprocess import preprocess_digit, should_invert
 from cnnviz.data.shapes import SQUARE_PRESET, make_shapes
+from cnnviz.data.shapes_rgb import make_color_shapes
 
 DESCRIPTIONS = {
     "mnist": "5,000 real MNIST digits (28x28, 10 classes), fixed 4,000/1,000 stratified split",
     "shapes": "synthetic shapes (squares, lines, crosses, circles, triangles), any size; "
               "preset='square' gives the 8x8 square-vs-other set",
+    "shapes-rgb": "synthetic colour shapes (red/green/blue square, circle, triangle: 9 "
+                  "classes, 3 channels), any size, 16x16 by default",
 }
 # The options each built-in accepts, with their defaults (None: chosen by the preset).
 BUILTIN_OPTIONS: dict[str, dict[str, Any]] = {
     "mnist": {},
     "shapes": {"preset": None, "n": 1000, "size": None, "classes": None, "noise": 0.05,
                "seed": 0, "jitter": 1.0, "test_fraction": 0.2},
+    "shapes-rgb": {"n": 1800, "size": 16, "noise": 0.05, "seed": 0, "jitter": 1.0,
+                   "test_fraction": 0.2},
 }
 
 
@@ -60,11 +65,13 @@ def dataset_options(name: str) -> dict[str, Any]:
 
 
 def open_dataset(name_or_path: str | os.PathLike, **options: Any) -> Dataset:
-    """A built-in by name ("mnist", "shapes") or user data from a path.
+    """A built-in by name ("mnist", "shapes", "shapes-rgb") or user data from a path.
 
     Paths: a folder of MNIST IDX files (official split) or of class sub-folders; an .npz
     or .npy (labels=… for .npy); an image IDX file (labels=… or found beside it); a
-    single image file (a 1-example dataset). Raises DataError for anything unusable.
+    single image file (a 1-example dataset). Image files and folders load as gray, or as
+    RGB with channels=3 (the network's input channels). Raises DataError for anything
+    unusable.
     """
     if isinstance(name_or_path, str) and name_or_path in DESCRIPTIONS:
         return _open_builtin(name_or_path, options)
@@ -78,6 +85,18 @@ def open_dataset(name_or_path: str | os.PathLike, **options: Any) -> Dataset:
     return opener(path, **_accepted(path, options, opener))
 
 
+def open_dataset_with_channels(name_or_path: str | os.PathLike, channels: int,
+                               **options: Any) -> Dataset:
+    """open_dataset, with image files and class folders loaded as RGB when channels == 3
+    (built-ins, arrays and IDX files keep the channels they have)."""
+    path = Path(name_or_path)
+    is_images = (path.suffix.lower() in IMAGE_SUFFIXES
+                 or (path.is_dir() and not is_idx_folder(path)))
+    if channels == 3 and is_images and str(name_or_path) not in DESCRIPTIONS:
+        options = {"channels": 3, **options}
+    return open_dataset(name_or_path, **options)
+
+
 def _open_builtin(name: str, options: dict[str, Any]) -> Dataset:
     """Open a built-in with its options checked."""
     unknown = set(options) - set(BUILTIN_OPTIONS[name])
@@ -87,6 +106,8 @@ def _open_builtin(name: str, options: dict[str, Any]) -> Dataset:
                         f"(allowed: {allowed})")
     if name == "mnist":
         return mnist()
+    if name == "shapes-rgb":
+        return make_color_shapes(**options)
     return _shapes(**options)
 
 
@@ -155,12 +176,15 @@ def _open_idx_file(path: Path, labels: str | os.PathLike | None = None,
 
 def open_single_image(path: Path, size: tuple[int, int] = (28, 28), label: int = 0,
                       class_names: list[str] | None = None, preprocess: bool = False,
-                      invert: bool | str = False) -> Dataset:
+                      invert: bool | str = False, channels: int = 1) -> Dataset:
     """One image file as a 1-example dataset (label and class names as given; digits by
     default). preprocess=True runs the MNIST digit preprocessing first (28x28, then resized
-    to size if that differs)."""
+    to size if that differs); channels=3 keeps the colour instead (no preprocessing)."""
     size = check_size(size, path) or (28, 28)
-    if preprocess:
+    if channels != 1:
+        image = load_image(path, size=size, channels=channels)
+        image = 1.0 - image if should_invert(image.mean(axis=0), invert) else image
+    elif preprocess:
         image = preprocess_digit(load_image(path, size=None), invert=invert)
         image = image if size == image.shape else resize(image, size)
     else:
@@ -170,15 +194,16 @@ def open_single_image(path: Path, size: tuple[int, int] = (28, 28), label: int =
     if not isinstance(label, int | np.integer) or not 0 <= label < len(names):
         raise DataError(f"{path}: label must be an integer in 0..{len(names) - 1}, got {label!r}")
     one = np.zeros(1, np.int64)
-    return Dataset(name=path.stem, images=image[None, None].astype(np.float32),
+    planes = image.reshape(-1, *image.shape[-2:])
+    return Dataset(name=path.stem, images=planes[None].astype(np.float32),
                    labels=np.array([label], np.int64), class_names=names,
                    train_indices=one, test_indices=np.zeros(0, np.int64), source=str(path))
 
 
 ACCEPTS.update({
     load_idx_folder: ("class_names",),
-    load_image_folder: ("size", "seed", "test_fraction"),
+    load_image_folder: ("size", "seed", "test_fraction", "channels"),
     load_arrays: ("labels", "class_names", "seed"),
-    open_single_image: ("size", "label", "class_names", "preprocess", "invert"),
+    open_single_image: ("size", "label", "class_names", "preprocess", "invert", "channels"),
     _open_idx_file: ("labels", "class_names", "seed"),
 })

@@ -95,15 +95,33 @@ def _check_args(n, size, classes, noise, jitter, test_fraction) -> tuple[str, ..
     if unknown or len(classes) < 2 or len(set(classes)) != len(classes):
         raise DataError(f"shapes: classes must be 2 or more distinct names from "
                         f"{', '.join(shape_names())}; got {classes!r}")
-    if not isinstance(n, int | np.integer) or n < len(classes) or n > 1_000_000:
-        raise DataError(f"shapes: n must be an integer from {len(classes)} to 1000000, got {n!r}")
+    check_sizes("shapes", n, len(classes), size, noise, jitter, test_fraction)
+    return classes
+
+
+def check_sizes(where: str, n, classes: int, size, noise, jitter, test_fraction) -> None:
+    """Validate the options every shapes generator takes; DataError naming the bad one."""
+    if not isinstance(n, int | np.integer) or n < classes or n > 1_000_000:
+        raise DataError(f"{where}: n must be an integer from {classes} to 1000000, got {n!r}")
     if not isinstance(size, int | np.integer) or not 5 <= size <= 256:
-        raise DataError(f"shapes: size must be an integer from 5 to 256, got {size!r}")
+        raise DataError(f"{where}: size must be an integer from 5 to 256, got {size!r}")
     for name, value, top in (("noise", noise, 1.0), ("jitter", jitter, 1.0),
                              ("test_fraction", test_fraction, 0.9)):
         if not isinstance(value, int | float) or not 0 <= value <= top:
-            raise DataError(f"shapes: {name} must be a number from 0 to {top}, got {value!r}")
-    return classes
+            raise DataError(f"{where}: {name} must be a number from 0 to {top}, got {value!r}")
+
+
+def coverage(name: str, size: int, jitter: float, rng: np.random.Generator) -> np.ndarray:
+    """(size, size) float32 in [0, 1]: how much of each pixel a randomly sized and placed
+    shape covers."""
+    r = rng.uniform(0.25, 0.42) * size          # half-extent of the shape
+    t = max(1.0, size / 9) * rng.uniform(0.9, 1.2)  # stroke width
+    room = max(0.0, size / 2 - r - 0.5) * jitter
+    cy, cx = size / 2 + rng.uniform(-room, room, size=2)
+    grid = (np.arange(size * SUPERSAMPLE) + 0.5) / SUPERSAMPLE
+    y, x = np.meshgrid(grid - cy, grid - cx, indexing="ij")
+    inside = SHAPES[name](y, x, r, t).astype(np.float32)
+    return inside.reshape(size, SUPERSAMPLE, size, SUPERSAMPLE).mean(axis=(1, 3))
 
 
 def _render(name: str, size: int, noise: float, jitter: float,
@@ -113,14 +131,7 @@ def _render(name: str, size: int, noise: float, jitter: float,
         name = str(rng.choice(OTHER_POOL))
     elif name == "line":
         name = str(rng.choice(LINES))
-    r = rng.uniform(0.25, 0.42) * size          # half-extent of the shape
-    t = max(1.0, size / 9) * rng.uniform(0.9, 1.2)  # stroke width
-    room = max(0.0, size / 2 - r - 0.5) * jitter
-    cy, cx = size / 2 + rng.uniform(-room, room, size=2)
-    grid = (np.arange(size * SUPERSAMPLE) + 0.5) / SUPERSAMPLE
-    y, x = np.meshgrid(grid - cy, grid - cx, indexing="ij")
-    inside = SHAPES[name](y, x, r, t).astype(np.float32)
-    image = inside.reshape(size, SUPERSAMPLE, size, SUPERSAMPLE).mean(axis=(1, 3))
+    image = coverage(name, size, jitter, rng)
     image *= rng.uniform(0.7, 1.0)
     if noise > 0:
         image += rng.normal(0.0, noise, image.shape).astype(np.float32)

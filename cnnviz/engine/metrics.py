@@ -196,11 +196,28 @@ class Progress:
 
 def evaluate(net: Any, x: np.ndarray, y: np.ndarray,
              batch_size: int = 500) -> tuple[float, float, np.ndarray]:
-    """Mean loss, accuracy and predicted classes of net on (x, y), in chunks to bound memory."""
+    """Mean loss, accuracy and predicted classes of net on (x, y), in chunks to bound memory.
+
+    Runs in eval mode (batch norm's running statistics, no dropout), then restores the
+    network's mode.
+    """
     n = len(x)
     if n == 0:
         return float("nan"), float("nan"), np.zeros(0, dtype=np.int64)
-    y = np.asarray(y, dtype=np.int64)
+    training = getattr(net, "training", False)
+    if training:
+        net.eval()
+    try:
+        return _evaluate(net, x, np.asarray(y, dtype=np.int64), batch_size)
+    finally:
+        if training:
+            net.train()
+
+
+def _evaluate(net: Any, x: np.ndarray, y: np.ndarray,
+              batch_size: int) -> tuple[float, float, np.ndarray]:
+    """evaluate() in the network's current mode."""
+    n = len(x)
     predictions = np.empty(n, dtype=np.int64)
     total = 0.0
     for start in range(0, n, batch_size):

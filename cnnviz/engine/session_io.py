@@ -77,7 +77,7 @@ class _Reader:
         fields: dict[str, Any] = {
             "spec": spec_dict, "dtype": manifest["dtype"], "seed": manifest["seed"],
             "app_version": manifest["app_version"], "created": manifest["created"],
-            "state_dict": self._weights(shapes),
+            "state_dict": self._weights(spec.state_shapes()),  # parameters and buffers
             "optimizer_state": self._optimizer(shapes),
         }
         fields.update(self._input(spec))

@@ -210,7 +210,7 @@ class Trainer:
         """One update with metrics; restores the weights and raises _DivergedError if it blew up."""
         net, opt = self.net, self.optimizer
         params = net.params()
-        before = {k: v.copy() for k, v in params.items()}
+        before = net.state_dict()  # parameters and batch-norm buffers, restored on failure
         opt_before = _copy_state(opt.state_dict())
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # guard decides

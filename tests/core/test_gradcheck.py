@@ -55,8 +55,8 @@ def test_every_preset_passes_the_gradient_check(name):
     x, y = random_batch(net, batch=2, seed=0)
     checks = gradient_check(net, x, y, max_checks=40)
     names = {c.name for c in checks}
-    assert set(net.state_dict()) | {"input", "loss"} <= names
-    assert len(names) == len(net.state_dict()) + len(net.layers) + 1  # + each layer's input δ
+    assert set(net.params()) | {"input", "loss"} <= names  # every trainable tensor
+    assert len(names) == len(net.params()) + len(net.layers) + 1  # + each layer's input δ
     for check in checks:
         assert check.max_rel_error < 1e-6, check
 

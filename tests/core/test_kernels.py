@@ -354,3 +354,71 @@ def test_warmup_compiles_every_kernel_a_training_step_uses():
         [sys.executable, "-c", _WARMUP_SCRIPT], capture_output=True, text=True, check=True
     )
     assert run.stdout.strip().splitlines()[-1] == "{}", run.stdout
+
+
+# --- batch norm and dropout ------------------------------------------------------------
+
+
+@st.composite
+def norm_case(draw):
+    """A batch-norm input: (N, C) or (N, C, H, W), odd sizes, batch 1 and more."""
+    n, c = draw(st.integers(1, 4)), draw(st.integers(1, 5))
+    spatial = draw(st.sampled_from([(), (1, 1), (3, 5), (7, 2)]))
+    if n == 1 and spatial in ((), (1, 1)):
+        n = 2  # one value per channel: no variance to normalise with (PyTorch refuses it)
+    return (n, c, *spatial), draw(st.integers(0, 2**31))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@SETTINGS
+@given(case=norm_case(), training=st.booleans())
+def test_batchnorm_matches_reference(dtype, case, training):
+    shape, seed = case
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
+    gamma, beta = (rng.standard_normal(shape[1]).astype(dtype) for _ in range(2))
+    eps = 1e-5
+    if training:
+        out, x_hat, mean, var = K.batchnorm_forward(x, gamma, beta, eps)
+        ref = R.batchnorm_forward(x, gamma, beta, eps)
+        for got, want in zip((out, x_hat, mean, var), ref, strict=True):
+            assert_close(got, want, dtype)
+    else:
+        mean, var = rng.standard_normal(shape[1]).astype(dtype), rng.random(shape[1]).astype(dtype)
+        out, x_hat = K.batchnorm_forward_eval(x, gamma, beta, mean, var, eps)
+        ref = R.batchnorm_forward_eval(x, gamma, beta, mean, var, eps)
+        for got, want in zip((out, x_hat), ref, strict=True):
+            assert_close(got, want, dtype)
+    delta = rng.standard_normal(shape).astype(dtype)
+    got = K.batchnorm_backward(delta, x_hat, gamma, var, eps, training)
+    want = R.batchnorm_backward(delta, x_hat, gamma, var, eps, training)
+    for a, b in zip(got, want, strict=True):
+        assert_close(a, b, dtype)
+
+
+def test_batchnorm_training_output_has_zero_mean_and_unit_variance():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 3, 4, 6)) * 7 - 2
+    out, _, mean, var = K.batchnorm_forward(x, np.ones(3), np.zeros(3), 1e-5)
+    np.testing.assert_allclose(mean, x.mean(axis=(0, 2, 3)), rtol=1e-12)
+    np.testing.assert_allclose(var, x.var(axis=(0, 2, 3)), rtol=1e-12)  # biased
+    np.testing.assert_allclose(out.mean(axis=(0, 2, 3)), 0, atol=1e-12)
+    np.testing.assert_allclose(out.var(axis=(0, 2, 3)), var / (var + 1e-5), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@SETTINGS
+@given(
+    shape=st.lists(st.integers(1, 7), min_size=2, max_size=4).map(tuple),
+    p=st.sampled_from([0.0, 0.1, 0.5, 0.9]),
+    seed=st.integers(0, 2**31),
+)
+def test_dropout_matches_reference(dtype, shape, p, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    mask = (rng.random(shape) >= p).astype(dtype)
+    out = K.dropout_forward(x, mask, p)
+    assert_close(out, R.dropout_forward(x, mask, p), dtype)
+    np.testing.assert_array_equal(out == 0, (mask == 0) | (x == 0))
+    delta = rng.standard_normal(shape).astype(dtype)
+    assert_close(K.dropout_backward(delta, mask, p), R.dropout_backward(delta, mask, p), dtype)

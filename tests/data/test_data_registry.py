@@ -10,7 +10,7 @@ from cnnviz.data.registry import dataset_options, describe_dataset
 
 
 def test_built_ins_listed_with_descriptions():
-    assert list_datasets() == ["mnist", "shapes"]
+    assert list_datasets() == ["mnist", "shapes", "shapes-rgb"]
     for name in list_datasets():
         text = describe_dataset(name)
         assert text and "\n" not in text

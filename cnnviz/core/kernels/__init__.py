@@ -1,4 +1,5 @@
-"""Numba kernels, one module per op family; flags come from cnnviz.core.kernels._jit.
+"""Numba kernels, one module per op family (conv, pool, dense, activations,
+losses, norm, dropout); flags come from cnnviz.core.kernels._jit.
 
 Every public function here has a plain-NumPy twin of the same name in
 `cnnviz.core.reference`.
@@ -26,7 +27,13 @@ from cnnviz.core.kernels.dense import (
     dense_backward_params,
     dense_forward,
 )
+from cnnviz.core.kernels.dropout import dropout_backward, dropout_forward
 from cnnviz.core.kernels.losses import mse_loss, softmax_cross_entropy
+from cnnviz.core.kernels.norm import (
+    batchnorm_backward,
+    batchnorm_forward,
+    batchnorm_forward_eval,
+)
 from cnnviz.core.kernels.pool import (
     avgpool2d_backward,
     avgpool2d_forward,
@@ -37,6 +44,9 @@ from cnnviz.core.kernels.pool import (
 __all__ = [
     "avgpool2d_backward",
     "avgpool2d_forward",
+    "batchnorm_backward",
+    "batchnorm_forward",
+    "batchnorm_forward_eval",
     "conv2d_backward",
     "conv2d_backward_input",
     "conv2d_backward_params",
@@ -45,6 +55,8 @@ __all__ = [
     "dense_backward_input",
     "dense_backward_params",
     "dense_forward",
+    "dropout_backward",
+    "dropout_forward",
     "leaky_relu_backward",
     "leaky_relu_forward",
     "maxpool2d_backward",
