@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from cnnviz.data.errors import DataError
-from cnnviz.data.fileio import existing_file
+from cnnviz.data.fileio import open_regular_file, regular_file
 
 MAX_PIXELS = 50_000_000  # refuse larger images (decompression bombs) before decoding them
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm",
@@ -22,12 +22,12 @@ def load_image(path: str | os.PathLike, size: tuple[int, int] | None = (28, 28))
     Colour is converted to luminance; transparent pixels are composited onto white, as
     image viewers show them. Any failure raises DataError naming the file.
     """
-    p = existing_file(path)
+    p = regular_file(path)
     size = check_size(size, p)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(p) as image:
+            with open_regular_file(p) as handle, Image.open(handle) as image:
                 _refuse_huge(image, p)
                 gray = _to_float_gray(image)
                 if size is not None and gray.shape != size:

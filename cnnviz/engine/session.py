@@ -85,7 +85,18 @@ class Session:
         return session
 
     def restore(self) -> Restored:
-        """Rebuild net, optimizer, stepper (replayed to its cursor), selection and history."""
+        """Rebuild net, optimizer, stepper (replayed to its cursor), selection and history.
+
+        load_session() has validated every field, so this does not fail on a loaded file;
+        a Session built by hand with bad fields raises SessionError, never ValueError.
+        """
+        try:
+            return self._restore()
+        except (ValueError, TypeError, KeyError, IndexError) as error:
+            raise SessionError(f"cannot restore this session: {error}") from error
+
+    def _restore(self) -> Restored:
+        """restore() without the error translation."""
         from cnnviz.core.network import Network
         from cnnviz.core.optim import optimizer_from_state
 
