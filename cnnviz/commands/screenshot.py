@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 MIN_SIZE = (640, 400)
@@ -21,19 +20,21 @@ def register(subparsers: Any) -> None:
         "screenshot", help="render the window at a step to a PNG (no display needed)",
         description="Open the main window offscreen, run the debugger to a step, optionally "
         "select a unit, and save the window as a PNG.")
+    from cnnviz.commands.argtypes import non_negative_int, seed
+
     p.add_argument("--preset", default="lenet5", help="network preset (default lenet5)")
     p.add_argument("--step", default="start",
                    help="step to run to: F0…, L, B…, U, or 'start' (default)")
     p.add_argument("--out", required=True, help="the PNG file to write")
     p.add_argument("--input", help="an image file, or mnist:INDEX (default: an MNIST 7)")
-    p.add_argument("--label", type=int, help="the label of the input (class index)")
+    p.add_argument("--label", type=non_negative_int, help="the label of the input (class index)")
     p.add_argument("--size", default="1440x900", help="window size WxH (default 1440x900)")
     p.add_argument("--unit", help="select a unit: LAYER:n,c,i,j (maps) or LAYER:n,k (vectors)")
     p.add_argument("--tab", default="auto",
                    help="inspector tab: maps, input, filters, deltas, wgrads, winners, or auto "
                    "(default: the tab that follows the step, as in the window)")
     p.add_argument("--theme", choices=["light", "dark"], default="light")
-    p.add_argument("--seed", type=int, default=0, help="weight initialisation seed")
+    p.add_argument("--seed", type=seed, default=0, help="weight initialisation seed")
     p.set_defaults(func=run)
 
 
@@ -89,17 +90,16 @@ def load_input(text: str, shape: tuple[int, int, int]) -> tuple[Any, int | None]
 def run(args: argparse.Namespace) -> int:
     """Render and save; exit code 0, or a UserError for bad arguments."""
     from cnnviz.cli import UserError
+    from cnnviz.commands.common import check_writable
 
     size = parse_size(args.size)
     unit = parse_unit(args.unit) if args.unit else None
     if not args.out.lower().endswith(".png"):
         raise UserError(f"--out {args.out!r}: the file name must end in .png")
+    out = check_writable(args.out, "--out")  # before the seconds the window takes
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     image = render(args, size, unit)
-    out = Path(args.out)
-    if not out.parent.exists():
-        raise UserError(f"--out {args.out!r}: the folder {out.parent} does not exist")
     tmp = out.with_name(f".{out.name}.tmp.png")
     if not image.save(str(tmp), "PNG"):
         raise UserError(f"--out {args.out!r}: could not write the file")
