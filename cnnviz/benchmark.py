@@ -148,7 +148,14 @@ def compile_seconds() -> tuple[float, float]:
 
 
 def run_benchmarks(preset: str = "lenet5", repeats: int = 50, threads: int = 2) -> dict:
-    """Every figure of `cnnviz bench` as a dict (milliseconds and seconds)."""
+    """Every figure of `cnnviz bench` as a dict (milliseconds and seconds).
+
+    An unknown preset raises SpecError first, before seconds of kernel compilation.
+    """
+    # lazy import: the CLI loads only what this command needs (start-up time)
+    from cnnviz.core.presets import get_preset
+
+    get_preset(preset)
     cold, cached = compile_seconds()
     figures: dict = {
         "preset": preset,

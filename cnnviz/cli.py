@@ -52,6 +52,7 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
         ("cnnviz.core.spec", "SpecError"),
         ("cnnviz.data.errors", "DataError"),
         ("cnnviz.engine.session", "SessionError"),
+        ("cnnviz.core.budget", "BudgetError"),
     ]:
         try:
             types.append(getattr(importlib.import_module(module), name))
@@ -62,6 +63,10 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
+    from cnnviz.console import printable_streams
+
+    printable_streams()
     args = build_parser().parse_args(argv)
     if args.command is None:
         # Imported here: the headless commands never load Qt (start-up time).

@@ -15,19 +15,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "run_pass and the kernels' first-call compile; beside PyTorch's figure for the "
         "same step when PyTorch is installed.",
     )
+    # lazy import: the CLI loads only what this command needs (start-up time)
+    from cnnviz.commands.argtypes import positive_int
+
     parser.add_argument("--preset", default="lenet5", help="network preset (lenet5)")
-    parser.add_argument("--repeats", type=int, default=50, help="timed runs per figure (50)")
-    parser.add_argument("--threads", type=int, default=2, help="PyTorch threads (2)")
+    parser.add_argument("--repeats", type=positive_int, default=50,
+                        help="timed runs per figure (50)")
+    parser.add_argument("--threads", type=positive_int, default=2, help="PyTorch threads (2)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.benchmark import format_figures, run_benchmarks
-    from cnnviz.cli import UserError
 
-    if args.repeats < 1 or args.threads < 1:
-        raise UserError("--repeats and --threads must be at least 1")
     figures = run_benchmarks(args.preset, args.repeats, args.threads)
     print(json.dumps(figures) if args.json else format_figures(figures))
     return 0

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
-
-# ASCII stand-ins for a terminal that cannot print the table's symbols.
-_ASCII = str.maketrans({"⌊": "floor(", "⌋": ")", "×": "x", "−": "-", "·": "*"})
+from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,6 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _preset_list() -> str:
     """The preset names for help texts and messages."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.core.presets import preset_names
 
     return ", ".join(preset_names())
@@ -32,6 +31,7 @@ def _preset_list() -> str:
 
 def load(spec: str | None, preset: str | None) -> dict | str:
     """The spec to parse: a preset's dict, or the path of a spec file."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.cli import UserError
     from cnnviz.core.presets import get_preset, preset_names
 
@@ -50,11 +50,23 @@ def load(spec: str | None, preset: str | None) -> dict | str:
 
 def run(args: argparse.Namespace) -> int:
     """Parse the spec and print its table; a bad spec raises SpecError (exit code 2)."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.core.spec import format_shape_table, parse_spec
 
-    table = format_shape_table(parse_spec(load(args.spec, args.preset)))
-    try:
-        print(table)
-    except UnicodeEncodeError:
-        print(table.translate(_ASCII))
+    spec = parse_spec(load(args.spec, args.preset))
+    print(format_shape_table(spec))
+    print(_memory_line(spec))
     return 0
+
+
+def _memory_line(spec: Any) -> str:
+    """What stepping one example would need, against the memory limit (a warning if over)."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
+    from cnnviz.core.budget import format_bytes, limit_text, memory_limit, network_bytes
+
+    need = network_bytes(spec, "float32", 1, "step")
+    limit = memory_limit()
+    line = f"memory: about {format_bytes(need)} to step one example (float32)"
+    if limit is not None and need > limit:
+        return f"{line}; WARNING: more than {limit_text(limit)}: step and train will refuse"
+    return line

@@ -19,9 +19,9 @@ def register(subparsers: Any) -> None:
                     "tensor to an .npz with keys like layer3.output, layer3.output_grad, "
                     "layer0.weight_grad, layer2.argmax; or, with --history, write a "
                     "session's metric history as CSV.")
-    from cnnviz.commands.train import non_negative_int, one_line_errors
+    # lazy import: the CLI loads only what this command needs (start-up time)
+    from cnnviz.commands.argtypes import non_negative_int, seed
 
-    one_line_errors(p)
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--preset", help="a built-in network")
     source.add_argument("--spec", metavar="FILE", help="a network spec (JSON file)")
@@ -30,7 +30,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--trained", action="store_true",
                    help="use the weights remembered by `cnnviz train` for --preset")
     inputs = p.add_mutually_exclusive_group()
-    inputs.add_argument("--index", type=int, metavar="I",
+    inputs.add_argument("--index", type=non_negative_int, metavar="I",
                         help="example I of --dataset (default: 0, or the session's input)")
     inputs.add_argument("--image", metavar="FILE", help="an image file, scaled to the input")
     inputs.add_argument("--input", metavar="FILE", help="an .npy array (C,H,W) or (N,C,H,W)")
@@ -38,14 +38,15 @@ def register(subparsers: Any) -> None:
                    "trained on, else mnist)")
     p.add_argument("--split", choices=("test", "train"), default="test",
                    help="which split --index counts in (default test)")
-    p.add_argument("--label", type=int, help="the target class (default: the dataset's "
-                   "label, the session's, or the network's prediction)")
+    p.add_argument("--label", type=non_negative_int,
+                   help="the target class (default: the dataset's label, the session's, "
+                        "or the network's prediction)")
     p.add_argument("--history", action="store_true",
                    help="write the session's metric history instead of a pass")
     p.add_argument("--table", choices=("epochs", "batches", "evals"), default="epochs",
                    help="which history table (default epochs; batches includes gradient "
                         "norms and update ratios per parameter)")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="initial weights (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="initial weights (default 0)")
     p.add_argument("--dtype", choices=("float32", "float64"),
                    help="default float32, or the session's")
     p.add_argument("--out", "-o", required=True, metavar="FILE",
@@ -55,11 +56,11 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export a pass or a history; returns the exit code."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.cli import UserError
+    from cnnviz.commands.common import check_writable
 
-    out = Path(args.out)
-    if not out.parent.resolve().is_dir():
-        raise UserError(f"--out {args.out}: folder {out.parent} does not exist")
+    out = check_writable(args.out, "--out")
     if args.history:
         return _export_history(args, out)
     if out.suffix != ".npz":
@@ -75,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _load(path: str) -> Any:
     """load_session, imported lazily."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.engine.session import load_session
 
     return load_session(path)
@@ -82,6 +84,7 @@ def _load(path: str) -> Any:
 
 def _export_history(args: argparse.Namespace, out: Path) -> int:
     """Write a session's history table as CSV."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.cli import UserError
     from cnnviz.engine.metrics import History
 
@@ -100,27 +103,25 @@ def _export_history(args: argparse.Namespace, out: Path) -> int:
 
 def _network(args: argparse.Namespace, session: Any) -> Any:
     """The network from the session, preset or spec, with the requested weights."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.cli import UserError
-    from cnnviz.core.network import Network
+    from cnnviz.commands.common import build_network, spec_source
 
     if session is not None:
-        net = Network.from_spec(session.spec, seed=session.seed,
-                                dtype=args.dtype or session.dtype)
+        net = build_network(session.spec, session.seed, args.dtype or session.dtype, "pass")
         net.load_state_dict(session.state_dict)
-    elif args.spec:
-        net = Network.from_spec(Path(args.spec), seed=args.seed, dtype=args.dtype or "float32")
     else:
-        from cnnviz.core.presets import get_preset
-
-        net = Network.from_spec(get_preset(args.preset), seed=args.seed,
-                                dtype=args.dtype or "float32")
+        net = build_network(spec_source(args.spec, args.preset), args.seed,
+                            args.dtype or "float32", "pass")
     if args.trained:
+        # lazy import: the CLI loads only what this command needs (start-up time)
         from cnnviz.engine.trainer import load_user_weights
 
         if not args.preset or not load_user_weights(args.preset, net):
             raise UserError("--trained: no remembered weights for this preset "
                             "(run `cnnviz train --preset NAME` first)")
     if args.weights:
+        # lazy import: the CLI loads only what this command needs (start-up time)
         from cnnviz.engine.userweights import load_weights_npz
 
         try:
@@ -132,41 +133,24 @@ def _network(args: argparse.Namespace, session: Any) -> Any:
 
 def _input(args: argparse.Namespace, net: Any, session: Any) -> tuple[np.ndarray, Any]:
     """(x, labels or None) from --image, --input, the session or --dataset/--index."""
-    from cnnviz.cli import UserError
+    # lazy import: the CLI loads only what this command needs (start-up time)
+    from cnnviz.commands.common import dataset_example, read_input
 
     if args.image:
+        # lazy import: the CLI loads only what this command needs (start-up time)
         from cnnviz.data import load_image
 
         _, H, W = net.spec.input_shape
         x = load_image(args.image, size=(H, W))[None]
         return _shaped(net, x, args.image), args.label
     if args.input:
-        try:
-            x = np.load(args.input, allow_pickle=False)
-        except FileNotFoundError:
-            raise UserError(f"--input {args.input}: no such file") from None
-        except (ValueError, EOFError) as error:
-            raise UserError(f"--input {args.input}: not a readable .npy array") from error
-        if not isinstance(x, np.ndarray):
-            raise UserError(f"--input {args.input}: expected one array (.npy), not an archive")
-        return _shaped(net, x, args.input), args.label
+        return _shaped(net, read_input(args.input, net.spec.input_shape), args.input), args.label
     if session is not None and session.input is not None and args.index is None:
         return session.input, args.label if args.label is not None else session.labels
-    from cnnviz.commands.train import open_dataset_for
-
     name = args.dataset or _trained_on(session) or "mnist"
-    data = open_dataset_for(name, net)
-    xs, ys = data.test() if args.split == "test" else data.train()
-    if tuple(xs.shape[1:]) != tuple(net.spec.input_shape):
-        flag = f"--dataset {name}" if args.dataset else f"dataset {name} (the default)"
-        raise UserError(f"{flag}: its images are {tuple(xs.shape[1:])}, this network "
-                        f"takes {tuple(net.spec.input_shape)}; choose a dataset that fits, "
-                        "or --image/--input")
-    index = 0 if args.index is None else args.index
-    if not 0 <= index < len(xs):
-        raise UserError(f"--index {index}: the {args.split} split of {name} has "
-                        f"{len(xs)} examples (0..{len(xs) - 1})")
-    return xs[index:index + 1], args.label if args.label is not None else int(ys[index])
+    flag = f"--dataset {name}" if args.dataset else f"dataset {name} (the default)"
+    x, label = dataset_example(name, net, args.index, args.split, flag)
+    return x, args.label if args.label is not None else label
 
 
 def _trained_on(session: Any) -> str | None:
@@ -178,6 +162,7 @@ def _trained_on(session: Any) -> str | None:
 
 def _shaped(net: Any, x: np.ndarray, where: str) -> np.ndarray:
     """net.prepare_input, with a UserError naming the file when the shape is wrong."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.cli import UserError
 
     try:
@@ -191,7 +176,9 @@ def _shaped(net: Any, x: np.ndarray, where: str) -> np.ndarray:
 
 def pass_arrays(net: Any, x: np.ndarray, y: Any) -> dict[str, np.ndarray]:
     """Every tensor of one pass (no update), keyed input, logits, layer<i>.output, ..."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.cli import UserError
+    from cnnviz.core.budget import require_network
 
     x = net.prepare_input(x)
     if y is None:
@@ -200,6 +187,7 @@ def pass_arrays(net: Any, x: np.ndarray, y: Any) -> dict[str, np.ndarray]:
         y = net.prepare_labels(np.asarray(y), len(x))
     except ValueError as error:
         raise UserError(f"--label: {error}") from error
+    require_network(net.spec, net.dtype, len(x), "pass")
     p = net.run_pass(x, y)
     arrays = {"input": p.input, "label": y, "loss": np.asarray(p.loss),
               "logits": p.outputs[-1], "input_grad": p.input_grad,
@@ -218,6 +206,7 @@ def pass_arrays(net: Any, x: np.ndarray, y: Any) -> dict[str, np.ndarray]:
 
 def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """np.savez to a buffer, then an atomic write."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.data.fileio import write_bytes_atomically
 
     buffer = io.BytesIO()

@@ -14,15 +14,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "input; prints the max relative error per tensor and exits 1 if any exceeds the "
         "tolerance.",
     )
+    # lazy import: the CLI loads only what this command needs (start-up time)
+    from cnnviz.commands.argtypes import non_negative_int, positive_float, positive_int, seed
+
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--preset", help="a preset name (see `cnnviz check --help`)")
     source.add_argument("--spec", help="a network spec JSON file")
-    parser.add_argument("--seed", type=int, default=0, help="weights and input seed (0)")
-    parser.add_argument("--batch", type=int, default=2, help="examples in the batch (2)")
-    parser.add_argument("--tolerance", type=float, default=1e-6, help="max relative error (1e-6)")
+    parser.add_argument("--seed", type=seed, default=0, help="weights and input seed (0)")
+    parser.add_argument("--batch", type=positive_int, default=2, help="examples in the batch (2)")
+    parser.add_argument("--tolerance", type=positive_float, default=1e-6,
+                        help="max relative error (1e-6)")
     parser.add_argument(
         "--max-checks",
-        type=int,
+        type=non_negative_int,
         default=200,
         help="entries checked per tensor, a seeded sample (200); 0 checks every entry",
     )
@@ -36,15 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the float64 network, check it, print the table; 0 if every tensor passes."""
-    from cnnviz.cli import UserError
-    from cnnviz.core import Network
+    # lazy import: the CLI loads only what this command needs (start-up time)
+    from cnnviz.commands.common import build_network, spec_source
     from cnnviz.core.gradcheck import format_report, gradient_check, random_batch
-    from cnnviz.core.presets import get_preset
 
-    if args.batch < 1 or args.tolerance <= 0 or args.max_checks < 0:
-        raise UserError("--batch must be ≥ 1, --tolerance > 0 and --max-checks ≥ 0")
-    spec = get_preset(args.preset) if args.preset else args.spec
-    net = Network.from_spec(spec, seed=args.seed, dtype="float64")
+    net = build_network(spec_source(args.spec, args.preset), args.seed, "float64",
+                        "gradcheck", batch=args.batch)
     x, y = random_batch(net, batch=args.batch, seed=args.seed)
     checks = gradient_check(
         net,

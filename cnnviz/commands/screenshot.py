@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 from typing import Any
+
+from cnnviz.commands.argtypes import non_negative_int, seed
 
 MIN_SIZE = (640, 400)
 
@@ -21,24 +22,26 @@ def register(subparsers: Any) -> None:
         "screenshot", help="render the window at a step to a PNG (no display needed)",
         description="Open the main window offscreen, run the debugger to a step, optionally "
         "select a unit, and save the window as a PNG.")
+
     p.add_argument("--preset", default="lenet5", help="network preset (default lenet5)")
     p.add_argument("--step", default="start",
                    help="step to run to: F0…, L, B…, U, or 'start' (default)")
     p.add_argument("--out", required=True, help="the PNG file to write")
     p.add_argument("--input", help="an image file, or mnist:INDEX (default: an MNIST 7)")
-    p.add_argument("--label", type=int, help="the label of the input (class index)")
+    p.add_argument("--label", type=non_negative_int, help="the label of the input (class index)")
     p.add_argument("--size", default="1440x900", help="window size WxH (default 1440x900)")
     p.add_argument("--unit", help="select a unit: LAYER:n,c,i,j (maps) or LAYER:n,k (vectors)")
     p.add_argument("--tab", default="auto",
                    help="inspector tab: maps, input, filters, deltas, wgrads, winners, or auto "
                    "(default: the tab that follows the step, as in the window)")
     p.add_argument("--theme", choices=["light", "dark"], default="light")
-    p.add_argument("--seed", type=int, default=0, help="weight initialisation seed")
+    p.add_argument("--seed", type=seed, default=0, help="weight initialisation seed")
     p.set_defaults(func=run)
 
 
 def parse_size(text: str) -> tuple[int, int]:
     """'1280x800' -> (1280, 800); UserError for anything else."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.cli import UserError
 
     try:
@@ -52,6 +55,7 @@ def parse_size(text: str) -> tuple[int, int]:
 
 def parse_unit(text: str) -> tuple[int, int, tuple[int, ...]]:
     """'3:0,2,4,4' -> (layer 3, example 0, unit (2, 4, 4))."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.cli import UserError
 
     try:
@@ -67,8 +71,10 @@ def parse_unit(text: str) -> tuple[int, int, tuple[int, ...]]:
 
 def load_input(text: str, shape: tuple[int, int, int]) -> tuple[Any, int | None]:
     """An input image (C, H, W) and its label from 'mnist:INDEX' or an image file."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
     import numpy as np
 
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.cli import UserError
     from cnnviz.data import load_image, open_dataset
 
@@ -88,18 +94,18 @@ def load_input(text: str, shape: tuple[int, int, int]) -> tuple[Any, int | None]
 
 def run(args: argparse.Namespace) -> int:
     """Render and save; exit code 0, or a UserError for bad arguments."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.cli import UserError
+    from cnnviz.commands.common import check_writable
 
     size = parse_size(args.size)
     unit = parse_unit(args.unit) if args.unit else None
     if not args.out.lower().endswith(".png"):
         raise UserError(f"--out {args.out!r}: the file name must end in .png")
+    out = check_writable(args.out, "--out")  # before the seconds the window takes
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     image = render(args, size, unit)
-    out = Path(args.out)
-    if not out.parent.exists():
-        raise UserError(f"--out {args.out!r}: the folder {out.parent} does not exist")
     tmp = out.with_name(f".{out.name}.tmp.png")
     if not image.save(str(tmp), "PNG"):
         raise UserError(f"--out {args.out!r}: could not write the file")
@@ -110,8 +116,10 @@ def run(args: argparse.Namespace) -> int:
 
 def render(args: argparse.Namespace, size: tuple[int, int], unit: Any) -> Any:
     """Build the window offscreen, drive it to the requested state, grab it."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from PySide6.QtCore import QSettings, QTemporaryDir
 
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.app.controller import AppController
     from cnnviz.app.shell.launch import make_application
     from cnnviz.app.shell.main_window import MainWindow
@@ -144,6 +152,7 @@ def render(args: argparse.Namespace, size: tuple[int, int], unit: Any) -> Any:
 
 def drive(window: Any, step: str, unit: Any, tab: str) -> None:
     """Run to the step, select the unit and show the inspector tab."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.app.debugger.inspector import TABS
     from cnnviz.cli import UserError
 

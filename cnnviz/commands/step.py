@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,9 +19,9 @@ def register(subparsers: Any) -> None:
         "step", help="step a pass forward, through the loss, backward and the update",
         description="Run one pass of a network one step at a time (F0 … L … B0, U), print "
                     "each step's tensors, and explain a unit's formula with its numbers.")
-    from cnnviz.commands.train import non_negative_int, one_line_errors
+    # lazy import: the CLI loads only what this command needs (start-up time)
+    from cnnviz.commands.argtypes import non_negative_float, non_negative_int, seed
 
-    one_line_errors(p)
     net = p.add_mutually_exclusive_group()
     net.add_argument("--preset", help="a built-in network (default lenet5)")
     net.add_argument("--spec", metavar="FILE", help="a network spec (JSON file)")
@@ -35,15 +33,19 @@ def register(subparsers: Any) -> None:
     source.add_argument("--input", metavar="FILE", help="a .npy array: (C,H,W) or (N,C,H,W)")
     p.add_argument("--digit", action="store_true",
                    help="with --image: crop, scale and centre a digit as MNIST (28×28 nets)")
-    p.add_argument("--index", type=int,
-                   help="which example of the dataset (default 0); not with --image/--input")
+    p.add_argument("--index", type=non_negative_int,
+                   help="which example of the dataset's --split (default 0); not with "
+                        "--image/--input")
+    p.add_argument("--split", choices=("test", "train"), default="test",
+                   help="which split --index counts in (default test, as `cnnviz export`)")
     p.add_argument("--label", help="the class label(s), e.g. 7 or 3,1,4 for a batch")
     p.add_argument("--weights", metavar="FILE", help="a .npz of weights to load")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="initial weights (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="initial weights (default 0)")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     p.add_argument("--optimizer", help="sgd, momentum, nesterov, rmsprop, adagrad, adadelta "
                    "or adam (default sgd, or the session's optimizer)")
-    p.add_argument("--lr", type=float, help="learning rate (default 0.01, or the session's)")
+    p.add_argument("--lr", type=non_negative_float,
+                   help="learning rate (default 0.01, or the session's)")
     p.add_argument("--to", metavar="STEP", help="stop after this step (default: U, the end)")
     p.add_argument("--explain", nargs=2, metavar=("STEP", "UNIT"),
                    help="explain one unit: UNIT like 0,2,3,4 or weight:0,0,1,2 (B steps) or "
@@ -54,7 +56,9 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the stepper, run it to --to, print the steps and the explanation."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.cli import UserError
+    from cnnviz.core.budget import require_network
     from cnnviz.engine.stepper import Stepper
 
     if args.digit and not args.image:
@@ -65,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
     net, optimizer, session_input = _network(args)
     x, y = _input(args, net, session_input)
     optimizer = _optimizer(args.optimizer, args.lr, optimizer)
+    require_network(net.spec, net.dtype, len(x) if np.ndim(x) == 4 else 1, "step",
+                    type(optimizer).__name__)
     try:
         st = Stepper(net, x, y, optimizer)
     except ValueError as error:
@@ -87,16 +93,23 @@ def run(args: argparse.Namespace) -> int:
 
 def _network(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     """(net, optimizer or None, (x, y) from a session or None)."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.cli import UserError
-    from cnnviz.core.network import Network
+    from cnnviz.commands.common import build_network, spec_source
 
     if args.session:
+        # lazy import: the CLI loads only what this command needs (start-up time)
+        from cnnviz.core.budget import require_network
+        from cnnviz.core.spec import parse_spec
         from cnnviz.engine.session import load_session
 
         if args.weights:
             raise UserError("--weights and --session do not go together: a session has weights")
 
-        restored = load_session(args.session).restore()
+        session = load_session(args.session)
+        batch = 1 if session.input is None else len(session.input)
+        require_network(parse_spec(session.spec), session.dtype, batch, "step", args.optimizer)
+        restored = session.restore()
         given = None
         if restored.stepper is not None:
             given = (restored.stepper.x, restored.stepper.y)
@@ -106,14 +119,10 @@ def _network(args: argparse.Namespace) -> tuple[Any, Any, Any]:
             if isinstance(training, dict) and isinstance(training.get("dataset"), str):
                 args.dataset = training["dataset"]
         return restored.net, restored.optimizer, given
-    if args.spec:
-        net = Network.from_spec(Path(args.spec), seed=args.seed, dtype=args.dtype)
-    else:
-        from cnnviz.core.presets import get_preset
-
-        net = Network.from_spec(get_preset(args.preset or "lenet5"), seed=args.seed,
-                                dtype=args.dtype)
+    net = build_network(spec_source(args.spec, args.preset), args.seed, args.dtype, "step",
+                        optimizer=args.optimizer)
     if args.weights:
+        # lazy import: the CLI loads only what this command needs (start-up time)
         from cnnviz.engine.userweights import load_weights_npz
 
         try:
@@ -125,11 +134,10 @@ def _network(args: argparse.Namespace) -> tuple[Any, Any, Any]:
 
 def _optimizer(name: str | None, lr: float | None, restored: Any) -> Any:
     """--optimizer/--lr, else the session's optimizer, else SGD(lr=0.01); UserError if bad."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.cli import UserError
     from cnnviz.core.optim import make_optimizer
 
-    if lr is not None and (not math.isfinite(lr) or lr < 0):
-        raise UserError(f"--lr {lr}: the learning rate must be a finite number ≥ 0")
     if name is None and restored is not None:
         if lr is not None:
             restored.lr = lr
@@ -142,13 +150,15 @@ def _optimizer(name: str | None, lr: float | None, restored: Any) -> Any:
 
 def _input(args: argparse.Namespace, net: Any, session_input: Any) -> tuple[np.ndarray, Any]:
     """The input batch and its labels from --image, --input, --dataset or the session."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.cli import UserError
+    from cnnviz.commands.common import read_input
 
     C, H, W = net.spec.input_shape
     if args.image:
         x = _image(args.image, args.digit, (C, H, W))
     elif args.input:
-        x = _npy(args.input, (C, H, W))
+        x = read_input(args.input, (C, H, W))
     elif session_input is not None and not args.dataset and args.index is None:
         x, y = session_input
         return x, _labels(args.label, len(x)) if args.label else y
@@ -162,11 +172,13 @@ def _input(args: argparse.Namespace, net: Any, session_input: Any) -> tuple[np.n
 
 def _image(path: str, digit: bool, shape: tuple[int, int, int]) -> np.ndarray:
     """An image file as a (C, H, W) input (grayscale copied to every channel)."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.cli import UserError
     from cnnviz.data.images import load_image
 
     C, H, W = shape
     if digit:
+        # lazy import: the CLI loads only what this command needs (start-up time)
         from cnnviz.data.preprocess import preprocess_digit
 
         if (H, W) != (28, 28):
@@ -177,31 +189,9 @@ def _image(path: str, digit: bool, shape: tuple[int, int, int]) -> np.ndarray:
     return np.repeat(gray[None], C, axis=0)
 
 
-def _npy(path: str, shape: tuple[int, int, int]) -> np.ndarray:
-    """A saved input array: (H, W) for one channel, (C, H, W) or (N, C, H, W)."""
-    from cnnviz.cli import UserError
-
-    try:
-        x = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise UserError(f"--input {path}: no such file") from None
-    except (ValueError, EOFError) as error:
-        raise UserError(f"--input {path}: not a .npy array of numbers (write one with "
-                        "numpy.save)") from error
-    if not isinstance(x, np.ndarray):
-        raise UserError(f"--input {path}: a .npz archive; save the input with np.save as .npy")
-    if x.ndim == 2 and shape[0] == 1:
-        x = x[None]
-    if x.shape[-3:] != shape or x.ndim not in (3, 4) or x.dtype.kind not in "biuf":
-        raise UserError(f"--input {path}: array of shape {x.shape} and dtype {x.dtype}; this "
-                        f"network takes numbers of shape {shape} or (N, *{shape})")
-    if not np.isfinite(x).all():
-        raise UserError(f"--input {path}: the array contains NaN or infinity")
-    return x
-
-
 def _labels(text: str, n: int) -> np.ndarray:
     """--label as n integers."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.cli import UserError
 
     try:
@@ -214,26 +204,14 @@ def _labels(text: str, n: int) -> np.ndarray:
 
 
 def _dataset_example(args: argparse.Namespace, net: Any) -> tuple[np.ndarray, Any]:
-    """Example --index of --dataset (default mnist) and its label (or --label)."""
-    from cnnviz.cli import UserError
-    from cnnviz.data.registry import open_dataset
+    """Example --index of --split (default test) of --dataset (default mnist) and its label
+    (or --label); the same example `cnnviz export --index` picks."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
+    from cnnviz.commands.common import dataset_example
 
     name = args.dataset or "mnist"
-    if name == "shapes":
-        _, H, _ = net.spec.input_shape
-        classes = ("square", "other") if net.spec.num_classes == 2 else None
-        data = open_dataset("shapes", size=H, **({"classes": classes} if classes else {}))
-    else:
-        data = open_dataset(name)
-    index = 0 if args.index is None else args.index
-    if not 0 <= index < len(data.images):
-        raise UserError(f"--index {index}: dataset {name} has examples "
-                        f"0…{len(data.images) - 1}")
-    if tuple(data.images.shape[1:]) != tuple(net.spec.input_shape):
-        raise UserError(f"--dataset {name}: its images are {data.images.shape[1:]}, this network "
-                        f"takes {tuple(net.spec.input_shape)}")
-    x = np.array(data.images[index])
-    y = _labels(args.label, 1) if args.label else np.array([int(data.labels[index])])
+    x, label = dataset_example(name, net, args.index, args.split, f"--dataset {name}")
+    y = _labels(args.label, 1) if args.label else np.array([label])
     return x, y
 
 
@@ -242,6 +220,7 @@ def _dataset_example(args: argparse.Namespace, net: Any) -> tuple[np.ndarray, An
 
 def parse_unit(text: str) -> tuple:
     """`0,2,3,4` → (0, 2, 3, 4); `weight:0,0,1,2` → ("weight", (0, 0, 1, 2))."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.cli import UserError
 
     name, _, numbers = text.rpartition(":")
@@ -262,6 +241,7 @@ def format_unit(unit: tuple) -> str:
 
 def _explain(st: Any, request: list[str]) -> Any:
     """st.explain for --explain STEP UNIT; mistakes become UserErrors."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.cli import UserError
 
     step, unit_text = request

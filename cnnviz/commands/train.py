@@ -14,54 +14,15 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
+
+from cnnviz.commands.argtypes import non_negative_int, positive_float, positive_int, seed
 
 DEFAULT_PRESET = "lenet5"
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
 EXIT_DIVERGED = 3
 EXIT_STOPPED = 130
-
-
-def positive_float(text: str) -> float:
-    """argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-    return value
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer ≥ 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number ≥ 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number ≥ 1, got {text!r}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    """argparse type: an integer ≥ 0 (seeds, counts that may be 0)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number ≥ 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number ≥ 0, got {text!r}")
-    return value
-
-
-def one_line_errors(parser: argparse.ArgumentParser) -> None:
-    """Make the parser report a bad flag in one line on stderr (exit 2), no usage block."""
-
-    def error(message: str) -> NoReturn:
-        parser.exit(2, f"{parser.prog}: {message} (see {parser.prog} --help)\n")
-
-    parser.error = error  # type: ignore[method-assign]
+EVAL_CHUNK = 500  # examples per forward pass when evaluating (engine.metrics.evaluate)
 
 
 def register(subparsers: Any) -> None:
@@ -70,7 +31,6 @@ def register(subparsers: Any) -> None:
         "train", help="train a network on a dataset (headless)",
         description="Train a network headless. The defaults train LeNet-5 on the bundled "
                     "MNIST subset to about 98% test accuracy (Adam, one-cycle, shifts).")
-    one_line_errors(p)
     source = p.add_mutually_exclusive_group()
     source.add_argument("--preset", help=f"a built-in network (default {DEFAULT_PRESET})")
     source.add_argument("--spec", metavar="FILE", help="a network spec (JSON file)")
@@ -87,7 +47,7 @@ def register(subparsers: Any) -> None:
                    help="learning-rate schedule (default onecycle)")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
                    help="random ±2-pixel shifts of the training images (default on)")
-    p.add_argument("--seed", type=non_negative_int, default=0,
+    p.add_argument("--seed", type=seed, default=0,
                    help="initial weights, shuffling and shifts (default 0)")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     p.add_argument("--eval-every", type=non_negative_int, default=0, metavar="N",
@@ -103,11 +63,15 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build, train, report and save; returns the exit code."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.cli import UserError
     from cnnviz.engine.trainer import TrainConfig, Trainer
 
     _check_save_path(args.save)
     net, preset = _build_network(args)
+    # lazy import: the CLI loads only what this command needs (start-up time)
+    from cnnviz.commands.common import open_dataset_for
+
     dataset = open_dataset_for(args.dataset, net)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size,
                          optimizer=args.optimizer, lr=args.lr, seed=args.seed,
@@ -154,56 +118,34 @@ def _stop_on_interrupt(trainer: Any) -> Any:
 
 def _check_save_path(save: str | None) -> None:
     """Refuse a --save target we could not write, before spending time training."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.cli import UserError
+    from cnnviz.commands.common import check_writable
 
     if save is None:
         return
-    path = Path(save)
-    if path.suffix not in (".cnnviz", ".npz"):
+    if Path(save).suffix not in (".cnnviz", ".npz"):
         raise UserError(f"--save {save}: the file name must end in .cnnviz (a session) "
                         "or .npz (weights)")
-    if not path.parent.resolve().is_dir():
-        raise UserError(f"--save {save}: folder {path.parent} does not exist")
+    check_writable(save, "--save")
 
 
 def _build_network(args: argparse.Namespace) -> tuple[Any, str | None]:
-    """The network from --spec or --preset (default lenet5); also the preset name."""
-    from cnnviz.core.network import Network
+    """The network from --spec or --preset (default lenet5), built within the memory
+    budget (a batch, the evaluation chunks, the optimizer); also the preset name."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
+    from cnnviz.commands.common import build_network, spec_source
 
-    if args.spec:
-        return Network.from_spec(Path(args.spec), seed=args.seed, dtype=args.dtype), None
-    from cnnviz.core.presets import get_preset
-
-    preset = args.preset or DEFAULT_PRESET
-    return Network.from_spec(get_preset(preset), seed=args.seed, dtype=args.dtype), preset
-
-
-def open_dataset_for(name: str, net: Any) -> Any:
-    """open_dataset(name); synthetic shapes are generated to fit the network, and image
-    files and folders keep colour when the network takes 3 channels."""
-    from cnnviz.data import open_dataset
-    from cnnviz.data.registry import open_dataset_with_channels
-
-    channels, size, _ = net.spec.input_shape
-    if name == "shapes":
-        return _shapes_for(net)
-    if name == "shapes-rgb":
-        return open_dataset(name, size=size)
-    return open_dataset_with_channels(name, channels)
-
-
-def _shapes_for(net: Any) -> Any:
-    """The shapes dataset sized and classed for net (e.g. 8×8, square vs other)."""
-    from cnnviz.data import open_dataset
-
-    _, H, _ = net.spec.input_shape
-    if net.spec.num_classes == 2:
-        return open_dataset("shapes", size=H, classes=("square", "other"))
-    return open_dataset("shapes", size=H)
+    preset = None if args.spec else (args.preset or DEFAULT_PRESET)
+    batch = max(args.batch_size, EVAL_CHUNK // 2)  # evaluation runs forward-only chunks
+    net = build_network(spec_source(args.spec, preset), args.seed, args.dtype, "train",
+                        batch=batch, optimizer=args.optimizer)
+    return net, preset
 
 
 def _make_optimizer(name: str, lr: float) -> Any:
     """The optimizer by name; a bad name or value is a UserError."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.cli import UserError
     from cnnviz.core.optim import make_optimizer
 
@@ -216,6 +158,7 @@ def _make_optimizer(name: str, lr: float) -> Any:
 def _save(args: argparse.Namespace, preset: str | None, net: Any, trainer: Any,
           result: Any) -> list[str]:
     """Write --save and the remembered preset weights; returns the paths written."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.engine.session import Session, save_session
     from cnnviz.engine.trainer import save_user_weights
     from cnnviz.engine.userweights import save_weights_npz
@@ -231,7 +174,12 @@ def _save(args: argparse.Namespace, preset: str | None, net: Any, trainer: Any,
             save_weights_npz(args.save, net.state_dict())
         saved.append(str(args.save))
     if preset is not None and not args.no_remember and result.state == "finished":
-        saved.append(str(save_user_weights(preset, net)))
+        try:
+            saved.append(str(save_user_weights(preset, net)))
+        except OSError as error:  # a read-only data dir: --save worked, so only a warning
+            print(f"cnnviz train: warning: could not remember the weights for {preset} "
+                  f"({error.strerror or error}); use --save FILE or --no-remember",
+                  file=sys.stderr)
     if not args.json:
         for path in saved:
             print(f"saved {path}", file=sys.stderr)

@@ -201,8 +201,10 @@ def random_batch(net: Network, batch: int = 2, seed: int = 0) -> tuple[np.ndarra
 
 
 def format_report(checks: list[TensorCheck]) -> str:
-    """An aligned text table: tensor, shape, entries checked, max abs and rel error, verdict."""
-    header = f"{'tensor':<22}{'shape':<18}{'checked':>8}{'max abs err':>14}{'max rel err':>14}  ok"
+    """An aligned text table, every column headed: tensor, shape, entries checked, max abs
+    and rel error, entries on a kink (checked one-sided), verdict."""
+    header = (f"{'tensor':<22}{'shape':<18}{'checked':>8}{'max abs err':>14}"
+              f"{'max rel err':>14}{'kinks':>7}  ok")
     lines = [header, "-" * len(header)]
     for c in checks:
         shape = "×".join(str(s) for s in c.shape)

@@ -82,7 +82,8 @@ def _pool_windows(o, kernel: Pair, stride: Pair, padding: Pair, pad_value: float
 def maxpool2d_forward(o, kernel: Pair, stride: Pair, padding: Pair):
     """Max over each window; argmax = winner's flat index h·W + w in the unpadded plane.
 
-    Padded cells never win; ties go to the first maximum in row-major order.
+    Padded cells never win; ties go to the first maximum in row-major order; a NaN wins
+    (the last NaN in row-major order, as PyTorch), so NaN propagates.
     """
     N, C, H, W = o.shape
     Ho = output_size(H, kernel[0], stride[0], padding[0])
@@ -92,6 +93,9 @@ def maxpool2d_forward(o, kernel: Pair, stride: Pair, padding: Pair):
     for i, j, r, s, window in _pool_windows(o, kernel, stride, padding, -np.inf):
         flat = window.reshape(N, C, -1)
         best = np.argmax(flat, axis=2)  # first maximum in row-major order
+        nan = np.isnan(flat)
+        last_nan = flat.shape[2] - 1 - np.argmax(nan[:, :, ::-1], axis=2)
+        best = np.where(nan.any(axis=2), last_nan, best)
         out[:, :, i, j] = np.take_along_axis(flat, best[:, :, None], axis=2)[:, :, 0]
         m, n = np.divmod(best, kernel[1])
         argmax[:, :, i, j] = (r + m - padding[0]) * W + (s + n - padding[1])
@@ -152,12 +156,13 @@ def dense_backward(o, w, delta):
 
 
 def relu_forward(x):
+    """max(x, 0); np.maximum passes NaN through, as torch.relu."""
     return np.maximum(x, 0).astype(x.dtype)
 
 
 def relu_backward(x, delta):
-    """f'(x) = 1 where x > 0, else 0 (0 at x = 0, as PyTorch)."""
-    return np.where(x > 0, delta, 0).astype(delta.dtype)
+    """f'(x) = 1 where x > 0, else 0 (0 at x = 0; δ passes where x is NaN, as PyTorch)."""
+    return np.where(x <= 0, 0, delta).astype(delta.dtype)
 
 
 def leaky_relu_forward(x, slope: float):

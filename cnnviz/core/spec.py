@@ -36,6 +36,7 @@ from cnnviz.core.spec_types import (
     _show,
     _unknown,
 )
+from cnnviz.data.fileio import NotAFileError, read_regular_file
 
 __all__ = [
     "LAYER_FIELDS",
@@ -91,17 +92,24 @@ def _decode(text: str, origin: str) -> Any:
 
 
 def _read_file(path: str) -> Any:
-    """The decoded contents of a spec file."""
+    """The decoded contents of a spec file (a regular file only: a FIFO would block)."""
     try:
-        with open(path, encoding="utf-8-sig") as file:
-            text = file.read(MAX_FILE_CHARS + 1)
-    except FileNotFoundError:
-        raise SpecError(f"spec file '{path}' not found") from None
-    except (OSError, ValueError) as error:  # a folder, no permission, not UTF-8 ...
-        reason = getattr(error, "strerror", None) or error
-        raise SpecError(f"cannot read spec file '{path}': {reason}") from None
+        raw = read_regular_file(path, 4 * MAX_FILE_CHARS)  # a character has up to 4 bytes
+    except NotAFileError as error:
+        if error.missing:
+            raise SpecError(f"spec file '{path}' not found (no such file)") from None
+        raise SpecError(f"cannot read spec file '{path}': {error.reason}") from None
+    except OSError as error:  # no permission, an I/O error ...
+        raise SpecError(f"cannot read spec file '{path}': {error.strerror or error}") from None
+    too_large = SpecError(f"spec file '{path}' is too large (over {MAX_FILE_CHARS:,} characters)")
+    if len(raw) > 4 * MAX_FILE_CHARS:
+        raise too_large
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise SpecError(f"cannot read spec file '{path}': not UTF-8 text ({error})") from None
     if len(text) > MAX_FILE_CHARS:
-        raise SpecError(f"spec file '{path}' is too large (over {MAX_FILE_CHARS:,} characters)")
+        raise too_large
     return _decode(text, f"spec file '{path}': ")
 
 
@@ -113,7 +121,8 @@ def _load(spec: Any) -> dict:
         except TypeError:
             raise SpecError(f"cannot use {_show(spec)} as a path") from None
     elif isinstance(spec, str):
-        is_path = spec.endswith(".json") or os.path.isfile(spec)
+        is_path = spec.endswith(".json") or os.path.lexists(spec) or (
+            os.sep in spec and spec.lstrip()[:1] not in ("{", "[", '"'))
         spec = _read_file(spec) if is_path else _decode(spec, "")
     if not isinstance(spec, dict):
         raise SpecError(f"a spec must be an object with 'input' and 'layers', got {_show(spec)}")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import os
 import zipfile
+import zlib
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
+from cnnviz.data.budget import require_data
 from cnnviz.data.dataset import (
     Dataset,
     check_labels,
@@ -18,32 +22,92 @@ from cnnviz.data.dataset import (
     to_unit_float,
 )
 from cnnviz.data.errors import DataError
-from cnnviz.data.fileio import existing_file
+from cnnviz.data.fileio import open_regular_file
 
 IMAGE_KEYS = ("images", "x")
 LABEL_KEYS = ("labels", "y")
 
 
+ZIP_MAGIC = b"PK\x03\x04"
+PICKLED = "contains pickled objects, which cnnviz refuses to load (save plain arrays)"
+_NPY_ERRORS = (ValueError, OSError, EOFError, SyntaxError, KeyError, zipfile.BadZipFile,
+               zlib.error, OverflowError, MemoryError)
+
+
 def read_array_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Every array of an .npy ({"images": a}) or .npz file, fully loaded, pickle refused."""
-    p = existing_file(path)
+    """Every array of an .npy ({"images": a}) or .npz file, fully loaded; pickled data and
+    arrays whose headers exceed the memory budget are refused before any data is read."""
+    with open_regular_file(path) as handle:
+        is_zip = handle.read(4) == ZIP_MAGIC
+        handle.seek(0)
+        return read_npz(handle, Path(path)) if is_zip else {"images": read_npy(handle, path)}
+
+
+def read_npz(handle: IO[bytes], where: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Every array of an open .npz archive, keyed without the .npy suffix."""
     try:
-        loaded = np.load(p, allow_pickle=False)
-        if isinstance(loaded, np.ndarray):
-            return {"images": loaded}
-        with loaded:
-            return {key: np.array(loaded[key]) for key in loaded.files}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as error:
-        raise DataError(_npz_message(p, error)) from error
-    except MemoryError as error:
-        raise DataError(f"{p}: too large to load") from error
+        with zipfile.ZipFile(handle) as zf:
+            members = [info for info in zf.infolist() if info.filename.endswith(".npy")]
+            headers = {}
+            for info in members:
+                with zf.open(info) as member:
+                    headers[info.filename] = _npy_header(member, f"{where} ({info.filename})")
+            _require(list(headers.values()), where)
+            return {name[:-4]: _read_member(zf, name, where) for name in headers}
+    except DataError:
+        raise
+    except _NPY_ERRORS as error:
+        raise DataError(f"{where}: not a readable .npz archive ({error})") from error
 
 
-def _npz_message(path: Path, error: Exception) -> str:
-    """What went wrong reading a NumPy file, in words."""
-    if "pickle" in str(error).lower() or "object" in str(error).lower():
-        return f"{path}: holds Python objects (pickled data), which cnnviz never loads"
-    return f"{path}: not a readable .npy/.npz file ({error})"
+def _read_member(zf: zipfile.ZipFile, name: str, where: str | os.PathLike) -> np.ndarray:
+    """One checked member of an .npz."""
+    with zf.open(name) as member:
+        return read_npy(member, f"{where} ({name})", checked=True)
+
+
+def read_npy(handle: IO[bytes], where: str | os.PathLike, checked: bool = False) -> np.ndarray:
+    """One .npy array from an open stream; the header is checked first (unless `checked`)."""
+    try:
+        if not checked:
+            start = handle.tell()
+            _require([_npy_header(handle, where)], where)
+            handle.seek(start)
+        return np.lib.format.read_array(handle, allow_pickle=False)
+    except DataError:
+        raise
+    except _NPY_ERRORS as error:
+        raise DataError(f"{where}: not a readable .npy array ({error})") from error
+
+
+def read_npy_file(path: str | os.PathLike) -> np.ndarray:
+    """The one array of a .npy file (an .npz archive is refused: it holds several)."""
+    with open_regular_file(path) as handle:
+        if handle.read(4) == ZIP_MAGIC:
+            raise DataError(f"{path}: an .npz archive; save one array with numpy.save as .npy")
+        handle.seek(0)
+        return read_npy(handle, path)
+
+
+def _npy_header(handle: IO[bytes], where: str | os.PathLike) -> tuple[tuple, np.dtype]:
+    """(shape, dtype) from a .npy header; pickled (object) dtypes are refused."""
+    try:
+        version = np.lib.format.read_magic(handle)
+        read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                else np.lib.format.read_array_header_2_0)
+        shape, _, dtype = read(handle)
+    except _NPY_ERRORS as error:
+        raise DataError(f"{where}: not a readable .npy array ({error})") from error
+    if dtype.hasobject:
+        raise DataError(f"{where}: {PICKLED}")
+    return shape, dtype
+
+
+def _require(headers: list[tuple[tuple, np.dtype]], where: str | os.PathLike) -> None:
+    """Refuse arrays whose declared sizes exceed the memory budget (cnnviz.core.budget)."""
+    items = sum(math.prod(shape) for shape, _ in headers)
+    itemsize = max((dtype.itemsize for _, dtype in headers), default=1)
+    require_data(items, itemsize, str(where))
 
 
 def _pick(arrays: dict[str, np.ndarray], keys: tuple[str, ...]) -> np.ndarray | None:

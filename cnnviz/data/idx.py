@@ -7,16 +7,20 @@ big-endian uint32; then the payload, big-endian, C order, of exactly prod(dims) 
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 
+from cnnviz.data.budget import require_data
 from cnnviz.data.errors import DataError
-from cnnviz.data.fileio import existing_file, write_atomically
+from cnnviz.data.fileio import open_regular_file, write_atomically
 
 # IDX dtype code -> big-endian NumPy dtype
 IDX_DTYPES: dict[int, np.dtype] = {
@@ -33,7 +37,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 
 def load_idx(path: str | os.PathLike) -> np.ndarray:
     """Read an IDX file (plain or gzip) into a new native-endian array; DataError if bad."""
-    p = existing_file(path)
+    p = Path(path)
     try:
         with _open(p) as handle:
             return _read(handle, p)
@@ -45,11 +49,18 @@ def load_idx(path: str | os.PathLike) -> np.ndarray:
         raise DataError(f"{p}: too large to load") from error
 
 
-def _open(path: Path) -> IO[bytes]:
-    """The file's byte stream, decompressed if it starts with the gzip magic."""
-    with path.open("rb") as probe:
-        magic = probe.read(2)
-    return gzip.open(path, "rb") if magic == GZIP_MAGIC else path.open("rb")
+@contextmanager
+def _open(path: Path) -> Iterator[IO[bytes]]:
+    """The file's byte stream (a regular file only), decompressed if it starts with the
+    gzip magic."""
+    with open_regular_file(path) as raw:
+        magic = raw.read(2)
+        raw.seek(0)
+        if magic != GZIP_MAGIC:
+            yield raw
+            return
+        with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+            yield unzipped
 
 
 def _read(handle: IO[bytes], path: Path) -> np.ndarray:
@@ -85,9 +96,13 @@ def _read_header(handle: IO[bytes], path: Path) -> tuple[np.dtype, tuple[int, ..
         raise DataError(f"{path}: header truncated: {ndim} dimension sizes announced")
     shape = struct.unpack(f">{ndim}I", raw)
     dtype = IDX_DTYPES[magic[2]]
-    if int(np.prod(shape, dtype=object)) * dtype.itemsize > MAX_PAYLOAD_BYTES:
+    items = math.prod(shape)
+    if items * dtype.itemsize > MAX_PAYLOAD_BYTES:
         raise DataError(f"{path}: impossible dimensions {shape}: more than "
                         f"{MAX_PAYLOAD_BYTES // 2**30} GiB of data")
+    # Checked from the header alone, before a byte of a (maybe gzip) payload is read.
+    require_data(items, dtype.itemsize, f"{path} (IDX header {shape} of {dtype.name})",
+                 raw_copies=3)
     return dtype, tuple(shape)
 
 

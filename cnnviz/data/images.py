@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from cnnviz.data.errors import DataError
-from cnnviz.data.fileio import existing_file
+from cnnviz.data.fileio import open_regular_file, regular_file
 
 MAX_PIXELS = 50_000_000  # refuse larger images (decompression bombs) before decoding them
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm",
@@ -25,14 +25,14 @@ def load_image(path: str | os.PathLike, size: tuple[int, int] | None = (28, 28),
     image repeated). Transparent pixels are composited onto white, as image viewers show
     them. Any failure raises DataError naming the file.
     """
-    p = existing_file(path)
+    p = regular_file(path)
     size = check_size(size, p)
     if channels not in (1, 3):
         raise DataError(f"{p}: images load with 1 (gray) or 3 (RGB) channels, not {channels!r}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(p) as image:
+            with open_regular_file(p) as handle, Image.open(handle) as image:
                 _refuse_huge(image, p)
                 planes = _to_float(image, channels)
                 if size is not None and planes.shape[1:] != size:

@@ -16,6 +16,7 @@ import numpy as np
 from cnnviz.data.arrays import load_arrays
 from cnnviz.data.dataset import Dataset
 from cnnviz.data.errors import DataError
+from cnnviz.data.fileio import open_regular_file
 from cnnviz.data.folders import (
     is_idx_folder,
     labels_file_for,
@@ -157,7 +158,7 @@ def _opener_for(path: Path) -> Opener:
 def _starts_like_idx(path: Path) -> bool:
     """True if the file begins like an IDX file (two zero bytes) or a gzip stream."""
     try:
-        with path.open("rb") as handle:
+        with open_regular_file(path) as handle:
             head = handle.read(2)
     except OSError as error:
         raise DataError(f"{path}: cannot read ({error})") from error

@@ -90,7 +90,18 @@ class Session:
         return session
 
     def restore(self) -> Restored:
-        """Rebuild net, optimizer, stepper (replayed to its cursor), selection and history."""
+        """Rebuild net, optimizer, stepper (replayed to its cursor), selection and history.
+
+        load_session() has validated every field, so this does not fail on a loaded file;
+        a Session built by hand with bad fields raises SessionError, never ValueError.
+        """
+        try:
+            return self._restore()
+        except (ValueError, TypeError, KeyError, IndexError) as error:
+            raise SessionError(f"cannot restore this session: {error}") from error
+
+    def _restore(self) -> Restored:
+        """restore() without the error translation."""
         net = Network.from_spec(self.spec, seed=self.seed, dtype=self.dtype)
         net.load_state_dict(self.state_dict)
         optimizer = (optimizer_from_state(self.optimizer_state)

@@ -19,6 +19,7 @@ import numpy as np
 
 from cnnviz.core.optim import optimizer_from_state
 from cnnviz.core.spec import SpecError, parse_spec
+from cnnviz.data.fileio import NotAFileError, open_regular_file
 from cnnviz.engine.metrics import History
 from cnnviz.engine.selection import Selection
 
@@ -29,6 +30,7 @@ MAX_JSON_BYTES = 16 * 1024**2          # one JSON entry (but the history)
 MAX_HISTORY_BYTES = 256 * 1024**2      # history.json: one row per batch
 MAX_INPUT_BYTES = 512 * 1024**2        # input.npy
 NPY_HEADER_ROOM = 64 * 1024            # allowance for a .npy header
+MAX_SEED = 2**63 - 1                   # as the CLI's --seed (cnnviz/commands/argtypes.py)
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError,
                 TypeError, IndexError, NotImplementedError, RuntimeError, struct.error,
                 OverflowError, RecursionError, AttributeError)
@@ -41,10 +43,13 @@ class SessionError(Exception):
 def read_session(path: str | os.PathLike) -> dict[str, Any]:
     """The Session fields read from path, fully validated; SessionError on any problem."""
     try:
-        with zipfile.ZipFile(path) as zf:
+        with open_regular_file(path) as handle, zipfile.ZipFile(handle) as zf:
             return _Reader(zf, str(path)).read()
     except SessionError:
         raise
+    except NotAFileError as error:
+        reason = error.reason if error.missing else f"cannot read it ({error.reason})"
+        raise SessionError(f"{path}: {reason}") from None
     except FileNotFoundError as error:
         raise SessionError(f"{path}: no such file") from error
     except (IsADirectoryError, PermissionError) as error:
@@ -134,6 +139,10 @@ class _Reader:
             raise self.fail(f"{name} must hold a float array, not {getattr(array, 'dtype', '?')}")
         if shape is not None and array.shape != shape:
             raise self.fail(f"{name} has shape {array.shape}; the spec needs {shape}")
+        if not np.isfinite(array).all():
+            bad = int(array.size - np.count_nonzero(np.isfinite(array)))
+            raise self.fail(f"{name} holds {bad} NaN or infinite value(s); a session keeps "
+                            "finite numbers only")
         return array
 
     # ----- entries -----
@@ -153,8 +162,8 @@ class _Reader:
         dtype, seed = m.get("dtype", "float32"), m.get("seed", 0)
         if dtype not in ("float32", "float64"):
             raise self.fail(f"manifest dtype must be float32 or float64, not {dtype!r}")
-        if not isinstance(seed, int) or isinstance(seed, bool):
-            raise self.fail(f"manifest seed must be an integer, not {seed!r}")
+        if not _is_int(seed) or not 0 <= seed <= MAX_SEED:
+            raise self.fail(f"manifest seed must be a whole number in 0..2^63-1, not {seed!r}")
         return {"dtype": dtype, "seed": seed, "app_version": str(m.get("app_version", "")),
                 "created": str(m.get("created", ""))}
 
@@ -207,8 +216,10 @@ class _Reader:
             if name != f"optimizer/{param}/{key}.npy":
                 raise self.fail(f"optimizer.json: {param}.{key} points at {name!r}")
             return self._array(name, shape, _npy_cap(shape))
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(f"optimizer.json: {param}.{key} must be a number or an array")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                not math.isfinite(value):
+            raise self.fail(f"optimizer.json: {param}.{key} must be a finite number or an "
+                            "array")
         return value
 
     def _input(self, spec: Any) -> dict[str, Any]:

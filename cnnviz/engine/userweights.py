@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 import os
 import re
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from cnnviz.data.fileio import write_bytes_atomically
+from cnnviz.data.arrays import ZIP_MAGIC, read_npz
+from cnnviz.data.errors import DataError
+from cnnviz.data.fileio import open_regular_file, write_bytes_atomically
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
@@ -41,18 +42,19 @@ def save_weights_npz(path: str | os.PathLike, state_dict: dict[str, np.ndarray])
 
 
 def load_weights_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read a .npz of weights; ValueError if it is not a readable array archive."""
+    """Read a .npz of weights; ValueError (naming the file and the problem: missing, a
+    .npy, pickled objects, over the memory budget ...) if it is not usable."""
     try:
-        data = np.load(path, allow_pickle=False)
-        if not isinstance(data, np.lib.npyio.NpzFile):
-            raise ValueError("one array (.npy), not an .npz archive of named arrays")
-        with data:
-            return {k: data[k] for k in data.files}
-    except FileNotFoundError:
-        raise ValueError(f"{path}: no such file") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as error:
-        detail = "not an .npz archive" if "pickle" in str(error) else str(error)
-        raise ValueError(f"{path}: not a readable .npz of weights ({detail})") from error
+        with open_regular_file(path) as handle:
+            head = handle.read(6)
+            handle.seek(0)
+            if head[:4] != ZIP_MAGIC:
+                what = ("one array (.npy)" if head == b"\x93NUMPY" else "another kind of file")
+                raise ValueError(f"{path}: not a readable .npz of weights ({what}, not an "
+                                 ".npz archive of named arrays)")
+            return read_npz(handle, path)
+    except DataError as error:
+        raise ValueError(str(error)) from None
 
 
 def save_user_weights(preset: str, net: Any) -> Path:

@@ -19,7 +19,8 @@ def _running_qthreads() -> list[str]:
     found = []
     for obj in gc.get_objects():
         try:
-            running = isinstance(obj, QThread) and obj is not main and obj.isRunning()
+            # type(), not isinstance(): some modules (torch) warn when their objects are probed
+            running = issubclass(type(obj), QThread) and obj is not main and obj.isRunning()
             if running and not obj.wait(GRACE_MS):
                 found.append(f"QThread {type(obj).__name__} {obj.objectName()!r}")
         except RuntimeError:  # the C++ object is already gone

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from cnnviz.cli import main
-from cnnviz.commands.train import open_dataset_for
+from cnnviz.commands.common import open_dataset_for
 from cnnviz.core.network import Network
 from cnnviz.core.presets import get_preset
 from cnnviz.engine.session import Session, save_session

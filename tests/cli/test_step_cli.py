@@ -86,7 +86,8 @@ def test_explain_update_with_chosen_optimizer(capsys, square_input):
 
 
 def test_dataset_example_and_weights_file(capsys, tmp_path):
-    """--dataset/--index take the label from the data; --weights loads a .npz."""
+    """--dataset/--index take the label from the data (--index counts in the test split,
+    as `cnnviz export --index`); --weights loads a .npz."""
     other = Network.from_spec(get_preset("square"), seed=5, dtype="float64")
     weights = tmp_path / "w.npz"
     np.savez(weights, **other.state_dict())
@@ -97,8 +98,9 @@ def test_dataset_example_and_weights_file(capsys, tmp_path):
 
     data = open_dataset("shapes", size=8, classes=("square", "other"))
     report = json.loads(out)
-    assert report["labels"] == [int(data.labels[2])]
-    expected = other.layers[0].forward(data.images[2:3].astype(np.float64))
+    test_images, test_labels = data.test()
+    assert report["labels"] == [int(test_labels[2])]
+    expected = other.layers[0].forward(test_images[2:3].astype(np.float64))
     assert report["steps"][0]["tensors"]["output"]["max"] == float(expected.max())
 
 
@@ -140,7 +142,7 @@ def test_session_file(capsys, tmp_path, square_input):
     (["--label", "1,2"], "2 label(s) for 1 input"),
     (["--digit", "--image", "missing.png", "--label", "1"], "--digit makes a 28×28 digit"),
     (["--dataset", "mnist"], "its images are (1, 28, 28), this network takes (1, 8, 8)"),
-    (["--dataset", "mnist", "--index", "99999"], "--index 99999: dataset mnist has examples"),
+    (["--dataset", "mnist", "--index", "99999"], "--index 99999: the test split of mnist has"),
 ])
 def test_bad_requests_exit_2_with_one_line(capsys, square_input, argv, message):
     """Mistakes print one line on stderr naming what was wrong, and exit 2."""
@@ -164,7 +166,7 @@ def test_bad_input_files_exit_2(capsys, tmp_path, square_input):
     np.savez(weights, **{"0.weight": np.zeros((2, 2))})
     cases = [
         (["--input", str(wrong), "--label", "0"], "this network takes numbers of shape"),
-        (["--input", str(junk), "--label", "0"], "not a .npy array of numbers"),
+        (["--input", str(junk), "--label", "0"], "not a readable .npy array"),
         (["--input", str(square_input)], "--label is needed"),
         (["--image", str(tmp_path / "none.png"), "--label", "0"], "none.png"),
         (["--input", str(square_input), "--label", "0", "--weights", str(weights)],
@@ -194,7 +196,7 @@ def test_entry_point_runs_in_a_subprocess(square_input):
     (["--input", "X", "--label", "5"], "--label 5: labels must lie in 0..1"),
     (["--weights", "W", "--input", "X", "--label", "1"], "not an .npz archive of named arrays"),
     (["--seed", "-2"], "argument --seed: must be a whole number ≥ 0"),
-    (["--lr", "-1", "--input", "X", "--label", "1"], "--lr -1.0: the learning rate must be"),
+    (["--lr", "-1", "--input", "X", "--label", "1"], "argument --lr: must be a finite number ≥ 0"),
     (["--input", "X", "--label", "1", "--index", "3"], "--index 3 picks a dataset example"),
 ])
 def test_more_mistakes_are_named_in_one_line(capsys, tmp_path, monkeypatch, square_input,

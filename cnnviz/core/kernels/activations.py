@@ -2,7 +2,8 @@
 
 Backward functions take what the forward pass saved: the pre-activation x for
 relu / leaky_relu, the output f(x) for sigmoid / tanh (their derivatives are cheapest
-from it). Arrays of any shape; loops run over the flattened contiguous data.
+from it). Arrays of any shape; loops run over the flattened contiguous data. NaN and
+±inf propagate exactly as in PyTorch: relu(NaN) = NaN and its gradient passes δ.
 """
 
 from __future__ import annotations
@@ -16,15 +17,17 @@ from cnnviz.core.kernels._jit import kernel
 
 @kernel
 def _relu(x, out):
+    """max(x, 0) with NaN passed through (as torch.relu): `x <= 0` is false for NaN."""
     for k in range(x.size):
         v = x[k]
-        out[k] = v if v > 0 else 0
+        out[k] = 0 if v <= 0 else v
 
 
 @kernel
 def _relu_back(x, delta, grad):
+    """δ where x > 0 or x is NaN (torch's threshold_backward), else 0."""
     for k in range(x.size):
-        grad[k] = delta[k] if x[k] > 0 else 0
+        grad[k] = 0 if x[k] <= 0 else delta[k]
 
 
 @kernel

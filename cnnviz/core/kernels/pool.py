@@ -2,7 +2,8 @@
 
 Max pool records each window's winner as a flat index h·W + w in the unpadded input
 plane (the PyTorch convention); padded cells never win and ties go to the first
-maximum in row-major order. Average pool counts padded cells as zeros
+maximum in row-major order. A NaN wins its window (the last NaN in row-major order, as
+PyTorch's CPU kernel), so NaN propagates. Average pool counts padded cells as zeros
 (count_include_pad=True), so every window divides by k1·k2.
 
 The 2×2 / stride-2 / unpadded max pool (every preset's) has its own branch-free kernel,
@@ -42,7 +43,7 @@ def _max_forward(o, k1, k2, sh, sw, ph, pw, out, argmax):
                         r = i * sh - ph + m
                         for q in range(q0, q1):
                             v = plane[r, j * sw - pw + q]
-                            if v > best or (v != v and best == best):
+                            if v > best or v != v:  # a NaN wins, the last one (torch)
                                 best, where = v, r * W + j * sw - pw + q
                     out[n, c, i, j] = best
                     argmax[n, c, i, j] = where

@@ -99,12 +99,13 @@ def test_an_exception_in_the_worker_reaches_the_error_signal(qtbot, panel, contr
     def broken_run(self):
         raise RuntimeError("simulated failure")
 
+    original_run = Trainer.run
     monkeypatch.setattr(Trainer, "run", broken_run)
     with qtbot.waitSignal(controller.error_raised, timeout=WAIT_MS) as error:
         assert run_to_end(qtbot, panel) == "failed"
     assert "RuntimeError: simulated failure" in error.args[1]
     assert not controller.busy and panel.start_button.isEnabled()
-    monkeypatch.undo()
+    monkeypatch.setattr(Trainer, "run", original_run)  # not undo(): that drops the data dir
     assert run_to_end(qtbot, panel) == "finished"
 
 
