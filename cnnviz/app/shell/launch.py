@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication, QSplashScreen
 
 from cnnviz.app.shell.settings import APPLICATION, ORGANIZATION, AppSettings
 from cnnviz.app.widgets.theme import apply_theme
+from cnnviz.app.widgets.wheel_guard import install_wheel_guard
 
 
 class Warmup(QThread):
@@ -39,6 +40,7 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("cnnviz")
+    install_wheel_guard(app)
     return app
 
 

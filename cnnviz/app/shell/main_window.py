@@ -45,6 +45,7 @@ from cnnviz.app.shell.settings import AppSettings
 from cnnviz.app.shell.step_actions import ACTIONS, DebuggerActions
 from cnnviz.app.training.panel import TrainingPanel
 from cnnviz.app.widgets import theme as themes
+from cnnviz.app.widgets.wheel_guard import guard_existing, install_wheel_guard
 from cnnviz.core.presets import preset_names
 
 DOCKS = ["pipeline", "inspector", "explain", "prediction", "editor", "input", "training"]
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
                  settings: QSettings | None = None, preset: str | None = None,
                  theme: str | None = None, restore_layout: bool = True) -> None:
         super().__init__()
+        install_wheel_guard()  # before any panel exists: the wheel edits no value it passes
         self.settings = AppSettings(settings)
         name = preset or self.settings.last_preset
         self.ctrl = controller or AppController(name if _preset_exists(name) else "lenet5")
@@ -103,6 +105,7 @@ class MainWindow(QMainWindow):
             self._restore_layout()
         self.apply_theme(self.theme_name)
         self._on_stepper_changed()
+        guard_existing(self)
 
     # ----- building ------------------------------------------------------------------------
     def _build_docks(self) -> None:
