@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from cnnviz.app.controller import AppController
-from cnnviz.app.training.compare import ComparePanel, RunRecord
+from cnnviz.app.training.compare import ComparePanel, RunRecord, network_name
 from cnnviz.app.training.curves import (
     GradNormPlot,
     LiveHistory,
@@ -32,7 +32,7 @@ from cnnviz.app.training.curves import (
     norm_x,
     restyle_plot,
 )
-from cnnviz.app.training.settings import TrainingSettings, settings_text
+from cnnviz.app.training.settings import TrainingSettings, settings_text, start_text
 from cnnviz.app.training.worker import Snapshot, TrainingRunner, metrics_text, progress_text
 from cnnviz.app.widgets.flow_layout import FlowLayout
 from cnnviz.app.widgets.theme import Colors
@@ -74,6 +74,7 @@ class TrainingPanel(QWidget):
         self._dirty = False
         self._config: TrainConfig | None = None
         self._dataset_name = ""
+        self._continued = False
         self._build()
         controller.dataset_changed.connect(self._on_dataset_changed)
         self._on_dataset_changed()
@@ -84,7 +85,7 @@ class TrainingPanel(QWidget):
         layout = QVBoxLayout(self)
         self.settings_box = TrainingSettings()
         for name in ("optimizer_box", "lr_box", "batch_box", "epochs_box", "schedule_box",
-                     "augment_box", "dataset_box"):
+                     "augment_box", "dataset_box", "continue_box"):
             setattr(self, name, getattr(self.settings_box, name))
         self.settings_summary = QLabel("")
         self.settings_summary.setWordWrap(True)
@@ -167,11 +168,12 @@ class TrainingPanel(QWidget):
         try:
             config = self.config()
             dataset = self._dataset()
+            continued = self._prepare_weights()
             trainer = Trainer(self.controller.network, dataset, config)  # makes the optimizer
         except Exception as error:  # noqa: BLE001 - bad settings or data: tell, don't crash
             self._report("Cannot start training", str(error), "error")
             return False
-        self._config, self._dataset_name = config, dataset.name
+        self._config, self._dataset_name, self._continued = config, dataset.name, continued
         self.history, self.progress, self._dirty = LiveHistory(), None, False
         self.metric_plots.clear()
         self.grad_plot.clear()
@@ -182,6 +184,16 @@ class TrainingPanel(QWidget):
         self._update_controls()
         self.run_changed.emit("running")
         return True
+
+    def _prepare_weights(self) -> bool:
+        """Load the comparison's start weights unless "continue from current" is ticked;
+        returns whether the run continues from the current weights."""
+        ctrl = self.controller
+        start = self.compare.start_weights.take(ctrl.spec, ctrl.network.state_dict())
+        continued = self.continue_box.isChecked()
+        if start is not None and not continued:
+            ctrl.set_weights(start)
+        return continued
 
     def toggle_pause(self) -> None:
         """Pause a running run, or resume a paused one."""
@@ -273,8 +285,10 @@ class TrainingPanel(QWidget):
     def _keep_run(self, history: History) -> None:
         """Add a finished/stopped run with at least one batch to the comparison."""
         if history.batches["step"] and self._config is not None and self.progress is not None:
+            name = network_name(self.controller.spec, self.controller.preset_name)
             self.compare.add_run(RunRecord.from_history(
-                history, self._config, self._dataset_name, self.progress.batches_per_epoch))
+                history, self._config, self._dataset_name, self.progress.batches_per_epoch,
+                network=name, continued=self._continued))
 
     def _refresh(self, everything: bool = False) -> None:
         """Redraw progress and the visible plots if new data arrived since the last redraw.
@@ -343,10 +357,11 @@ class TrainingPanel(QWidget):
         self.settings_box.setVisible(not running)
         self.settings_summary.setVisible(running)
         if running and self._config is not None:
-            self.settings_summary.setText(settings_text(self._config, self._dataset_name))
+            self.settings_summary.setText(settings_text(self._config, self._dataset_name)
+                                          + f" · {start_text(self._continued)}")
         for widget in (self.optimizer_box, self.lr_box, self.batch_box, self.epochs_box,
                        self.schedule_box, self.augment_box, self.dataset_box,
-                       self.start_button):
+                       self.continue_box, self.start_button):
             widget.setEnabled(not running)
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
