@@ -137,6 +137,7 @@ def make_plot(title: str, x_label: str, y_label: str,
         axis.setLabel(text, **{"font-size": LABEL_SIZE})
         axis.setTickFont(font)
         axis.enableAutoSIPrefix(False)  # "loss", not "loss (x0.001)"
+    item.layout.setContentsMargins(2, 12, 12, 2)  # the top tick label is not cut off
     item.getAxis("left").setWidth(95)  # room for "0.001" and the label at 12-13 pt
     # No grid: its alpha-blended lines tripled the cost of a repaint during training.
     BelowLegend(legend_columns).attach(item)
@@ -152,7 +153,7 @@ def restyle_plot(plot: pg.PlotWidget, background: QColor | str, foreground: QCol
     fg = pg.mkColor(foreground)
     plot.setBackground(background)
     item = plot.getPlotItem()
-    item.setTitle(item.property("cnnviz_title"), size=TITLE_SIZE, color=fg)
+    item.setTitle(item.property("cnnviz_title") or None, size=TITLE_SIZE, color=fg)  # None: no row
     for side in ("bottom", "left"):
         axis = item.getAxis(side)
         axis.setPen(fg)
@@ -174,8 +175,9 @@ class MetricPlots(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.loss_plot = make_plot("Loss", "epoch", "loss")
-        self.accuracy_plot = make_plot("Accuracy", "epoch", "accuracy (%)")
+        # No titles: the y axes say what they show, and the plots keep the height.
+        self.loss_plot = make_plot("", "epoch", "loss")
+        self.accuracy_plot = make_plot("", "epoch", "accuracy (%)")
         loss, acc = self.loss_plot.getPlotItem(), self.accuracy_plot.getPlotItem()
         self.train_loss = loss.plot(name="train (per batch)", antialias=False,
                                     pen=_pen(TRAIN_COLOUR, width=BATCH_LINE_WIDTH))

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QStyle,
     QTabWidget,
     QVBoxLayout,
@@ -44,6 +45,7 @@ from cnnviz.engine.userweights import save_user_weights
 REFRESH_MS = 100  # redraw at most 10 times a second, however fast progress arrives
 SHORTCUTS = {"start": "Ctrl+T", "pause": "Ctrl+P", "stop": "Ctrl+."}
 PANEL_PT = 12
+TABS_MIN_PX = 300  # two readable plots, even in a short dock
 MESSAGE_STYLES = {
     "info": "background:#e8f0fe; color:#0b2e6b; border:2px solid #1f5fbf;",
     "warning": "background:#fff1d6; color:#5a3300; border:2px solid #d2801e;",
@@ -127,7 +129,13 @@ class TrainingPanel(QWidget):
         for widget in (self.progress_label, self.progress_bar, self.metrics_label,
                        self.message_label, self.tabs):
             layout.addWidget(widget)
+        self.progress_bar.hide()  # shown from the first run on: until then the curves get the room
+        self.metrics_label.hide()
         layout.setStretchFactor(self.tabs, 1)
+        # The plots take the height the dock has, not their (tall) size hints: the panel then
+        # fits its dock, curves above the fold, instead of growing a scroll bar.
+        self.tabs.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
+        self.tabs.setMinimumHeight(TABS_MIN_PX)
 
     def _build_buttons(self) -> FlowLayout:
         """Start, pause/resume and stop, each with a shortcut named in its tooltip."""
@@ -178,6 +186,8 @@ class TrainingPanel(QWidget):
         self.metric_plots.clear()
         self.grad_plot.clear()
         self.message_label.hide()
+        self.progress_bar.show()
+        self.metrics_label.show()
         self.controller.begin_training()
         self.runner.start(trainer)
         self._refresh_timer.start()

@@ -23,7 +23,7 @@ from cnnviz.core.schedules import SCHEDULE_NAMES
 from cnnviz.data import list_datasets
 from cnnviz.engine.trainer import TrainConfig
 
-NARROW_PX = 620  # below this width the settings go one per row
+NARROW_PX = 560  # below this width the settings go one per row
 
 
 def settings_text(config: TrainConfig, dataset: str) -> str:
