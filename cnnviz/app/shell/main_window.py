@@ -56,6 +56,7 @@ EXTERNAL = {  # the docks whose panels sit in a scroll area: (class, title)
     "training": (TrainingPanel, "Training"),
 }
 LEFT_SHARE, LEFT_MIN_PX, LEFT_MAX_PX = 0.32, 400, 600  # the left column of docks
+STATUS_MS, ERROR_STATUS_MS = 8_000, 20_000  # transient status messages disappear after this
 LAYOUT_VERSION = 2  # saveState's version: a layout saved by an older cnnviz is not restored
 TITLES = {"pipeline": "Pipeline", "inspector": "Inspector", "explain": "Explain",
           "prediction": "Prediction"}
@@ -251,12 +252,12 @@ class MainWindow(QMainWindow):
         self._on_stepper_changed()
 
     def _on_status_changed(self, text: str) -> None:
-        """Transient message in the status bar."""
-        self.statusBar().showMessage(text)
+        """Transient message in the status bar (it goes away: no stale news)."""
+        self.statusBar().showMessage(text, STATUS_MS)
 
     def _on_error_raised(self, title: str, message: str) -> None:
         """Errors from the controller become a dialog (and a status message)."""
-        self.statusBar().showMessage(f"{title}: {message}")
+        self.statusBar().showMessage(f"{title}: {message}", ERROR_STATUS_MS)
         QMessageBox.warning(self, title, message)
 
     def batch_dialog(self) -> None:

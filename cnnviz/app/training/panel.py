@@ -249,10 +249,11 @@ class TrainingPanel(QWidget):
             self.history = result.history
             self._dirty = True
             self._refresh(everything=True)
-            self._show_outcome(result)
             self._keep_run(result.history)
             self.controller.set_history(result.history)
-        self.controller.end_training()
+        self.controller.end_training(result.state if result is not None else "failed")
+        if result is not None:
+            self._show_outcome(result)  # after end_training: its message is the last word
         self._update_controls()
         self.run_changed.emit(result.state if result is not None else "failed")
 
