@@ -8,7 +8,7 @@ import threading
 
 import pytest
 from PySide6.QtCore import QSettings, QThread, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QStatusBar
 
 GRACE_MS = 1000  # a thread told to stop may need a moment to return from run()
 
@@ -50,11 +50,12 @@ def _new_python_threads(before: set[threading.Thread]) -> list[str]:
 
 
 def _active_timers() -> list[str]:
-    """Active QTimers anywhere under a top-level widget (the test's windows and panels)."""
+    """Active QTimers anywhere under a top-level widget (the test's windows and panels);
+    a status bar's message timeout is not work left running (it only clears the text)."""
     found = []
     for widget in QApplication.topLevelWidgets():
         for timer in widget.findChildren(QTimer):
-            if timer.isActive():
+            if timer.isActive() and not isinstance(timer.parent(), QStatusBar):
                 parent = timer.parent()
                 owner = type(parent).__name__ if parent is not None else "?"
                 found.append(f"QTimer {timer.objectName()!r} of {owner} ({timer.interval()} ms)")

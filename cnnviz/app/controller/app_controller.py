@@ -422,12 +422,13 @@ class AppController(QObject):
         self.busy_changed.emit(True)
         self.status_changed.emit("Training…")
 
-    def end_training(self) -> None:
-        """Training stopped: the weights changed, so start a new pass on them."""
+    def end_training(self, outcome: str = "stopped") -> None:
+        """Training ended (`outcome`: finished, stopped, diverged, failed): the weights
+        changed, so start a new pass on them."""
         self.busy = False
         self._trained = True
         self.optimizer = app_state.fresh_optimizer(self.optimizer)
         self.stepper = self._make_stepper()
         self.busy_changed.emit(False)
         self._emit(self.weights_changed, self.stepper_changed)
-        self.status_changed.emit("Training stopped: new pass on the trained weights")
+        self.status_changed.emit(f"Training {outcome}: new pass on the trained weights")

@@ -41,6 +41,8 @@ from cnnviz.app.editor.table import LayerTableModel, LayerTableView, error_color
 from cnnviz.core.presets import describe_preset, get_preset, preset_names
 from cnnviz.core.spec import SpecError, parse_spec
 
+TABLE_MIN_ROWS = 6  # a short window still shows this many layers; a tall one shows them all
+
 
 class LayerEditor(QWidget):
     """Edit the network spec: layers, fields, input shape and loss, with a live shape table."""
@@ -73,12 +75,12 @@ class LayerEditor(QWidget):
         self.table.setModel(self.model)
         self.model.row_moved.connect(self.move_layer)
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
-        self.table.setMinimumHeight(7 * self.fontMetrics().lineSpacing())
+        self.table.setMinimumHeight(TABLE_MIN_ROWS * self.table.row_height() + 4)
         layout.addWidget(self.table, stretch=3)
         layout.addLayout(self._build_layer_buttons())
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
-        self.error_label.setMinimumHeight(3 * self.fontMetrics().lineSpacing() + 12)
+        self.error_label.setMinimumHeight(2 * self.fontMetrics().lineSpacing() + 8)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.error_label)
         self.form = LayerForm(self)
@@ -117,7 +119,7 @@ class LayerEditor(QWidget):
         buttons = [text_button(a) for a in (self.open_action, self.save_action,
                                             self.undo_action, self.redo_action,
                                             self.apply_action)]
-        return widget_rows([[presets, *buttons[:2]], [*buttons[2:], self.auto_apply]])
+        return widget_rows([[presets, *buttons, self.auto_apply]])  # wraps when narrow
 
     def _build_input_row(self) -> QVBoxLayout:
         """Input shape C × H × W and the loss."""
@@ -150,7 +152,7 @@ class LayerEditor(QWidget):
                                        "Alt+Down", "Move the selected layer down")
         buttons = [text_button(a) for a in (self.duplicate_action, self.remove_action,
                                             self.up_action, self.down_action)]
-        return widget_rows([[self.add_button, *buttons[:2]], buttons[2:]])
+        return widget_rows([[self.add_button, *buttons]])
 
     # ----- public edits (each one undoable) ------------------------------------------------
     def spec_dict(self) -> dict:

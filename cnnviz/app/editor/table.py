@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import (
     QAbstractTableModel,
     QByteArray,
+    QEvent,
     QMimeData,
     QModelIndex,
     QPersistentModelIndex,
@@ -185,12 +186,24 @@ class LayerTableView(QTableView):
         self.setAlternatingRowColors(True)
         self.setItemDelegate(BadRowDelegate(self))
         self.verticalHeader().setVisible(False)
+        self.verticalHeader().setMinimumSectionSize(1)
+        self.verticalHeader().setDefaultSectionSize(self.row_height())  # compact: 10+ rows
         self.setWordWrap(False)
         header = self.horizontalHeader()
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.setToolTip("The layers and their output shapes. Drag a row to reorder "
                         "(or Alt+Up / Alt+Down).")
+
+    def row_height(self) -> int:
+        """A compact row: the text plus a few pixels (the style's default is much taller)."""
+        return self.fontMetrics().lineSpacing() + 8
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Zoom or theme changed the font: rows follow its height."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self.verticalHeader().setDefaultSectionSize(self.row_height())
 
     def drop_row(self, event: QDropEvent) -> int:
         """The row a drop lands before: above the middle of a row is before it."""

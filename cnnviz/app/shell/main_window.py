@@ -46,6 +46,7 @@ from cnnviz.app.shell.settings import AppSettings
 from cnnviz.app.shell.step_actions import ACTIONS, DebuggerActions
 from cnnviz.app.training.panel import TrainingPanel
 from cnnviz.app.widgets import theme as themes
+from cnnviz.app.widgets.wheel_guard import guard_existing, install_wheel_guard
 from cnnviz.core.presets import preset_names
 
 DOCKS = ["pipeline", "inspector", "explain", "prediction", "editor", "input", "training"]
@@ -55,6 +56,9 @@ EXTERNAL = {  # the docks whose panels sit in a scroll area: (class, title)
     "input": (InputPanel, "Input"),
     "training": (TrainingPanel, "Training"),
 }
+LEFT_SHARE, LEFT_MIN_PX, LEFT_MAX_PX = 0.32, 400, 600  # the left column of docks
+STATUS_MS, ERROR_STATUS_MS = 8_000, 20_000  # transient status messages disappear after this
+LAYOUT_VERSION = 2  # saveState's version: a layout saved by an older cnnviz is not restored
 TITLES = {"pipeline": "Pipeline", "inspector": "Inspector", "explain": "Explain",
           "prediction": "Prediction"}
 
@@ -75,6 +79,7 @@ class MainWindow(QMainWindow):
                  settings: QSettings | None = None, preset: str | None = None,
                  theme: str | None = None, restore_layout: bool = True) -> None:
         super().__init__()
+        install_wheel_guard()  # before any panel exists: the wheel edits no value it passes
         self.settings = AppSettings(settings)
         name = preset or self.settings.last_preset
         self.ctrl = controller or AppController(name if _preset_exists(name) else "lenet5")
@@ -104,10 +109,11 @@ class MainWindow(QMainWindow):
             self._restore_layout()
         self.apply_theme(self.theme_name)
         self._on_stepper_changed()
+        guard_existing(self)
 
     # ----- building ------------------------------------------------------------------------
     def _build_docks(self) -> None:
-        """The seven panels, arranged for a 1280×800 screen and up."""
+        """The seven panels, arranged for a 1280×720 screen and up."""
         self.panels: dict[str, QWidget] = {
             "pipeline": PipelineView(self.ctrl), "inspector": Inspector(self.ctrl),
             "explain": ExplainPanel(self.ctrl), "prediction": PredictionPanel(self.ctrl)}
@@ -123,28 +129,35 @@ class MainWindow(QMainWindow):
         self.setDockNestingEnabled(True)
         self.setAcceptDrops(True)
         d = self.docks
-        self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, d["pipeline"])
-        self.splitDockWidget(d["pipeline"], d["prediction"], Qt.Orientation.Horizontal)
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, d["input"])
-        self.splitDockWidget(d["input"], d["inspector"], Qt.Orientation.Horizontal)
-        self.splitDockWidget(d["inspector"], d["explain"], Qt.Orientation.Horizontal)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, d["input"])
         self.tabifyDockWidget(d["input"], d["editor"])
         self.tabifyDockWidget(d["editor"], d["training"])
+        self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, d["pipeline"])
+        self.splitDockWidget(d["pipeline"], d["prediction"], Qt.Orientation.Horizontal)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, d["inspector"])
+        self.splitDockWidget(d["inspector"], d["explain"], Qt.Orientation.Horizontal)
         d["input"].raise_()
-        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
+        for corner in (Qt.Corner.TopLeftCorner, Qt.Corner.BottomLeftCorner):
+            self.setCorner(corner, Qt.DockWidgetArea.LeftDockWidgetArea)  # full height
+        center = QWidget()  # an empty, flat centre takes the rounding of every re-layout,
+        center.setMaximumHeight(0)  # which otherwise widened the left column at each tab
+        self.setCentralWidget(center)
         self._sized = False
 
     def _size_docks(self) -> None:
-        """Share the window: pipeline and prediction on top (the prediction sits where the
-        network ends), input, inspector and a tall explain panel below."""
+        """Share the window: input, editor and training tabbed in a full-height left column
+        (each usable without scrolling at 1440×900); on the right the pipeline with the
+        prediction where the network ends, inspector and explain below."""
         d, w, h = self.docks, self.width(), self.height()
-        self.resizeDocks([d["pipeline"], d["inspector"]], [int(h * 0.40), int(h * 0.53)],
+        left = max(LEFT_MIN_PX, min(int(w * LEFT_SHARE), LEFT_MAX_PX))
+        right = w - left
+        self.resizeDocks([d["input"]], [left], Qt.Orientation.Horizontal)
+        self.resizeDocks([d["pipeline"], d["inspector"]], [int(h * 0.40), int(h * 0.50)],
                          Qt.Orientation.Vertical)
-        self.resizeDocks([d["pipeline"], d["prediction"]], [int(w * 0.78), int(w * 0.22)],
+        self.resizeDocks([d["pipeline"], d["prediction"]], [int(right * 0.76), int(right * 0.24)],
                          Qt.Orientation.Horizontal)
-        self.resizeDocks([d["input"], d["inspector"], d["explain"]],
-                         [int(w * 0.25), int(w * 0.35), int(w * 0.40)], Qt.Orientation.Horizontal)
+        self.resizeDocks([d["inspector"], d["explain"]], [int(right * 0.5), int(right * 0.5)],
+                         Qt.Orientation.Horizontal)
 
     def showEvent(self, event: QShowEvent) -> None:
         """Size the docks once the window has its real size (unless a layout was restored)."""
@@ -240,12 +253,12 @@ class MainWindow(QMainWindow):
         self._on_stepper_changed()
 
     def _on_status_changed(self, text: str) -> None:
-        """Transient message in the status bar."""
-        self.statusBar().showMessage(text)
+        """Transient message in the status bar (it goes away: no stale news)."""
+        self.statusBar().showMessage(text, STATUS_MS)
 
     def _on_error_raised(self, title: str, message: str) -> None:
         """Errors from the controller become a dialog (and a status message)."""
-        self.statusBar().showMessage(f"{title}: {message}")
+        self.statusBar().showMessage(f"{title}: {message}", ERROR_STATUS_MS)
         QMessageBox.warning(self, title, message)
 
     def batch_dialog(self) -> None:
@@ -322,7 +335,7 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         if state is not None:
-            self._restored = self.restoreState(state)
+            self._restored = self.restoreState(state, LAYOUT_VERSION)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         """Accept an image file dragged anywhere onto the window."""
@@ -338,7 +351,7 @@ class MainWindow(QMainWindow):
         stop = getattr(self.panels.get("training"), "shutdown", None)
         if callable(stop):
             stop()
-        self.settings.save_window_state(self.saveGeometry(), self.saveState())
+        self.settings.save_window_state(self.saveGeometry(), self.saveState(LAYOUT_VERSION))
         self.settings.play_interval_ms = self.debugger.timer.interval()
         if self.ctrl.preset_name:
             self.settings.last_preset = self.ctrl.preset_name

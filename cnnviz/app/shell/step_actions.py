@@ -145,8 +145,8 @@ class DebuggerActions(QObject):
         """No stepping while training runs."""
         if busy:
             self.pause()
-        for key, action in self.actions.items():
-            action.setEnabled(not busy or key == "play")
+        for action in self.actions.values():
+            action.setEnabled(not busy)  # Play too: it could not step while training runs
 
     # ----- toolbar -------------------------------------------------------------------------
     def make_toolbar(self, parent: QWidget) -> QToolBar:

@@ -1,14 +1,19 @@
 """The "Compare runs" tab: loss curves of earlier runs on one plot, shown/hidden, exported.
 
 `RunComparison` is plain data (no Qt) so it can be tested and exported on its own;
-`ComparePanel` renders it: a checkable list of runs beside one loss plot, where the
-legend names each run's optimizer, learning rate and batch size.
+`ComparePanel` renders it: one loss plot above a checkable list of runs, where the
+legend names each run's network, optimizer, learning rate, batch size and epochs.
+
+A comparison is fair by default: `StartWeights` keeps the weights each network had when
+its first compared run started, and every later run on that network starts from them
+(unless the user ticks "continue from current weights").
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,11 +40,50 @@ from cnnviz.app.training.curves import (
     metric_curves,
     run_colour,
 )
+from cnnviz.core.presets import get_preset
+from cnnviz.core.spec import NetworkSpec, SpecError, parse_spec
 from cnnviz.data.fileio import write_bytes_atomically
 from cnnviz.engine.trainer import History, TrainConfig
 
-CSV_COLUMNS = ["run", "label", "optimizer", "lr", "batch_size", "dataset", "series",
-               "epoch", "loss"]
+CSV_COLUMNS = ["run", "label", "network", "optimizer", "lr", "batch_size", "epochs", "start",
+               "dataset", "series", "epoch", "loss"]
+StateDict = dict[str, np.ndarray]
+
+
+def network_name(spec: NetworkSpec, preset: str | None) -> str:
+    """The legend's name of a network: its preset, "lenet5 (edited)", or "custom"."""
+    if preset is None:
+        return "custom"
+    try:
+        same = parse_spec(get_preset(preset)) == spec
+    except SpecError:
+        same = False
+    return preset if same else f"{preset} (edited)"
+
+
+class StartWeights:
+    """The weights each network had when its first compared run started."""
+
+    def __init__(self) -> None:
+        self._weights: dict[str, StateDict] = {}
+
+    @staticmethod
+    def key(spec: NetworkSpec) -> str:
+        """One key per network architecture."""
+        return json.dumps(spec.to_dict(), sort_keys=True)
+
+    def take(self, spec: NetworkSpec, current: StateDict) -> StateDict | None:
+        """The start weights for a run on `spec`: None if `current` is the start (the
+        network's first compared run, whose weights are kept now), else a copy to load."""
+        kept = self._weights.get(self.key(spec))
+        if kept is None:
+            self._weights[self.key(spec)] = {k: v.copy() for k, v in current.items()}
+            return None
+        return {k: v.copy() for k, v in kept.items()}
+
+    def clear(self) -> None:
+        """A new comparison: the next run's weights become the start."""
+        self._weights.clear()
 
 
 @dataclass
@@ -52,24 +96,37 @@ class RunRecord:
     dataset: str
     epoch: np.ndarray  # x of the per-batch training loss, in epochs
     loss: np.ndarray
+    network: str = "network"
+    epochs: int = 0  # as configured (a stopped run's curve ends earlier)
+    continued: bool = False  # True: started from the current weights, not the common start
     test_epoch: np.ndarray = field(default_factory=lambda: np.zeros(0))
     test_loss: np.ndarray = field(default_factory=lambda: np.zeros(0))
     visible: bool = True
 
     @classmethod
     def from_history(cls, history: History, config: TrainConfig, dataset: str,
-                     batches_per_epoch: int) -> RunRecord:
+                     batches_per_epoch: int, network: str = "network",
+                     continued: bool = False) -> RunRecord:
         """The record of a run: its settings and its train/test loss curves."""
         curves = metric_curves(history, batches_per_epoch)
         (epoch, loss), (test_epoch, test_loss) = curves["train_loss"], curves["test_loss"]
         return cls(optimizer=config.optimizer, lr=config.lr, batch_size=config.batch_size,
                    dataset=dataset, epoch=epoch, loss=loss, test_epoch=test_epoch,
-                   test_loss=test_loss)
+                   test_loss=test_loss, network=network, epochs=config.epochs,
+                   continued=continued)
 
     @property
     def label(self) -> str:
-        """The legend text: optimizer, learning rate and batch size."""
-        return f"{self.optimizer} lr={self.lr:g} batch={self.batch_size}"
+        """The legend text: network, optimizer, learning rate, batch size and epochs."""
+        epochs = f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}"
+        text = (f"{self.network} · {self.optimizer} lr={self.lr:g} · "
+                f"batch {self.batch_size} · {epochs}")
+        return text + (" · continued" if self.continued else "")
+
+    @property
+    def start(self) -> str:
+        """Where the run's weights came from (CSV column)."""
+        return "current weights" if self.continued else "common start"
 
 
 class RunComparison:
@@ -95,7 +152,8 @@ class RunComparison:
         """Long-format rows (one per point) for CSV export, header excluded."""
         rows = []
         for number, run in enumerate(self.runs, start=1):
-            head = [number, run.label, run.optimizer, f"{run.lr:g}", run.batch_size, run.dataset]
+            head = [number, run.label, run.network, run.optimizer, f"{run.lr:g}",
+                    run.batch_size, run.epochs, run.start, run.dataset]
             for series, xs, ys in (("train", run.epoch, run.loss),
                                    ("test", run.test_epoch, run.test_loss)):
                 points = zip(xs, ys, strict=True)
@@ -121,7 +179,8 @@ class ComparePanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = RunComparison()
-        self.plot = make_plot("Compare runs: training loss", "epoch", "loss")
+        self.start_weights = StartWeights()
+        self.plot = make_plot("Compare runs: training loss", "epoch", "loss", legend_columns=1)
         self.run_list = QListWidget()
         self.run_list.setToolTip("Compared runs: tick to show a run's loss curve")
         self.run_list.itemChanged.connect(self._on_item_changed)
@@ -135,7 +194,7 @@ class ComparePanel(QWidget):
         self._update_buttons()
 
     def _build_layout(self) -> None:
-        """List and buttons on the left, the plot on the right."""
+        """The plot above, the list and buttons below (the dock is tall and narrow)."""
         side = QWidget()
         column = QVBoxLayout(side)
         column.setContentsMargins(0, 0, 0, 0)
@@ -144,12 +203,14 @@ class ComparePanel(QWidget):
         buttons.addWidget(self.clear_button)
         buttons.addWidget(self.export_button)
         column.addLayout(buttons)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(side)
+        splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.plot)
-        splitter.setStretchFactor(1, 3)
-        splitter.setSizes([260, 700])
-        QVBoxLayout(self).addWidget(splitter)
+        splitter.addWidget(side)
+        splitter.setStretchFactor(0, 3)
+        splitter.setSizes([400, 120])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
 
     def add_run(self, run: RunRecord) -> None:
         """Keep `run` for comparison and draw it."""
@@ -164,8 +225,9 @@ class ComparePanel(QWidget):
         self._redraw()
 
     def clear(self) -> None:
-        """Forget every run and empty the plot."""
+        """Forget every run and their start weights, and empty the plot."""
         self.model.clear()
+        self.start_weights.clear()
         self.run_list.clear()
         self._redraw()
 

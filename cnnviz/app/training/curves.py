@@ -1,4 +1,4 @@
-"""Plots and small widgets of the training dock: curves, gradient norms, the lr box.
+"""Plots of the training dock: loss and accuracy curves, gradient norms, their data.
 
 The widgets only draw numbers they are handed (from the engine's `History`); they
 compute nothing. Fonts are large and lines thick so a lecture hall can read them.
@@ -6,15 +6,13 @@ compute nothing. Fonts are large and lines thick so a lecture hall can read them
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSize
-from PySide6.QtGui import QColor, QFont, QPalette, QValidator
-from PySide6.QtWidgets import QApplication, QDoubleSpinBox, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtWidgets import QApplication, QSizePolicy, QVBoxLayout, QWidget
 
 if TYPE_CHECKING:
     from cnnviz.app.training.worker import Snapshot
@@ -102,8 +100,29 @@ def depth_colours(count: int) -> list[QColor]:
     return [cmap.map(float(t), mode="qcolor") for t in stops[:count]]
 
 
-def make_plot(title: str, x_label: str, y_label: str) -> pg.PlotWidget:
-    """A PlotWidget with the house style: large title, labels, ticks and a legend.
+class BelowLegend(pg.LegendItem):
+    """A legend in its own row under the x axis: it never covers a curve (issue 13)."""
+
+    ROW = 4  # PlotItem's grid: title 0, top axis 1, view 2, bottom axis 3
+
+    def __init__(self, columns: int) -> None:
+        super().__init__(labelTextSize=LEGEND_SIZE, colCount=columns)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def attach(self, item: pg.PlotItem) -> None:
+        """Become `item`'s legend, in the row under its bottom axis."""
+        item.legend = self
+        item.layout.addItem(self, self.ROW, 1)
+
+    def updateSize(self) -> None:
+        """Entries changed: ask the plot's layout for room (pyqtgraph resizes in place)."""
+        self.updateGeometry()
+
+
+def make_plot(title: str, x_label: str, y_label: str,
+              legend_columns: int = 2) -> pg.PlotWidget:
+    """A PlotWidget with the house style: large title, labels, ticks and a legend under
+    the plot (`legend_columns` entries per row).
 
     Colours come from the application palette (Base, Text), which the app theme sets;
     `restyle_plot` re-colours an existing plot when the theme changes.
@@ -118,9 +137,10 @@ def make_plot(title: str, x_label: str, y_label: str) -> pg.PlotWidget:
         axis.setLabel(text, **{"font-size": LABEL_SIZE})
         axis.setTickFont(font)
         axis.enableAutoSIPrefix(False)  # "loss", not "loss (x0.001)"
+    item.layout.setContentsMargins(2, 12, 12, 2)  # the top tick label is not cut off
     item.getAxis("left").setWidth(95)  # room for "0.001" and the label at 12-13 pt
     # No grid: its alpha-blended lines tripled the cost of a repaint during training.
-    item.addLegend(labelTextSize=LEGEND_SIZE, offset=(-10, 10))
+    BelowLegend(legend_columns).attach(item)
     palette = QApplication.palette()
     restyle_plot(plot, palette.color(QPalette.ColorRole.Base),
                  palette.color(QPalette.ColorRole.Text))
@@ -133,7 +153,7 @@ def restyle_plot(plot: pg.PlotWidget, background: QColor | str, foreground: QCol
     fg = pg.mkColor(foreground)
     plot.setBackground(background)
     item = plot.getPlotItem()
-    item.setTitle(item.property("cnnviz_title"), size=TITLE_SIZE, color=fg)
+    item.setTitle(item.property("cnnviz_title") or None, size=TITLE_SIZE, color=fg)  # None: no row
     for side in ("bottom", "left"):
         axis = item.getAxis(side)
         axis.setPen(fg)
@@ -155,8 +175,9 @@ class MetricPlots(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.loss_plot = make_plot("Loss", "epoch", "loss")
-        self.accuracy_plot = make_plot("Accuracy", "epoch", "accuracy (%)")
+        # No titles: the y axes say what they show, and the plots keep the height.
+        self.loss_plot = make_plot("", "epoch", "loss")
+        self.accuracy_plot = make_plot("", "epoch", "accuracy (%)")
         loss, acc = self.loss_plot.getPlotItem(), self.accuracy_plot.getPlotItem()
         self.train_loss = loss.plot(name="train (per batch)", antialias=False,
                                     pen=_pen(TRAIN_COLOUR, width=BATCH_LINE_WIDTH))
@@ -207,7 +228,7 @@ class GradNormPlot(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.plot = make_plot("Gradient norm per parameter tensor", "epoch",
-                              "‖∂E/∂w‖ (log scale)")
+                              "‖∂E/∂w‖ (log scale)", legend_columns=3)
         self.plot.getPlotItem().setLogMode(x=False, y=True)
         self.curves: dict[str, pg.PlotDataItem] = {}
         layout = QVBoxLayout(self)
@@ -327,60 +348,3 @@ class LiveHistory:
         columns = getattr(self, table)
         for key, values in rows.items():
             columns.setdefault(key, GrowingArray()).extend(values)
-
-
-class LearningRateBox(QDoubleSpinBox):
-    """A learning-rate spin box that steps on a log scale (1, 2, 5, 10 …) and takes 1e-3."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setDecimals(8)
-        self.setRange(1e-6, 1e4)
-        self.setKeyboardTracking(False)
-
-    def minimumSizeHint(self) -> QSize:
-        """Room for "0.0005", not for the 8 decimals of the range (which widened the dock)."""
-        hint = super().minimumSizeHint()
-        wide = self.fontMetrics().horizontalAdvance("0.00005") + 40
-        return QSize(min(hint.width(), wide), hint.height())
-
-    def sizeHint(self) -> QSize:
-        """As wide as the minimum plus a little."""
-        hint = super().sizeHint()
-        return QSize(min(hint.width(), self.minimumSizeHint().width() + 20), hint.height())
-
-    def stepBy(self, steps: int) -> None:
-        """Each step multiplies or divides by about 2–2.5 (the 1-2-5 sequence)."""
-        value = self.value()
-        for _ in range(abs(steps)):
-            value = _next_125(value, up=steps > 0)
-        self.setValue(value)
-
-    def textFromValue(self, value: float) -> str:
-        """Short form: 0.001 rather than 0.00100000."""
-        return f"{value:g}"
-
-    def valueFromText(self, text: str) -> float:
-        """Accept any float literal (0.01, 1e-2)."""
-        try:
-            return float(text)
-        except ValueError:
-            return self.value()
-
-    def validate(self, text: str, pos: int) -> object:
-        """Intermediate while typing, Acceptable for a float in range."""
-        try:
-            ok = self.minimum() <= float(text) <= self.maximum()
-        except ValueError:
-            ok = False
-        state = QValidator.State.Acceptable if ok else QValidator.State.Intermediate
-        return state, text, pos
-
-
-def _next_125(value: float, up: bool) -> float:
-    """The next value of the 1-2-5 sequence above (or below) `value`."""
-    exponent = math.floor(math.log10(value))
-    grid = [m * 10.0 ** e for e in (exponent - 1, exponent, exponent + 1) for m in (1, 2, 5)]
-    if up:
-        return min(v for v in grid if v > value * 1.0001)
-    return max(v for v in grid if v < value / 1.0001)

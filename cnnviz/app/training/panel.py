@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QStyle,
     QTabWidget,
     QVBoxLayout,
@@ -23,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from cnnviz.app.controller import AppController
-from cnnviz.app.training.compare import ComparePanel, RunRecord
+from cnnviz.app.training.compare import ComparePanel, RunRecord, network_name
 from cnnviz.app.training.curves import (
     GradNormPlot,
     LiveHistory,
@@ -32,7 +33,7 @@ from cnnviz.app.training.curves import (
     norm_x,
     restyle_plot,
 )
-from cnnviz.app.training.settings import TrainingSettings, settings_text
+from cnnviz.app.training.settings import TrainingSettings, settings_text, start_text
 from cnnviz.app.training.worker import Snapshot, TrainingRunner, metrics_text, progress_text
 from cnnviz.app.widgets.flow_layout import FlowLayout
 from cnnviz.app.widgets.theme import Colors
@@ -44,6 +45,7 @@ from cnnviz.engine.userweights import save_user_weights
 REFRESH_MS = 100  # redraw at most 10 times a second, however fast progress arrives
 SHORTCUTS = {"start": "Ctrl+T", "pause": "Ctrl+P", "stop": "Ctrl+."}
 PANEL_PT = 12
+TABS_MIN_PX = 300  # two readable plots, even in a short dock
 MESSAGE_STYLES = {
     "info": "background:#e8f0fe; color:#0b2e6b; border:2px solid #1f5fbf;",
     "warning": "background:#fff1d6; color:#5a3300; border:2px solid #d2801e;",
@@ -74,6 +76,7 @@ class TrainingPanel(QWidget):
         self._dirty = False
         self._config: TrainConfig | None = None
         self._dataset_name = ""
+        self._continued = False
         self._build()
         controller.dataset_changed.connect(self._on_dataset_changed)
         self._on_dataset_changed()
@@ -84,7 +87,7 @@ class TrainingPanel(QWidget):
         layout = QVBoxLayout(self)
         self.settings_box = TrainingSettings()
         for name in ("optimizer_box", "lr_box", "batch_box", "epochs_box", "schedule_box",
-                     "augment_box", "dataset_box"):
+                     "augment_box", "dataset_box", "continue_box"):
             setattr(self, name, getattr(self.settings_box, name))
         self.settings_summary = QLabel("")
         self.settings_summary.setWordWrap(True)
@@ -126,7 +129,13 @@ class TrainingPanel(QWidget):
         for widget in (self.progress_label, self.progress_bar, self.metrics_label,
                        self.message_label, self.tabs):
             layout.addWidget(widget)
+        self.progress_bar.hide()  # shown from the first run on: until then the curves get the room
+        self.metrics_label.hide()
         layout.setStretchFactor(self.tabs, 1)
+        # The plots take the height the dock has, not their (tall) size hints: the panel then
+        # fits its dock, curves above the fold, instead of growing a scroll bar.
+        self.tabs.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
+        self.tabs.setMinimumHeight(TABS_MIN_PX)
 
     def _build_buttons(self) -> FlowLayout:
         """Start, pause/resume and stop, each with a shortcut named in its tooltip."""
@@ -167,21 +176,34 @@ class TrainingPanel(QWidget):
         try:
             config = self.config()
             dataset = self._dataset()
+            continued = self._prepare_weights()
             trainer = Trainer(self.controller.network, dataset, config)  # makes the optimizer
         except Exception as error:  # noqa: BLE001 - bad settings or data: tell, don't crash
             self._report("Cannot start training", str(error), "error")
             return False
-        self._config, self._dataset_name = config, dataset.name
+        self._config, self._dataset_name, self._continued = config, dataset.name, continued
         self.history, self.progress, self._dirty = LiveHistory(), None, False
         self.metric_plots.clear()
         self.grad_plot.clear()
         self.message_label.hide()
+        self.progress_bar.show()
+        self.metrics_label.show()
         self.controller.begin_training()
         self.runner.start(trainer)
         self._refresh_timer.start()
         self._update_controls()
         self.run_changed.emit("running")
         return True
+
+    def _prepare_weights(self) -> bool:
+        """Load the comparison's start weights unless "continue from current" is ticked;
+        returns whether the run continues from the current weights."""
+        ctrl = self.controller
+        start = self.compare.start_weights.take(ctrl.spec, ctrl.network.state_dict())
+        continued = self.continue_box.isChecked()
+        if start is not None and not continued:
+            ctrl.set_weights(start)
+        return continued
 
     def toggle_pause(self) -> None:
         """Pause a running run, or resume a paused one."""
@@ -227,10 +249,11 @@ class TrainingPanel(QWidget):
             self.history = result.history
             self._dirty = True
             self._refresh(everything=True)
-            self._show_outcome(result)
             self._keep_run(result.history)
             self.controller.set_history(result.history)
-        self.controller.end_training()
+        self.controller.end_training(result.state if result is not None else "failed")
+        if result is not None:
+            self._show_outcome(result)  # after end_training: its message is the last word
         self._update_controls()
         self.run_changed.emit(result.state if result is not None else "failed")
 
@@ -273,8 +296,10 @@ class TrainingPanel(QWidget):
     def _keep_run(self, history: History) -> None:
         """Add a finished/stopped run with at least one batch to the comparison."""
         if history.batches["step"] and self._config is not None and self.progress is not None:
+            name = network_name(self.controller.spec, self.controller.preset_name)
             self.compare.add_run(RunRecord.from_history(
-                history, self._config, self._dataset_name, self.progress.batches_per_epoch))
+                history, self._config, self._dataset_name, self.progress.batches_per_epoch,
+                network=name, continued=self._continued))
 
     def _refresh(self, everything: bool = False) -> None:
         """Redraw progress and the visible plots if new data arrived since the last redraw.
@@ -343,10 +368,11 @@ class TrainingPanel(QWidget):
         self.settings_box.setVisible(not running)
         self.settings_summary.setVisible(running)
         if running and self._config is not None:
-            self.settings_summary.setText(settings_text(self._config, self._dataset_name))
+            self.settings_summary.setText(settings_text(self._config, self._dataset_name)
+                                          + f" · {start_text(self._continued)}")
         for widget in (self.optimizer_box, self.lr_box, self.batch_box, self.epochs_box,
                        self.schedule_box, self.augment_box, self.dataset_box,
-                       self.start_button):
+                       self.continue_box, self.start_button):
             widget.setEnabled(not running)
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)

@@ -1,24 +1,29 @@
 """The training dock's settings: optimizer, learning rate, batch size (1 = online),
-epochs, schedule, augmentation and dataset, laid out two per row or one in a narrow dock."""
+epochs, schedule, augmentation, dataset and where the weights start, laid out two per row
+or one in a narrow dock; the learning-rate box steps on a log scale."""
 
 from __future__ import annotations
 
+import math
+
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDoubleSpinBox,
     QGridLayout,
     QLabel,
     QSpinBox,
     QWidget,
 )
 
-from cnnviz.app.training.curves import LearningRateBox
 from cnnviz.core.optim import OPTIMIZER_NAMES
 from cnnviz.core.schedules import SCHEDULE_NAMES
 from cnnviz.data import list_datasets
 from cnnviz.engine.trainer import TrainConfig
 
-NARROW_PX = 620  # below this width the settings go one per row
+NARROW_PX = 560  # below this width the settings go one per row
 
 
 def settings_text(config: TrainConfig, dataset: str) -> str:
@@ -30,6 +35,11 @@ def settings_text(config: TrainConfig, dataset: str) -> str:
     if config.augment:
         parts.append("augmented")
     return "<b>Run:</b> " + " · ".join(parts)
+
+
+def start_text(continued: bool) -> str:
+    """Where a run's weights come from, for the run summary."""
+    return "continuing from the current weights" if continued else "from the common start"
 
 
 class TrainingSettings(QWidget):
@@ -69,6 +79,7 @@ class TrainingSettings(QWidget):
         self.augment_box = QCheckBox("shift ±2 px")
         self.dataset_box = QComboBox()
         self.dataset_box.addItems(list_datasets())
+        self.continue_box = QCheckBox("continue from current")
         rows = [
             ("Optimizer", self.optimizer_box, "Optimizer: the update rule (torch.optim semantics)"),
             ("Learning rate", self.lr_box, "Learning rate: arrows step 1-2-5; type e.g. 3e-4"),
@@ -78,6 +89,9 @@ class TrainingSettings(QWidget):
             ("Augment", self.augment_box, "Augmentation: shift each training image by up to "
                                           "2 pixels at random"),
             ("Dataset", self.dataset_box, "Dataset: what to train on (must fit the input shape)"),
+            ("Weights", self.continue_box, "Unticked (a fair comparison): every run starts from "
+             "the weights the network had when its first compared run started. Ticked: this "
+             "run continues from the current weights."),
         ]
         for combo in (self.optimizer_box, self.schedule_box, self.dataset_box):
             combo.setSizeAdjustPolicy(
@@ -112,3 +126,60 @@ class TrainingSettings(QWidget):
         """Two settings per row when there is room, else one."""
         super().resizeEvent(event)
         self._arrange_settings(2 if event.size().width() >= NARROW_PX else 1)
+
+
+class LearningRateBox(QDoubleSpinBox):
+    """A learning-rate spin box that steps on a log scale (1, 2, 5, 10 …) and takes 1e-3."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setDecimals(8)
+        self.setRange(1e-6, 1e4)
+        self.setKeyboardTracking(False)
+
+    def minimumSizeHint(self) -> QSize:
+        """Room for "0.0005", not for the 8 decimals of the range (which widened the dock)."""
+        hint = super().minimumSizeHint()
+        wide = self.fontMetrics().horizontalAdvance("0.00005") + 40
+        return QSize(min(hint.width(), wide), hint.height())
+
+    def sizeHint(self) -> QSize:
+        """As wide as the minimum plus a little."""
+        hint = super().sizeHint()
+        return QSize(min(hint.width(), self.minimumSizeHint().width() + 20), hint.height())
+
+    def stepBy(self, steps: int) -> None:
+        """Each step multiplies or divides by about 2–2.5 (the 1-2-5 sequence)."""
+        value = self.value()
+        for _ in range(abs(steps)):
+            value = _next_125(value, up=steps > 0)
+        self.setValue(value)
+
+    def textFromValue(self, value: float) -> str:
+        """Short form: 0.001 rather than 0.00100000."""
+        return f"{value:g}"
+
+    def valueFromText(self, text: str) -> float:
+        """Accept any float literal (0.01, 1e-2)."""
+        try:
+            return float(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int) -> object:
+        """Intermediate while typing, Acceptable for a float in range."""
+        try:
+            ok = self.minimum() <= float(text) <= self.maximum()
+        except ValueError:
+            ok = False
+        state = QValidator.State.Acceptable if ok else QValidator.State.Intermediate
+        return state, text, pos
+
+
+def _next_125(value: float, up: bool) -> float:
+    """The next value of the 1-2-5 sequence above (or below) `value`."""
+    exponent = math.floor(math.log10(value))
+    grid = [m * 10.0 ** e for e in (exponent - 1, exponent, exponent + 1) for m in (1, 2, 5)]
+    if up:
+        return min(v for v in grid if v > value * 1.0001)
+    return max(v for v in grid if v < value / 1.0001)

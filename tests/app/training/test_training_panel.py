@@ -125,7 +125,8 @@ def test_two_runs_appear_in_the_compare_plot(qtbot, panel, tmp_path, artifacts_d
     configure(panel, optimizer="adam", lr=0.01, batch=16, epochs=4)
     run_to_end(qtbot, panel)
     compare = panel.compare
-    assert compare.visible_labels() == ["1. sgd lr=0.5 batch=8", "2. adam lr=0.01 batch=16"]
+    assert compare.visible_labels() == ["1. square · sgd lr=0.5 · batch 8 · 4 epochs",
+                                        "2. square · adam lr=0.01 · batch 16 · 4 epochs"]
     panel.tabs.setCurrentWidget(compare)
     qtbot.waitExposed(compare)
     compare.grab().save(str(artifacts_dir / "training_compare_two_optimizers.png"))
@@ -135,7 +136,7 @@ def test_two_runs_appear_in_the_compare_plot(qtbot, panel, tmp_path, artifacts_d
     from PySide6.QtCore import Qt
 
     compare.run_list.item(0).setCheckState(Qt.CheckState.Unchecked)
-    assert compare.visible_labels() == ["2. adam lr=0.01 batch=16"]
+    assert compare.visible_labels() == ["2. square · adam lr=0.01 · batch 16 · 4 epochs"]
     path = compare.export_csv(tmp_path / "runs.csv")
     rows = list(csv.DictReader(path.open(encoding="utf-8")))
     train = [r for r in rows if r["run"] == "1" and r["series"] == "train"]

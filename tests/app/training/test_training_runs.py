@@ -86,7 +86,8 @@ def test_all_six_optimizers_on_one_compare_plot(qtbot, panel, artifacts_dir):
     for optimizer, lr in runs:
         configure(panel, optimizer=optimizer, lr=lr, batch=8, epochs=1)
         assert run_to_end(qtbot, panel) == "finished"
-    expected = [f"{i}. {name} lr={lr:g} batch=8" for i, (name, lr) in enumerate(runs, 1)]
+    expected = [f"{i}. square · {name} lr={lr:g} · batch 8 · 1 epoch"
+                for i, (name, lr) in enumerate(runs, 1)]
     assert panel.compare.visible_labels() == expected
     curves = panel.compare.plot.getPlotItem().listDataItems()
     assert len(curves) == 6
