@@ -1,0 +1,69 @@
+"""The monkey test (issue 13): a seeded random user drives the real main window for a few
+hundred actions. It fails on any exception that reaches the event loop (pytest-qt turns
+those into failures), on any Qt critical or fatal message, and on an inconsistent state
+after any action. Modal dialogs are answered automatically."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from monkey import Monkey, answer_dialogs, check_state
+from PySide6.QtCore import QtMsgType
+from PySide6.QtWidgets import QApplication
+
+from cnnviz.app.controller import AppController
+from cnnviz.app.shell.main_window import MainWindow
+from cnnviz.core.presets import preset_names
+
+SECONDS = 40  # the budget of the random walk; the whole test stays under 60 s in CI
+MAX_ACTIONS = 600
+# Presets a random switch may pick: all but the slowest to compile and run (mini-resnet's
+# first pass alone compiles its batch-norm kernels for seconds; it has its own tests).
+PRESETS = [name for name in preset_names() if name != "mini-resnet"]
+
+
+@pytest.fixture
+def window(qtbot, settings, monkeypatch):
+    """The main window on `square`, shown and active, every dialog answered."""
+    answer_dialogs(monkeypatch)
+    win = MainWindow(AppController("square", user_weights=False), settings=settings,
+                     theme="light")
+    qtbot.addWidget(win)
+    win.resize(1440, 900)
+    win.show()
+    win.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is win)
+    yield win
+    win.close()
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_random_user_finds_no_crash_and_no_inconsistent_state(window, qtbot, qtlog, seed):
+    monkey = Monkey(window, seed, PRESETS)
+    deadline = time.monotonic() + SECONDS / 2
+    while time.monotonic() < deadline and len(monkey.log) < MAX_ACTIONS // 2:
+        done = monkey.act()
+        qtbot.wait(1)  # let queued signals and repaints run, as between real events
+        problems = check_state(window) if not window.ctrl.busy else []
+        assert problems == [], f"after action {len(monkey.log)} ({done}): {problems}\n" \
+                               + "\n".join(monkey.log[-15:])
+    panel = window.panels["training"]
+    panel.shutdown()  # a run started by the monkey ends before the checks
+    assert not panel.is_running()
+    assert len(monkey.log) >= 50, "the monkey hardly got to act"
+    bad = [r.message for r in qtlog.records
+           if r.type in (QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg)]
+    assert bad == []
+    assert check_state(window) == []
+
+
+def test_the_monkey_tries_every_kind_of_action(window):
+    """The random walk is not lopsided: each kind of action comes up in 300 draws."""
+    monkey = Monkey(window, 3, PRESETS)
+    kinds = set()
+    for _ in range(300):
+        action = monkey.rng.choices([a for _, a in monkey.actions],
+                                    [w for w, _ in monkey.actions])[0]
+        kinds.add(action.__name__)
+    assert kinds == {a.__name__ for _, a in monkey.actions}
