@@ -11,15 +11,30 @@ from typing import Any
 
 from cnnviz.engine.explain_backward import explain_backward
 from cnnviz.engine.explain_forward import explain_forward
-from cnnviz.engine.explain_loss import explain_loss, explain_update
+from cnnviz.engine.explain_loss import explain_loss, explain_update, optimizer_after
 from cnnviz.engine.explain_terms import Explanation, fmt
+from cnnviz.engine.figures_backward import backward_figure, seed_form
+from cnnviz.engine.figures_forward import forward_figure
+from cnnviz.engine.figures_update import loss_figure, update_figure
 from cnnviz.engine.records import PassView, StepRecord
 
 __all__ = ["Explanation", "explain_step", "fmt"]
 
 
 def explain_step(view: PassView, rec: StepRecord, unit: Any) -> Explanation:
-    """Dispatch to the explainer of the record's kind."""
+    """Dispatch to the explainer of the record's kind, then lay its numbers out as grids."""
+    ex = _explain(view, rec, unit)
+    figure = _figure(view, rec, ex)
+    if figure is not None:
+        ex.figures["computation"] = figure
+    seed = seed_form(view, rec, ex) if rec.kind == "backward" else None
+    if seed is not None:
+        ex.figures["seed"] = seed
+    return ex
+
+
+def _explain(view: PassView, rec: StepRecord, unit: Any) -> Explanation:
+    """The Explanation of one unit, by the record's kind."""
     if rec.kind == "forward":
         return explain_forward(view, rec, unit)
     if rec.kind == "backward":
@@ -27,3 +42,14 @@ def explain_step(view: PassView, rec: StepRecord, unit: Any) -> Explanation:
     if rec.kind == "loss":
         return explain_loss(view, rec, unit)
     return explain_update(view, rec, unit)
+
+
+def _figure(view: PassView, rec: StepRecord, ex: Explanation) -> Any:
+    """The computation view's Figure of an explanation (None for a layer it cannot draw)."""
+    if rec.kind == "forward":
+        return forward_figure(view, rec, ex)
+    if rec.kind == "backward":
+        return backward_figure(view, rec, ex)
+    if rec.kind == "loss":
+        return loss_figure(view, rec, ex)
+    return update_figure(view, rec, ex, optimizer_after(view, rec))

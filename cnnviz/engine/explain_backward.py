@@ -240,7 +240,8 @@ def _maxpool(st, rec, fwd, layer, unit) -> Explanation:
         f"\n(o{idx(c, ii, jj)} won {len(windows)} pooling window(s); "
         "a cell that wins nothing gets 0)"
     )
-    formula = "δ_in[e,c,i′,j′] = Σ over the windows (i,j) won by (i′,j′) of δ[e,c,i,j]   (0 if none)"
+    formula = ("δ_in[e,c,i′,j′] = Σ over the windows (i,j) won by (i′,j′) of δ[e,c,i,j]"
+               "   (0 if none)")
     cells = {"grad_output": windows, "winner": (c, ii, jj)}
     return make(st, rec.name, unit, s, 0.0, recorded, text=text, formula=formula, cells=cells)
 

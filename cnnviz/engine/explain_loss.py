@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cnnviz.core.optim import optimizer_from_state
-from cnnviz.engine.notation import state_symbol, update_rule
 from cnnviz.engine.explain_terms import (
     Explanation,
     TermSum,
@@ -18,6 +17,7 @@ from cnnviz.engine.explain_terms import (
     make,
     sum_text,
 )
+from cnnviz.engine.notation import state_symbol, update_rule
 
 if TYPE_CHECKING:
     from cnnviz.engine.records import PassView, StepRecord
@@ -119,7 +119,7 @@ def explain_update(st: PassView, rec: StepRecord, unit: Any) -> Explanation:
     w = float(before[index])
     g = float(rec.values[f"{name}_grad"][index])
     recorded = float(rec.values[f"{name}_after"][index])
-    opt = _optimizer_after(st, rec)
+    opt = optimizer_after(st, rec)
     rule = "\n".join(update_rule(opt))
     s = _linear_update(opt, name, index, w, g)
     lhs = f"{name}{idx(*index)}"
@@ -163,7 +163,7 @@ def _adam_numbers(opt: Any, state: dict[str, Any], w: float) -> str | None:
             f" + {fmt(hp['eps'])}) = {fmt(new)}   (t = {t})")
 
 
-def _optimizer_after(st: PassView, rec: StepRecord) -> Any:
+def optimizer_after(st: PassView, rec: StepRecord) -> Any:
     """The optimizer as the U step left it (lr, buffers), even if it has stepped on since."""
     state = rec.meta.get("optimizer")
     if state is None:
