@@ -107,14 +107,14 @@ def _conv(view: PassView, rec: StepRecord, e: int, k: int, mode: str) -> Animati
             target[i, j] = float(prod.sum()) + b
             frames.append(Frame((r, r + kh - 1, c, c + kw - 1), (i, j), target[i, j], target,
                                 products=prod))
-    flip = "rot180(w)" if mode == "convolution" else "w"
+    drawn = f"rot180(w[{k},0])" if mode == "convolution" else f"w[{k},0]"
     notes = [f"products summed over the {C} input channels" if C > 1 else "",
              "true convolution o * w (the kernel flipped, eq. 2–3): NOT what the layer "
              "computes" if mode == "convolution" else "cross-correlation o ⋆ w (eq. 1, 7): "
              "what the layer computes"]
     return Animation("conv", f"F{rec.layer}: x[{e},{k}] = o ⋆ w[{k}] + b[{k}]", planes[0][0],
                      f"o[{e},0] (padded by {ph},{pw})", planes[0][1], f"x[{e},{k}]",
-                     w[0], f"{flip}[{k},0]", frames, [n for n in notes if n])
+                     w[0], drawn, frames, [n for n in notes if n])
 
 
 def _conv_backward(view: PassView, rec: StepRecord, e: int, c: int, mode: str) -> Animation:
@@ -140,7 +140,7 @@ def _conv_backward(view: PassView, rec: StepRecord, e: int, c: int, mode: str) -
             frames.append(Frame((i, i + kh - 1, j, j + kw - 1), (i, j), target[i, j], target,
                                 products=prod))
     pad = planes[0][1] | _inserted(shape, kh - 1 - ph, kw - 1 - pw, sh, sw)
-    drawn = "w" if mode == "convolution" else "rot180(w)"
+    drawn = f"w[0,{c}]" if mode == "convolution" else f"rot180(w[0,{c}])"
     up_name = "δ" if (sh, sw) == (1, 1) else f"δ↑{sh}"
     notes = [f"products summed over the {K} output channels" if K > 1 else "",
              f"pad({up_name}) ⋆ rot180(w) = {up_name} * w: what the layer computes"
@@ -148,7 +148,7 @@ def _conv_backward(view: PassView, rec: StepRecord, e: int, c: int, mode: str) -
              "not the layer's δ_in", "the window is region Q of the cell being filled"]
     return Animation("conv_backward", f"B{rec.layer}: δ_in[{e},{c}] = Σ_k {up_name} * w",
                      planes[0][0], f"{up_name}[{e},0] zero-padded", pad, f"δ_in[{e},{c}]",
-                     kernel[0], f"{drawn}[0,{c}]", frames, [n for n in notes if n])
+                     kernel[0], drawn, frames, [n for n in notes if n])
 
 
 def _inserted(shape: tuple[int, int], top: int, left: int, sh: int, sw: int) -> np.ndarray:

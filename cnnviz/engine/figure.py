@@ -25,6 +25,7 @@ class Grid:
     box: tuple[int, int, int, int] | None = None  # (r0, r1, c0, c1) outlined, e.g. region Q
     row_labels: list[str] | None = None
     col_labels: list[str] | None = None
+    overview: bool = False  # a whole map for orientation: small cells, colours, no numbers
 
     def __post_init__(self) -> None:
         """Store values as a 2-D float64 array."""

@@ -70,9 +70,10 @@ def _conv_input(st: PassView, rec: StepRecord, ex: Explanation, seed: bool = Fal
         prod = vals * rot
         partials.append(float(prod.sum()))
         q = [(r, col) for r in rr if r >= 0 for col in cc if col >= 0]
-        full = Grid(f"δ[{e},{k}]", delta[e, k], True,
+        full = Grid(f"δ[{e},{k}], Q outlined", delta[e, k], True,
                     names=named("δ", (e, k), range(delta.shape[2]), range(delta.shape[3])),
-                    marks={"hit": q}, box=_box(q))
+                    marks={"hit": q} if (sh, sw) != (1, 1) else {}, box=_box(q),
+                    overview=True)
         win = Grid(f"δ[{e},{k}] over Q", vals, True, pad=pad,
                    names=[[f"δ[{e},{k},{r},{col}]" if r >= 0 and col >= 0 else "0 (pad)"
                            for col in cc] for r in rr],
@@ -249,11 +250,13 @@ def _pool_backward(st: PassView, rec: StepRecord, ex: Explanation) -> Figure:
     delta = rec.values["grad_output"].astype(np.float64)[e, c]
     hits = [(i, j) for _, i, j in ex.cells["grad_output"]]
     grid = Grid(f"δ[{e},{c}]", delta, True, marks={"hit": hits},
-                names=named("δ", (e, c), range(delta.shape[0]), range(delta.shape[1])))
+                names=named("δ", (e, c), range(delta.shape[0]), range(delta.shape[1])),
+                overview=delta.size > 64)
     u = ",".join(map(str, ex.unit))
     routed = rec.values["grad_input"].astype(np.float64)[e, c]
     plane = Grid(f"δ_in[{e},{c}]", routed, True, marks={"winner": [(ii, jj)]},
-                 names=named("δ_in", (e, c), range(routed.shape[0]), range(routed.shape[1])))
+                 names=named("δ_in", (e, c), range(routed.shape[0]), range(routed.shape[1])),
+                 overview=True)
     if rec.layer_type == "maxpool2d":
         fig = Figure(f"δ_in[{u}]: the δ of every window o[{e},{c},{ii},{jj}] won (marked)")
         op = "Σ marked ="
@@ -261,7 +264,11 @@ def _pool_backward(st: PassView, rec: StepRecord, ex: Explanation) -> Figure:
         kh, kw = st.net.layers[rec.layer].config["kernel_size"]
         fig = Figure(f"δ_in[{u}]: 1/({kh}·{kw}) of every window covering ({ii},{jj})")
         op = f"Σ marked × 1/({kh}·{kw}) ="
-    fig.rows.append(Row("the δ of the pooled map", [grid, op, scalar(f"δ_in[{u}]", ex.value)]))
+    sent = column("δ sent here", [delta[i, j] for i, j in hits],
+                  [f"δ[{e},{c},{i},{j}]" for i, j in hits], True, [f"({i},{j})" for i, j in hits])
+    items = [grid, sent, op] if hits else [grid, "nothing sent here →"]
+    fig.rows.append(Row("the δ of the pooled map; the windows that send to this cell marked",
+                        [*items, scalar(f"δ_in[{u}]", ex.value)]))
     fig.rows.append(Row("where the deltas go: the whole input delta of the channel", [plane]))
     return fig
 

@@ -15,15 +15,15 @@ if TYPE_CHECKING:
 
 
 def _vector(symbol: str, values: np.ndarray, mark: int | None, signed: bool = True) -> Grid:
-    """A row vector over the classes k, one cell marked."""
+    """A column vector over the classes k, one cell marked."""
     values = np.asarray(values, dtype=np.float64)
     base = symbol.split("[")[0]
     lead = symbol[len(base) + 1 : -1]
-    grid = Grid(symbol, values[None, :], signed,
-                names=[[f"{base}[{lead},{k}]" for k in range(values.size)]],
-                col_labels=[f"k={k}" for k in range(values.size)])
+    grid = Grid(symbol, values[:, None], signed,
+                names=[[f"{base}[{lead},{k}]"] for k in range(values.size)],
+                row_labels=[f"k={k}" for k in range(values.size)])
     if mark is not None:
-        grid.marks["winner"] = [(0, mark)]
+        grid.marks["winner"] = [(mark, 0)]
     return grid
 
 
@@ -70,9 +70,8 @@ def _loss_value(st: PassView, rec: StepRecord, ex: Explanation, rows: list,
         fig.rows.append(Row("½·Σ_k (ŷ − t)²", [_vector(f"(ŷ−t)²[{e}]", sq, None, False),
                                                  "½·Σ =", scalar(f"ℓ[{e}]", float(ell[e]),
                                                                  False)]))
-    per = Grid("ℓ per example", ell[None, :], False,
-               names=[[f"ℓ[{n}]" for n in range(len(ell))]],
-               col_labels=[f"e={n}" for n in range(len(ell))], marks={"winner": [(0, e)]})
+    per = Grid("ℓ per example", ell[:, None], False, names=[[f"ℓ[{n}]"] for n in range(len(ell))],
+               row_labels=[f"e={n}" for n in range(len(ell))], marks={"winner": [(e, 0)]})
     fig.rows.append(Row("mean over the mini-batch", [per, "mean =", scalar("E", ex.value,
                                                                              False)]))
     return fig
