@@ -85,9 +85,9 @@ def _conv_input(st: PassView, rec: StepRecord, ex: Explanation, seed: bool = Fal
         fig.rows.append(Row(f"output channel k = {k}: region Q outlined", [
             full, win, "⊙", rg, "=", Grid(f"δ·w, k={k}", prod, True, pad=pad), "Σ =",
             scalar(f"Σ for k={k}", partials[-1])]))
-    sums = Grid("Σ per output channel", np.array([partials]), True,
-                names=[[f"Σ for k={k}" for k in range(len(partials))]],
-                col_labels=[f"k={k}" for k in range(len(partials))])
+    ks = range(len(partials))
+    sums = column("Σ per output channel", partials, [f"Σ for k={k}" for k in ks], True,
+                  [f"k={k}" for k in ks])
     fig.rows.append(Row("sum over the output channels (seed 001 eq. 16–20)", [
         sums, "Σ_k =", scalar(f"δ_in[{e},{c},{ii},{jj}]", ex.value)]))
     fig.notes.append("Full cross-correlation of the zero-padded δ with rot180(w), which is "
@@ -171,9 +171,8 @@ def _conv_weight(st: PassView, rec: StepRecord, ex: Explanation) -> Figure:
 
 def _batch_row(partials: list[float], symbol: str, value: float) -> Row:
     """Per-example partial sums, and their total."""
-    grid = Grid("Σ per example", np.array([partials]), True,
-                names=[[f"Σ for e={e}" for e in range(len(partials))]],
-                col_labels=[f"e={e}" for e in range(len(partials))])
+    grid = column("Σ per example", partials, [f"Σ for e={e}" for e in range(len(partials))], True,
+                   [f"e={e}" for e in range(len(partials))])
     return Row("sum over the mini-batch", [grid, "Σ_e =", scalar(symbol, value)])
 
 

@@ -63,9 +63,8 @@ def _conv(st: PassView, rec: StepRecord, ex: Explanation) -> Figure:
         fig.rows.append(Row(f"input channel c = {c}", [o_grid, "⊙", w_grid, "=", p_grid, "Σ =",
                                                        scalar(f"Σ for c={c}", partials[-1])]))
     b = float(params[f"{rec.layer}.bias"][k])
-    sums = Grid("Σ per channel", np.array([partials]), True,
-                names=[[f"Σ for c={c}" for c in range(len(partials))]],
-                col_labels=[f"c={c}" for c in range(len(partials))])
+    sums = column("Σ per channel", partials, [f"Σ for c={c}" for c in range(len(partials))], True,
+                   [f"c={c}" for c in range(len(partials))])
     last: list[Grid | str] = [sums, "Σ_c +", scalar(f"b[{k}]", b), "=",
                               scalar(f"x[{e},{k},{i},{j}]", ex.value)]
     fig.rows.append(Row("sum over the channels, plus the bias (seed 001 eq. 7)",

@@ -114,7 +114,7 @@ def test_conv_forward_grids_are_the_window_and_the_kernel(mixed):
         assert o_grid.pad[0].all() and o_grid.pad[:, 0].all() and not o_grid.pad[1:, 1:].any()
         assert np.array_equal(o_grid.values[1:, 1:], inp[1, c, 0:2, 0:2])
         assert np.array_equal(fig.grid(f"w[2,{c}]").values, w[2, c])
-    sums = fig.grid("Σ per channel").values[0]
+    sums = fig.grid("Σ per channel").values[:, 0]
     assert sums.sum() + ex.constant == pytest.approx(ex.value, abs=1e-12)
     assert fig.rows[-1].grids()[-1].symbol == "o[1,2,0,0]"  # then the leaky relu
 
@@ -148,7 +148,7 @@ def test_seed_form_folds_in_the_activation_slope(rgb):
 def test_weight_gradient_has_one_partial_sum_per_example(mixed):
     """Σ_e of the per-example partial sums is ∂E/∂w."""
     ex = mixed.explain("B0", ("weight", (1, 1, 0, 2)))
-    partials = ex.figures["computation"].grid("Σ per example").values[0]
+    partials = ex.figures["computation"].grid("Σ per example").values[:, 0]
     assert partials.size == 2
     assert partials.sum() == pytest.approx(ex.value, abs=1e-12)
 

@@ -42,6 +42,8 @@ class AnimationCanvas(QWidget):
         self.notes = _big_label(1.0)
         self.grids = {key: NumberGrid() for key in ("source", "kernel", "products", "target")}
         self.ops = {key: _big_label(1.6, bold=True) for key in ("times", "arrow")}
+        for op in self.ops.values():
+            op.setWordWrap(False)
         maps = QGridLayout()
         maps.addWidget(self.grids["source"], 0, 0, Qt.AlignmentFlag.AlignTop)
         maps.addWidget(self.ops["arrow"], 0, 1)
@@ -51,11 +53,12 @@ class AnimationCanvas(QWidget):
         sums.addWidget(self.grids["kernel"], 0, Qt.AlignmentFlag.AlignTop)
         sums.addWidget(self.ops["times"])
         sums.addWidget(self.grids["products"], 0, Qt.AlignmentFlag.AlignTop)
-        sums.addWidget(self.value, 1)
+        sums.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addLayout(maps)
         layout.addLayout(sums)
+        layout.addWidget(self.value)
         layout.addWidget(self.notes)
         layout.addStretch(1)
 
@@ -98,8 +101,8 @@ class AnimationCanvas(QWidget):
         cell = a.target_symbol[:-1] + "," + ix(frame.cell)[1:]
         total = "Σ products + b" if a.kind == "conv" else "Σ products"
         what = f"  ({total})" if a.kernel is not None else ""
-        self.value.setText(f"{cell} = {frame.value:.6g}{what}\n"
-                           f"position {self.index + 1} of {len(a.frames)}")
+        self.value.setText(f"{cell} = {frame.value:.6g}{what}"
+                           f"      position {self.index + 1} of {len(a.frames)}")
         self._fit()
 
     def _source(self, a: Animation, frame: Frame) -> Grid:
@@ -120,13 +123,13 @@ class AnimationCanvas(QWidget):
     def _fit(self) -> None:
         """Kernel and products get readable cells; the plane and the map share the rest."""
         fm = QFontMetrics(self.grids["kernel"].number_font())
-        number = QSize(fm.horizontalAdvance("−0.00000") + 8, int(fm.height() * 1.5))
+        number = QSize(fm.horizontalAdvance("−0.000000") + 8, int(fm.height() * 1.5))
         small = [g for k, g in self.grids.items() if k in ("kernel", "products") and g.grid]
         for g in small:
             g.digits, g.cell = 3, number
         below = max((g.grid.values.shape[0] for g in small), default=2) * number.height()
         free_w = max(200, self.width() - 120) / 2
-        free_h = max(120, self.height() - below - 6 * fm.height() - 60)
+        free_h = max(120, self.height() - below - 7 * fm.height() - 40)
         for key in ("source", "target"):
             g = self.grids[key]
             rows, cols = g.grid.values.shape

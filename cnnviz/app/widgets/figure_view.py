@@ -36,12 +36,13 @@ class FigureView(QScrollArea):
         self.figure: object | None = None
         self.digits = 4
         self.grids: list[NumberGrid] = []
+        self.lines: list[QWidget] = []
         self.setWidget(QWidget())
 
     def set_figure(self, figure: object | None, message: str = "") -> None:
         """Lay out a figure (or show a message instead)."""
         self.figure = figure
-        self.grids = []
+        self.grids, self.lines = [], []
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setAlignment(Qt.AlignmentFlag.AlignTop)
@@ -50,6 +51,7 @@ class FigureView(QScrollArea):
         else:
             self._fill(layout, figure)
         self.setWidget(body)
+        self._fit_lines()
 
     def _fill(self, layout: QVBoxLayout, figure: object) -> None:
         """Title, each row (caption + wrapped items), then the notes."""
@@ -63,7 +65,7 @@ class FigureView(QScrollArea):
                 if isinstance(item, str):
                     op = _label(item, 1.5, bold=True)
                     op.setAlignment(Qt.AlignmentFlag.AlignCenter)
-                    op.setMinimumHeight(height)  # centred beside the grid before it
+                    op.setMinimumHeight(min(height, 300))  # centred beside the grid before
                     flow.addWidget(op)
                 else:
                     grid = NumberGrid(item, self.digits)
@@ -71,6 +73,7 @@ class FigureView(QScrollArea):
                     self.grids.append(grid)
                     flow.addWidget(grid)
             layout.addWidget(line)
+            self.lines.append(line)
         for note in figure.notes:
             layout.addWidget(_label(note, 0.95, wrap=True))
 
@@ -79,5 +82,23 @@ class FigureView(QScrollArea):
         self.digits = digits
         for grid in self.grids:
             grid.set_digits(digits)
-        if self.widget() is not None:
-            self.widget().adjustSize()
+        self._fit_lines()
+
+    def _fit_lines(self) -> None:
+        """Give each wrapped row the height its items need at the current width (the
+        scroll area does not pass heights-for-width down reliably)."""
+        body = self.widget()
+        if body is None or body.layout() is None:
+            return
+        margins = body.layout().contentsMargins()
+        sides = margins.left() + margins.right()
+        widest = max((grid.sizeHint().width() for grid in self.grids), default=0)
+        width = max(self.viewport().width() - sides, widest)
+        body.setMaximumWidth(width + sides)  # wrap at the dock's width, scroll only if
+        for line in self.lines:  # a single grid is wider than the dock
+            line.setFixedHeight(line.layout().heightForWidth(max(50, width)))
+
+    def resizeEvent(self, event: object) -> None:
+        """Rows wrap again at the new width."""
+        super().resizeEvent(event)
+        self._fit_lines()

@@ -195,6 +195,12 @@ class NumberGrid(QWidget):
             p.setPen(QPen(QColor(BOX_COLOR), 3, Qt.PenStyle.DashLine))
             p.drawRect(rect.adjusted(1, 1, -1, -1))
 
+    def changeEvent(self, event: QEvent) -> None:
+        """A new font (zoom, presentation mode) changes the cell size."""
+        if event.type() == QEvent.Type.FontChange:
+            self.updateGeometry()
+        super().changeEvent(event)
+
     def event(self, event: QEvent) -> bool:
         """Tooltips: the hovered cell's symbol and full-precision value."""
         if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
