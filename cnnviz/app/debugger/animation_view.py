@@ -94,9 +94,11 @@ class AnimationView(QWidget):
             except ValueError as error:
                 request = str(error)
         self.message.setText(request if isinstance(request, str) else "")
+        self.message.setVisible(isinstance(request, str))
         self.canvas.set_animation(self.animation)
         for widget in (self.play, self.step_button):
             widget.setEnabled(self.animation is not None)
+        self.mode.setEnabled(self.animation is None or self.animation.kernel is not None)
 
     def advance(self) -> None:
         """The next frame; stop after the last one."""

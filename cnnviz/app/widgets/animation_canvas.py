@@ -9,7 +9,7 @@ they fit (always in the kernel and products), colours everywhere.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -20,12 +20,10 @@ from cnnviz.engine.figure import Grid, ix
 
 
 def _big_label(scale: float, bold: bool = False) -> QLabel:
-    """A label in a font `scale` times the widget font."""
+    """A label whose font is `scale` times the canvas font (see `_scale_fonts`)."""
     label = QLabel("")
-    font = QFont(label.font())
-    font.setPointSizeF(font.pointSizeF() * scale)
-    font.setBold(bold)
-    label.setFont(font)
+    label.setProperty("scale", scale)
+    label.setProperty("bold", bold)
     label.setWordWrap(True)
     return label
 
@@ -70,6 +68,7 @@ class AnimationCanvas(QWidget):
             for grid in self.grids.values():
                 grid.set_grid(None)
             return
+        self._scale_fonts()
         self.title.setText(animation.title)
         self.notes.setText("\n".join(animation.notes))
         kernel = animation.kernel is not None
@@ -121,23 +120,51 @@ class AnimationCanvas(QWidget):
         return grid
 
     def _fit(self) -> None:
-        """Kernel and products get readable cells; the plane and the map share the rest."""
+        """Kernel and products get readable cells; the plane and the map share the rest
+        (the kernel's rows give way, down to one text line each, in a short dock)."""
         fm = QFontMetrics(self.grids["kernel"].number_font())
-        number = QSize(fm.horizontalAdvance("−0.000000") + 8, int(fm.height() * 1.5))
+        number = QSize(fm.horizontalAdvance("−0.000000") + 8, int(fm.height() * 1.3))
         small = [g for k, g in self.grids.items() if k in ("kernel", "products") and g.grid]
-        for g in small:
-            g.digits, g.cell = 3, number
-        below = max((g.grid.values.shape[0] for g in small), default=2) * number.height()
+        rows_below = max((g.grid.values.shape[0] + 1 for g in small), default=0)
+        texts = sum(label.sizeHint().height() for label in (self.title, self.value, self.notes))
+        rest = self.height() - texts - 2 * QFontMetrics(self.font()).height() - 50
+        free_h = max(100, rest - rows_below * number.height(), 0.6 * rest)
+        if rows_below:
+            number.setHeight(min(number.height(),
+                                 int(max(fm.height() + 2, (rest - free_h) / rows_below))))
         free_w = max(200, self.width() - 120) / 2
-        free_h = max(120, self.height() - below - 7 * fm.height() - 40)
         for key in ("source", "target"):
             g = self.grids[key]
             rows, cols = g.grid.values.shape
-            side = int(min(free_w / (cols + 1), free_h / (rows + 2), number.width()))
+            side = int(min(free_w / (cols + 1), free_h / rows, number.width()))
             g.cell = QSize(max(4, side), max(4, min(side, number.height())))
+        for g in small:
+            g.digits, g.cell = 3, number
         for g in self.grids.values():
             g.updateGeometry()
             g.update()
+
+    def _scale_fonts(self) -> None:
+        """Labels follow the canvas font (zoom and presentation mode change it)."""
+        for label in (self.title, self.value, self.notes, *self.ops.values()):
+            font = QFont(self.font())
+            font.setPointSizeF(font.pointSizeF() * float(label.property("scale")))
+            font.setBold(bool(label.property("bold")))
+            label.setFont(font)
+
+    def changeEvent(self, event: object) -> None:
+        """A new font: rescale the labels and the cells."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._scale_fonts()
+            if self.animation is not None and self.index >= 0:
+                self._fit()
+
+    def showEvent(self, event: object) -> None:
+        """Fit the cells once the canvas has its real size."""
+        super().showEvent(event)
+        if self.animation is not None and self.index >= 0:
+            self._fit()
 
     def resizeEvent(self, event: object) -> None:
         """Refit the cells to the new size."""

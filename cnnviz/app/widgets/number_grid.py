@@ -163,8 +163,9 @@ class NumberGrid(QWidget):
         p.fillRect(rect, color)
         if pad:
             p.fillRect(rect, QBrush(QColor("#9a9a9a"), Qt.BrushStyle.BDiagPattern))
-        p.setPen(QPen(QColor("#bbbbbb"), 1))
-        p.drawRect(rect.adjusted(0, 0, -1, -1))
+        if rect.width() >= 10:  # tiny cells (a whole animated map): colour only
+            p.setPen(QPen(QColor("#bbbbbb"), 1))
+            p.drawRect(rect.adjusted(0, 0, -1, -1))
         if show and not empty:
             light = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] > 140 or plain
             p.setPen(QColor("#606060" if pad else ("#000000" if light else "#ffffff")))
