@@ -83,15 +83,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _size(text: str) -> tuple[int, int]:
-    """'1280x720' → (1280, 720), at least MIN_SIZE."""
+    """'1280x720' → (1280, 720), at least MIN_SIZE (parsed as `cnnviz screenshot` does)."""
     from cnnviz.cli import UserError  # start-up
+    from cnnviz.commands.screenshot import parse_size  # start-up
 
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise UserError(f"--size {text!r}: write it as WIDTHxHEIGHT, e.g. 1280x720") from None
-    if w < MIN_SIZE[0] or h < MIN_SIZE[1] or w > 7680 or h > 4320:
-        raise UserError(f"--size {text!r}: between 1280x720 and 7680x4320")
+    w, h = parse_size(text)
+    if w < MIN_SIZE[0] or h < MIN_SIZE[1]:
+        raise UserError(f"--size {text!r}: between 1280x720 and 8000x8000")
     return w, h
 
 

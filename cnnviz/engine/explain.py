@@ -33,23 +33,22 @@ def explain_step(view: PassView, rec: StepRecord, unit: Any) -> Explanation:
     return ex
 
 
+def _update_figure(view: PassView, rec: StepRecord, ex: Explanation) -> Any:
+    """The update's figure, with the optimizer as that U step left it."""
+    return update_figure(view, rec, ex, optimizer_after(view, rec))
+
+
+_EXPLAINERS = {"forward": explain_forward, "backward": explain_backward, "loss": explain_loss,
+               "update": explain_update}
+_FIGURES = {"forward": forward_figure, "backward": backward_figure, "loss": loss_figure,
+            "update": _update_figure}
+
+
 def _explain(view: PassView, rec: StepRecord, unit: Any) -> Explanation:
     """The Explanation of one unit, by the record's kind."""
-    if rec.kind == "forward":
-        return explain_forward(view, rec, unit)
-    if rec.kind == "backward":
-        return explain_backward(view, rec, unit)
-    if rec.kind == "loss":
-        return explain_loss(view, rec, unit)
-    return explain_update(view, rec, unit)
+    return _EXPLAINERS[rec.kind](view, rec, unit)
 
 
 def _figure(view: PassView, rec: StepRecord, ex: Explanation) -> Any:
     """The computation view's Figure of an explanation (None for a layer it cannot draw)."""
-    if rec.kind == "forward":
-        return forward_figure(view, rec, ex)
-    if rec.kind == "backward":
-        return backward_figure(view, rec, ex)
-    if rec.kind == "loss":
-        return loss_figure(view, rec, ex)
-    return update_figure(view, rec, ex, optimizer_after(view, rec))
+    return _FIGURES[rec.kind](view, rec, ex)

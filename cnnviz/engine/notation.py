@@ -161,7 +161,7 @@ def table_rows() -> list[tuple[str, str]]:
 
 
 def markdown_table() -> str:
-    """The symbol table as a Markdown table (docs/debugger.md, `cnnviz step --symbols`)."""
+    """The symbol table as a Markdown table (docs/debugger.md prints it)."""
     lines = ["| symbol | meaning |", "|---|---|"]
     lines += [f"| `{s}` | {m} |" for s, m in table_rows()]
     return "\n".join(lines)
