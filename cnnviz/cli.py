@@ -16,7 +16,7 @@ from typing import NoReturn
 from cnnviz import __version__
 
 # Module names under cnnviz.commands, in the order `--help` lists them.
-COMMANDS = ["check", "gradcheck", "bench", "train", "export", "step", "screenshot"]
+COMMANDS = ["check", "gradcheck", "bench", "train", "export", "step", "screenshot", "animate"]
 
 
 class UserError(Exception):

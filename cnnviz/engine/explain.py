@@ -11,19 +11,44 @@ from typing import Any
 
 from cnnviz.engine.explain_backward import explain_backward
 from cnnviz.engine.explain_forward import explain_forward
-from cnnviz.engine.explain_loss import explain_loss, explain_update
+from cnnviz.engine.explain_loss import explain_loss, explain_update, optimizer_after
 from cnnviz.engine.explain_terms import Explanation, fmt
+from cnnviz.engine.figures_backward import backward_figure, seed_form
+from cnnviz.engine.figures_forward import forward_figure
+from cnnviz.engine.figures_update import loss_figure, update_figure
 from cnnviz.engine.records import PassView, StepRecord
 
 __all__ = ["Explanation", "explain_step", "fmt"]
 
 
 def explain_step(view: PassView, rec: StepRecord, unit: Any) -> Explanation:
-    """Dispatch to the explainer of the record's kind."""
-    if rec.kind == "forward":
-        return explain_forward(view, rec, unit)
-    if rec.kind == "backward":
-        return explain_backward(view, rec, unit)
-    if rec.kind == "loss":
-        return explain_loss(view, rec, unit)
-    return explain_update(view, rec, unit)
+    """Dispatch to the explainer of the record's kind, then lay its numbers out as grids."""
+    ex = _explain(view, rec, unit)
+    figure = _figure(view, rec, ex)
+    if figure is not None:
+        ex.figures["computation"] = figure
+    seed = seed_form(view, rec, ex) if rec.kind == "backward" else None
+    if seed is not None:
+        ex.figures["seed"] = seed
+    return ex
+
+
+def _update_figure(view: PassView, rec: StepRecord, ex: Explanation) -> Any:
+    """The update's figure, with the optimizer as that U step left it."""
+    return update_figure(view, rec, ex, optimizer_after(view, rec))
+
+
+_EXPLAINERS = {"forward": explain_forward, "backward": explain_backward, "loss": explain_loss,
+               "update": explain_update}
+_FIGURES = {"forward": forward_figure, "backward": backward_figure, "loss": loss_figure,
+            "update": _update_figure}
+
+
+def _explain(view: PassView, rec: StepRecord, unit: Any) -> Explanation:
+    """The Explanation of one unit, by the record's kind."""
+    return _EXPLAINERS[rec.kind](view, rec, unit)
+
+
+def _figure(view: PassView, rec: StepRecord, ex: Explanation) -> Any:
+    """The computation view's Figure of an explanation (None for a layer it cannot draw)."""
+    return _FIGURES[rec.kind](view, rec, ex)

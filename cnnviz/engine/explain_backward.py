@@ -2,7 +2,8 @@
 
 `δ` is the delta of the layer's output (`grad_output`), `δ_in` that of its input
 (`grad_input`), `o` the layer's forward input. Units are indices into the layer's input
-(its delta), or `("weight", (o, c, m, n))` / `("bias", (o,))` for parameter gradients.
+(its delta), or `("weight", (k, c, m, n))` / `("bias", (k,))` for parameter gradients.
+Symbols as in `cnnviz.engine.notation`: `⋆` cross-correlation, `*` true convolution.
 """
 
 from __future__ import annotations
@@ -92,14 +93,14 @@ def _bias_terms(delta: np.ndarray, o: int) -> tuple[TermSum, dict, str]:
     s = TermSum(lambda k: ("1", f"δ{idx(where[k][0], o, *where[k][1:])}"))
     s.extend(np.ones(sel.size), sel)
     cells = {"grad_output": [(p[0], o, *p[1:]) for p in where]}
-    formula = "∂E/∂b[o] = Σ_n Σ_i Σ_j δ[n,o,i,j]" if delta.ndim == 4 else "∂E/∂b[o] = Σ_n δ[n,o]"
+    formula = "∂E/∂b[k] = Σ_e Σ_i Σ_j δ[e,k,i,j]" if delta.ndim == 4 else "∂E/∂b[k] = Σ_e δ[e,k]"
     return s, cells, formula
 
 
 def _conv_weight_terms(
     delta: np.ndarray, o_in: np.ndarray, cfg: dict, index: tuple
 ) -> tuple[TermSum, dict, str]:
-    """Terms δ[n,o,i,j]·o[n,c,i·s+m−p, j·s+n−p] over the batch and output positions."""
+    """Terms δ[e,k,i,j]·o[e,c,S·i+m−P, S·j+n−P] over the batch and output positions."""
     o, c, m, q = index
     sh, sw = cfg["stride"]
     ph, pw = cfg["padding"]
@@ -123,25 +124,27 @@ def _conv_weight_terms(
         "grad_output": [(n, o, i_out[a], j_out[b]) for n, a, b in where],
         "input": [(n, c, i_in[a], j_in[b]) for n, a, b in where],
     }
-    formula = "∂E/∂w[o,c,m,n] = Σ_n Σ_i Σ_j δ[n,o,i,j]·o[n,c,i·s+m−p, j·s+n−p]   (δ ⋆ o)"
+    up = "δ" if (sh, sw) == (1, 1) else f"δ↑{sh if sh == sw else (sh, sw)}"
+    formula = (f"∂E/∂w[k,c,m,n] = Σ_e Σ_i Σ_j δ[e,k,i,j]·o[e,c,{sh}·i+m−{ph},{sw}·j+n−{pw}]"
+               f" = Σ_e (o[e,c] ⋆ {up}[e,k])[m,n]   (seed 001 eq. 13–14; o zero-padded by P)")
     return s, cells, formula
 
 
 def _dense_weight_terms(
     delta: np.ndarray, o_in: np.ndarray, index: tuple
 ) -> tuple[TermSum, dict, str]:
-    """∂E/∂w[o,k] = Σ_n δ[n,o]·o[n,k]."""
+    """∂E/∂w[k,c] = Σ_e δ[e,k]·o[e,c]."""
     o, k = index
     flat = o_in.reshape(o_in.shape[0], -1)
     N = delta.shape[0]
     s = TermSum(lambda n: (f"δ{idx(n, o)}", f"o{idx(n, k)}"))
     s.extend(delta[:, o], flat[:, k])
     cells = {"grad_output": [(n, o) for n in range(N)], "input": [(n, k) for n in range(N)]}
-    return s, cells, "∂E/∂w[o,k] = Σ_n δ[n,o]·o[n,k]"
+    return s, cells, "∂E/∂w[k,c] = Σ_e δ[e,k]·o[e,c]"
 
 
 def _conv_input(st, rec, fwd, layer, unit) -> Explanation:
-    """δ_in[n,c,i′,j′] = Σ_o Σ_m Σ_n δ[n,o,i′−m,j′−n]·w[o,c,m,n]: δ convolved with rot180(w)."""
+    """δ_in[e,c,i′,j′] = Σ_k Σ_m Σ_n δ[e,k,i′−m,j′−n]·w[k,c,m,n]: δ convolved with w."""
     n, c, ii, jj = unit
     delta = rec.values["grad_output"].astype(np.float64)
     w = st.pass_params()[f"{rec.layer}.weight"].astype(np.float64)
@@ -165,7 +168,8 @@ def _conv_input(st, rec, fwd, layer, unit) -> Explanation:
                 cells["weight"].append((o, c, m, q))
     recorded = float(rec.values["grad_input"][unit])
     text = sum_text(f"δ_in{idx(*unit)}", s, 0.0, None, s.total(), recorded)
-    text += "\n(δ fully convolved with rot180(w), summed over output channels"
+    text += ("\n(the full cross-correlation of the zero-padded δ with rot180(w), which is "
+             "the true convolution δ * w, summed over output channels k")
     if cells["grad_output"]:
         rows = sorted({p[1] for p in cells["grad_output"]})
         cols = sorted({p[2] for p in cells["grad_output"]})
@@ -174,15 +178,18 @@ def _conv_input(st, rec, fwd, layer, unit) -> Explanation:
             "the positions whose window covers this input cell"
         )
     text += ")"
+    up = "δ" if (sh, sw) == (1, 1) else f"δ↑{sh if sh == sw else (sh, sw)}"
     formula = (
-        "δ_in[c,i′,j′] = Σ_o Σ_m Σ_n δ[o,(i′+p−m)/s,(j′+p−n)/s]·w[o,c,m,n]"
-        "   = (δ * rot180(w))[c,i′,j′]"
+        f"δ_in[e,c,i′,j′] = Σ_k Σ_m Σ_n δ[e,k,(i′+{ph}−m)/{sh},(j′+{pw}−n)/{sw}]·w[k,c,m,n]"
+        f" = Σ_k ({up}[e,k] * w[k,c])[i′+{ph},j′+{pw}]"
+        f" = Σ_k (pad({up}[e,k]) ⋆ rot180(w[k,c]))[i′+{ph},j′+{pw}]"
+        "   (seed 001 eq. 16–20; only terms whose division is exact; pad: k₁−1, k₂−1 zeros)"
     )
     return make(st, rec.name, unit, s, 0.0, recorded, text=text, formula=formula, cells=cells)
 
 
 def _dense_input(st, rec, fwd, layer, unit) -> Explanation:
-    """δ_in[n,k] = Σ_o w[o,k]·δ[n,o] (the transpose of the forward weights)."""
+    """δ_in[e,c] = Σ_k w[k,c]·δ[e,k] (the transpose of the forward weights)."""
     n = unit[0]
     k = int(np.ravel_multi_index(unit[1:], rec.values["grad_input"].shape[1:]))
     delta = rec.values["grad_output"].astype(np.float64)
@@ -194,12 +201,12 @@ def _dense_input(st, rec, fwd, layer, unit) -> Explanation:
     text = sum_text(f"δ_in{idx(*unit)}", s, 0.0, None, s.total(), recorded)
     cells = {"grad_output": [(o,) for o in range(w.shape[0])],
              "weight": [(o, k) for o in range(w.shape[0])]}
-    formula = "δ_in[n,k] = Σ_o w[o,k]·δ[n,o]   (δ_in = Wᵀ·δ)"
+    formula = "δ_in[e,c] = Σ_k w[k,c]·δ[e,k]   (δ_in = wᵀ·δ)"
     return make(st, rec.name, unit, s, 0.0, recorded, text=text, formula=formula, cells=cells)
 
 
 def _activation(st, rec, fwd, layer, unit) -> Explanation:
-    """δx = δo·f′(x), with f′ from the forward step's input and output."""
+    """δ_in = δ·f′(x), with f′ from the forward step's input and output."""
     t = rec.layer_type
     x = float(fwd.values["input"][unit])
     o = float(fwd.values["output"][unit])
@@ -209,9 +216,9 @@ def _activation(st, rec, fwd, layer, unit) -> Explanation:
     s = TermSum()
     s.add(d, delta, "f′(x)", f"δ{idx(*unit[1:])}")
     recorded = float(rec.values["grad_input"][unit])
-    text = sum_text(f"δx{idx(*unit)}", s, 0.0, None, s.total(), recorded)
+    text = sum_text(f"δ_in{idx(*unit)}", s, 0.0, None, s.total(), recorded)
     text += f"\nx = {fmt(x)}, f(x) = {fmt(o)}; {activation_formulas(t, 'x', slope)[1]}"
-    formula = f"δx = δo·f′(x),  f = {t}"
+    formula = f"δ_in[e,c,i,j] = δ[e,c,i,j]·f′(x[e,c,i,j]),  f = {t},  x = the input of F{rec.layer}"
     return make(st, rec.name, unit, s, 0.0, recorded, text=text, formula=formula,
                 cells={"grad_output": [unit[1:]], "input": [unit[1:]]})
 
@@ -233,7 +240,8 @@ def _maxpool(st, rec, fwd, layer, unit) -> Explanation:
         f"\n(o{idx(c, ii, jj)} won {len(windows)} pooling window(s); "
         "a cell that wins nothing gets 0)"
     )
-    formula = "δ_in[c,i′,j′] = Σ over windows won by (i′,j′) of δ[c,i,j]   (0 if none)"
+    formula = ("δ_in[e,c,i′,j′] = Σ over the windows (i,j) won by (i′,j′) of δ[e,c,i,j]"
+               "   (0 if none)")
     cells = {"grad_output": windows, "winner": (c, ii, jj)}
     return make(st, rec.name, unit, s, 0.0, recorded, text=text, formula=formula, cells=cells)
 
@@ -257,19 +265,19 @@ def _avgpool(st, rec, fwd, layer, unit) -> Explanation:
                 windows.append((c, i, j))
     recorded = float(rec.values["grad_input"][unit])
     text = sum_text(f"δ_in{idx(*unit)}", s, 0.0, None, s.total(), recorded)
-    formula = f"δ_in[c,i′,j′] = Σ over windows covering (i′,j′) of δ[c,i,j]/{kh * kw}"
+    formula = f"δ_in[e,c,i′,j′] = Σ over the windows (i,j) covering (i′,j′) of δ[e,c,i,j]/{kh * kw}"
     return make(st, rec.name, unit, s, 0.0, recorded, text=text, formula=formula,
                 cells={"grad_output": windows})
 
 
 def _flatten(st, rec, fwd, layer, unit) -> Explanation:
-    """δ_in[n,c,i,j] = δ[n,k] with k the C-order index of (c,i,j)."""
+    """δ_in[e,c,i,j] = δ[e,k] with k the C-order index of (c,i,j)."""
     n = unit[0]
     k = int(np.ravel_multi_index(unit[1:], rec.values["grad_input"].shape[1:]))
     s = TermSum()
     s.add(1.0, float(rec.values["grad_output"][n, k]), "1", f"δ{idx(k)}")
     recorded = float(rec.values["grad_input"][unit])
     text = sum_text(f"δ_in{idx(*unit)}", s, 0.0, None, s.total(), recorded)
-    formula = "δ_in[n,c,i,j] = δ[n,k],  k = (c·H + i)·W + j"
+    formula = "δ_in[e,c,i,j] = δ[e,k],  k = (c·H + i)·W + j"
     return make(st, rec.name, unit, s, 0.0, recorded, text=text, formula=formula,
                 cells={"grad_output": [(k,)]})

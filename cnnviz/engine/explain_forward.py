@@ -1,7 +1,8 @@
 """Explanations of forward steps: one unit of a layer's output from its inputs.
 
-Notation of the seeds: `o` is a layer's input (the previous output), `x` the
-pre-activation it computes, `w`, `b` the parameters.
+Symbols from `cnnviz.engine.notation`: `o` is a layer's input (the previous output),
+`x` what it computes, `w`, `b` the parameters; `e` the example, `k` the output channel
+or unit, `c` the input channel or unit, `m, n` the kernel offsets (seed 001).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def _window(cfg: dict, i: int, j: int, H: int, W: int) -> list[tuple[int, int, i
 
 
 def _conv(st: PassView, rec: StepRecord, layer: Any, unit: tuple) -> Explanation:
-    """x[n,o,i,j] = Σ_c Σ_m Σ_n w[o,c,m,n]·o[n,c,i·s+m−p, j·s+n−p] + b[o] (eq. 7)."""
+    """x[e,k,i,j] = Σ_c Σ_m Σ_n w[k,c,m,n]·o[e,c,S·i+m−P, S·j+n−P] + b[k] (eq. 7)."""
     n, o, i, j = unit
     inp = rec.values["input"].astype(np.float64)
     params = st.pass_params()
@@ -73,14 +74,15 @@ def _conv(st: PassView, rec: StepRecord, layer: Any, unit: tuple) -> Explanation
     sh, sw = layer.config["stride"]
     ph, pw = layer.config["padding"]
     formula = (
-        f"x[n,o,i,j] = Σ_c Σ_m Σ_n w[o,c,m,n]·o[n,c,{sh}·i+m−{ph},{sw}·j+n−{pw}] + b[o]"
-        "   (cross-correlation; padded cells are 0 and left out)"
+        f"x[e,k,i,j] = Σ_c Σ_m Σ_n w[k,c,m,n]·o[e,c,{sh}·i+m−{ph},{sw}·j+n−{pw}] + b[k]"
+        " = Σ_c (o[e,c] ⋆ w[k,c])[i,j] + b[k]"
+        "   (seed 001 eq. 7; ⋆ = cross-correlation; padded cells are 0 and left out)"
     )
     return make(st, rec.name, unit, s, b, recorded, text=text, formula=formula, cells=cells)
 
 
 def _dense(st: PassView, rec: StepRecord, layer: Any, unit: tuple) -> Explanation:
-    """x[n,o] = Σ_k w[o,k]·o[n,k] + b[o]."""
+    """x[e,k] = Σ_c w[k,c]·o[e,c] + b[k]."""
     n, o = unit
     inp = rec.values["input"].reshape(rec.values["input"].shape[0], -1).astype(np.float64)
     params = st.pass_params()
@@ -96,7 +98,7 @@ def _dense(st: PassView, rec: StepRecord, layer: Any, unit: tuple) -> Explanatio
         "weight": [(o, k) for k in range(inp.shape[1])],
         "bias": [(o,)],
     }
-    formula = "x[n,o] = Σ_k w[o,k]·o[n,k] + b[o]"
+    formula = "x[e,k] = Σ_c w[k,c]·o[e,c] + b[k]"
     return make(st, rec.name, unit, s, b, recorded, text=text, formula=formula, cells=cells)
 
 
@@ -162,7 +164,7 @@ def _activation(st: PassView, rec: StepRecord, layer: Any, unit: tuple) -> Expla
 
 
 def _maxpool(st: PassView, rec: StepRecord, layer: Any, unit: tuple) -> Explanation:
-    """x[n,c,i,j] = max over the window; the winner is the recorded argmax."""
+    """x[e,c,i,j] = max over the window; the winner is the recorded argmax."""
     n, c, i, j = unit
     inp = rec.values["input"]
     H, W = inp.shape[2:]
@@ -181,12 +183,14 @@ def _maxpool(st: PassView, rec: StepRecord, layer: Any, unit: tuple) -> Explanat
         f"{' ' * len(f'x{idx(*unit)}')} = {fmt(s.total())}, won by o{idx(c, *winner)}"
     )
     cells = {"window": window, "winner": (c, *winner)}
-    formula = "x[n,c,i,j] = max_{m,n} o[n,c,i·s+m−p, j·s+n−p]  (first maximum wins ties)"
+    (sh, sw), (ph, pw) = layer.config["stride"], layer.config["padding"]
+    formula = (f"x[e,c,i,j] = max_(m,n) o[e,c,{sh}·i+m−{ph},{sw}·j+n−{pw}]"
+               "  (first maximum wins ties; padding never wins)")
     return make(st, rec.name, unit, s, 0.0, recorded, text=text, formula=formula, cells=cells)
 
 
 def _avgpool(st: PassView, rec: StepRecord, layer: Any, unit: tuple) -> Explanation:
-    """x[n,c,i,j] = (1/(kh·kw))·Σ window (padded cells count as zeros)."""
+    """x[e,c,i,j] = (1/(k₁·k₂))·Σ window (padded cells count as zeros)."""
     n, c, i, j = unit
     inp = rec.values["input"].astype(np.float64)
     H, W = inp.shape[2:]
@@ -198,7 +202,9 @@ def _avgpool(st: PassView, rec: StepRecord, layer: Any, unit: tuple) -> Explanat
         window.append((c, r, col))
     recorded = float(rec.values["output"][unit])
     text = sum_text(f"x{idx(*unit)}", s, 0.0, None, s.total(), recorded)
-    formula = f"x[n,c,i,j] = (1/{kh * kw})·Σ_m Σ_n o[n,c,i·s+m−p, j·s+n−p]  (padding counts as 0)"
+    (sh, sw), (ph, pw) = layer.config["stride"], layer.config["padding"]
+    formula = (f"x[e,c,i,j] = (1/{kh * kw})·Σ_m Σ_n o[e,c,{sh}·i+m−{ph},{sw}·j+n−{pw}]"
+               "  (padding counts as 0)")
     return make(
         st, rec.name, unit, s, 0.0, recorded, text=text, formula=formula,
         cells={"window": window},
@@ -206,7 +212,7 @@ def _avgpool(st: PassView, rec: StepRecord, layer: Any, unit: tuple) -> Explanat
 
 
 def _flatten(st: PassView, rec: StepRecord, layer: Any, unit: tuple) -> Explanation:
-    """x[n,k] = o[n,c,i,j] with k = (c·H + i)·W + j (C order)."""
+    """x[e,k] = o[e,c,i,j] with k = (c·H + i)·W + j (C order)."""
     n, k = unit
     inp = rec.values["input"]
     src = tuple(int(v) for v in np.unravel_index(k, inp.shape[1:]))
@@ -218,7 +224,7 @@ def _flatten(st: PassView, rec: StepRecord, layer: Any, unit: tuple) -> Explanat
         f"x{idx(*unit)} = o{idx(*src)}   (k = {k} = c·{dims} + … in C order)\n"
         f"{' ' * len(f'x{idx(*unit)}')} = {fmt(s.total())}"
     )
-    formula = "x[n,k] = o[n,c,i,j],  k = (c·H + i)·W + j"
+    formula = "x[e,k] = o[e,c,i,j],  k = (c·H + i)·W + j"
     return make(
         st, rec.name, unit, s, 0.0, recorded, text=text, formula=formula,
         cells={"input": [src]},

@@ -17,13 +17,14 @@ from cnnviz.engine.explain_terms import (
     make,
     sum_text,
 )
+from cnnviz.engine.notation import state_symbol, update_rule
 
 if TYPE_CHECKING:
     from cnnviz.engine.records import PassView, StepRecord
 
 
 def _per_example_losses(loss: str, z: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """ℓ_n in float64: −log softmax(z_n)[y_n], or ½·Σ_k (ŷ_k − t_k)²."""
+    """ℓ[e] in float64: −log softmax(z[e])[y[e]], or ½·Σ_k (ŷ[e,k] − t[e,k])²."""
     if loss == "cross_entropy":
         shifted = z - z.max(axis=1, keepdims=True)
         log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
@@ -33,7 +34,7 @@ def _per_example_losses(loss: str, z: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def explain_loss(st: PassView, rec: StepRecord, unit: Any) -> Explanation:
-    """(n,): the batch loss as the mean of per-example losses; (n, k): ∂E/∂z[n,k]."""
+    """(e,): the batch loss as the mean of per-example losses; (e, k): ∂E/∂z[e,k]."""
     z = rec.values["logits"].astype(np.float64)
     unit = (unit,) if isinstance(unit, int | np.integer) else tuple(unit)
     if len(unit) == 1:
@@ -44,7 +45,7 @@ def explain_loss(st: PassView, rec: StepRecord, unit: Any) -> Explanation:
 
 
 def _loss_value(st: PassView, rec: StepRecord, z: np.ndarray, n: int) -> Explanation:
-    """E = (1/N)·Σ_n ℓ_n, with example n's ℓ_n spelled out."""
+    """E = (1/N)·Σ_e ℓ[e], with example n's ℓ[n] spelled out."""
     losses = _per_example_losses(rec.layer_type, z, st.y)
     N = len(losses)
     s = TermSum()
@@ -57,14 +58,15 @@ def _loss_value(st: PassView, rec: StepRecord, z: np.ndarray, n: int) -> Explana
             f"ℓ{idx(n)} = −log softmax(z{idx(n)})[{y}] = −log p{idx(n, y)} = −log {fmt(p)}"
             f" = {fmt(losses[n])}"
         )
-        formula = "E = (1/N)·Σ_n −log softmax(z_n)[y_n],  p_k = e^{z_k} / Σ_j e^{z_j}"
+        formula = ("E = (1/N)·Σ_e ℓ[e],  ℓ[e] = −log p[e,y[e]],"
+                   "  p[e,k] = exp(z[e,k]) / Σ_k′ exp(z[e,k′])")
     else:
         squares = " + ".join(f"({fmt(z[n, k])} − {int(k == y)})²" for k in range(z.shape[1]))
         if z.shape[1] > 10:
             squares = "…"
-        detail = (f"ℓ{idx(n)} = ½·Σ_k (ŷ{idx(n)}_k − t_k)² with t = onehot({y})\n"
+        detail = (f"ℓ{idx(n)} = ½·Σ_k (ŷ[{n},k] − t[{n},k])² with t[{n}] = onehot({y})\n"
                   f"{' ' * len(f'ℓ{idx(n)}')} = ½·({squares}) = {fmt(losses[n])}")
-        formula = "E = (1/N)·Σ_n ½·Σ_k (ŷ_k − t_k)²"
+        formula = "E = (1/N)·Σ_e ℓ[e],  ℓ[e] = ½·Σ_k (ŷ[e,k] − t[e,k])²"
     recorded = float(rec.values["loss"])
     text = sum_text("E", s, 0.0, None, s.total(), recorded) + "\n" + detail
     cells = {"logits": [(n, k) for k in range(z.shape[1])], "target": (n, y)}
@@ -72,7 +74,7 @@ def _loss_value(st: PassView, rec: StepRecord, z: np.ndarray, n: int) -> Explana
 
 
 def _loss_grad(st: PassView, rec: StepRecord, z: np.ndarray, unit: tuple) -> Explanation:
-    """∂E/∂z[n,k] = (p_k − t_k)/N (cross-entropy) or (ŷ_k − t_k)/N (mse)."""
+    """∂E/∂z[e,k] = (p[e,k] − t[e,k])/N (cross-entropy) or ∂E/∂ŷ[e,k] = (ŷ − t)/N (mse)."""
     n, k = unit
     N = z.shape[0]
     t = 1.0 if int(st.y[n]) == k else 0.0
@@ -82,18 +84,19 @@ def _loss_grad(st: PassView, rec: StepRecord, z: np.ndarray, unit: tuple) -> Exp
         s.add(1.0 / N, p, f"1/{N}", f"p{idx(n, k)}")
         zn = z[n]
         detail = (
-            f"p{idx(n, k)} = e^(z_k − max z) / Σ_j e^(z_j − max z) = "
-            f"e^({fmt(zn[k] - zn.max())}) / {fmt(np.exp(zn - zn.max()).sum())} = {fmt(p)}"
+            f"p{idx(n, k)} = exp(z[{n},{k}] − max z[{n}]) / Σ_k′ exp(z[{n},k′] − max z[{n}]) = "
+            f"exp({fmt(zn[k] - zn.max())}) / {fmt(np.exp(zn - zn.max()).sum())} = {fmt(p)}"
         )
-        formula = "∂E/∂z[n,k] = (p_k − t_k)/N,  p = softmax(z_n), t = onehot(y_n)"
+        formula = "∂E/∂z[e,k] = (p[e,k] − t[e,k])/N,  p[e] = softmax(z[e]), t[e] = onehot(y[e])"
     else:
         s.add(1.0 / N, z[n, k], f"1/{N}", f"ŷ{idx(n, k)}")
         detail = f"ŷ{idx(n, k)} = {fmt(z[n, k])}"
-        formula = "∂E/∂ŷ[n,k] = (ŷ_k − t_k)/N,  t = onehot(y_n)"
+        formula = "∂E/∂ŷ[e,k] = (ŷ[e,k] − t[e,k])/N,  t[e] = onehot(y[e])"
     recorded = float(rec.values["grad_logits"][unit])
-    text = sum_text(f"∂E/∂z{idx(*unit)}", s, -t / N, f"(−t{idx(k)}/{N})", s.total(-t / N),
-                    recorded)
-    text += f"\n{detail};  t{idx(k)} = {fmt(t)} (label {int(st.y[n])})"
+    wrt = "z" if rec.layer_type == "cross_entropy" else "ŷ"
+    text = sum_text(f"∂E/∂{wrt}{idx(*unit)}", s, -t / N, f"(−t{idx(n, k)}/{N})",
+                    s.total(-t / N), recorded)
+    text += f"\n{detail};  t{idx(n, k)} = {fmt(t)} (label {int(st.y[n])})"
     return make(st, rec.name, unit, s, -t / N, recorded, text=text, formula=formula,
                 cells={"logits": [unit], "target": (n, int(st.y[n]))})
 
@@ -116,8 +119,8 @@ def explain_update(st: PassView, rec: StepRecord, unit: Any) -> Explanation:
     w = float(before[index])
     g = float(rec.values[f"{name}_grad"][index])
     recorded = float(rec.values[f"{name}_after"][index])
-    opt = _optimizer_after(st, rec)
-    rule = opt.describe_rule()
+    opt = optimizer_after(st, rec)
+    rule = "\n".join(update_rule(opt))
     s = _linear_update(opt, name, index, w, g)
     lhs = f"{name}{idx(*index)}"
     if s is not None:
@@ -129,10 +132,12 @@ def explain_update(st: PassView, rec: StepRecord, unit: Any) -> Explanation:
     state = {k: v[index] if isinstance(v, np.ndarray) else v
              for k, v in opt.update_terms(name).items()}
     shown = ", ".join(f"{k} = {fmt(v)}" for k, v in state.items())
+    named = ", ".join(f"{state_symbol(opt.name, k)} = {fmt(v)}" for k, v in state.items())
     text = (
         f"{lhs}: {fmt(w)} → {fmt(recorded)}   (∂E/∂w = {fmt(g)}, η = {fmt(opt.lr)})\n"
         f"rule ({opt.name}): {rule.replace(chr(10), ';  ')}\n"
-        f"state after the step: {shown}"
+        f"state after the step: {shown}\n"
+        f"in the rule's symbols: {named}"
     )
     numbers = _adam_numbers(opt, state, w)
     if numbers is not None:
@@ -158,7 +163,7 @@ def _adam_numbers(opt: Any, state: dict[str, Any], w: float) -> str | None:
             f" + {fmt(hp['eps'])}) = {fmt(new)}   (t = {t})")
 
 
-def _optimizer_after(st: PassView, rec: StepRecord) -> Any:
+def optimizer_after(st: PassView, rec: StepRecord) -> Any:
     """The optimizer as the U step left it (lr, buffers), even if it has stepped on since."""
     state = rec.meta.get("optimizer")
     if state is None:
@@ -171,7 +176,7 @@ def _optimizer_after(st: PassView, rec: StepRecord) -> Any:
 
 
 def _linear_update(opt: Any, name: str, index: tuple, w: float, g: float) -> TermSum | None:
-    """SGD's update as terms: w − η·g (− η·λ·w with weight decay; − η·b with momentum)."""
+    """SGD's update as terms: w − η·g (− η·λ·w with weight decay; − η·v with momentum)."""
     if opt.name != "SGD":
         return None
     hp = opt.hyperparams
@@ -186,7 +191,7 @@ def _linear_update(opt: Any, name: str, index: tuple, w: float, g: float) -> Ter
     buf = float(opt.update_terms(name)["momentum_buffer"][index])
     if hp["nesterov"]:
         s.add(-lr, g + wd * w, "(−η)", "g")
-        s.add(-lr * mu, buf, "(−η·μ)", f"b{idx(*index)}")
+        s.add(-lr * mu, buf, "(−η·μ)", f"v{idx(*index)}")
     else:
-        s.add(-lr, buf, "(−η)", f"b{idx(*index)}")
+        s.add(-lr, buf, "(−η)", f"v{idx(*index)}")
     return s

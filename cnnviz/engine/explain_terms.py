@@ -36,6 +36,9 @@ class Explanation:
     formula: str
     cells: dict[str, Any] = field(default_factory=dict)
     linear: bool = True  # True when value == Σ a·b + constant
+    # the computation view's grids (`cnnviz.engine.figure.Figure`): "computation", and
+    # "seed" (seed 001's combined form) for a backward conv input delta
+    figures: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 def fmt(v: float) -> str:

@@ -82,7 +82,7 @@ def test_explain_update_with_chosen_optimizer(capsys, square_input):
                        "--label", "1", "--optimizer", "momentum", "--lr", "0.5",
                        "--explain", "U", "0.weight:0,0,1,2")
     assert code == 0
-    assert "SGD(lr=0.5, momentum=0.9" in out and "b ← μ·b" in out
+    assert "SGD(lr=0.5, momentum=0.9" in out and "v ← μ·v" in out
 
 
 def test_dataset_example_and_weights_file(capsys, tmp_path):
@@ -187,7 +187,7 @@ def test_entry_point_runs_in_a_subprocess(square_input):
         capture_output=True, text=True, check=False, timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert "∂E/∂z[0,1] = 1/1·ŷ[0,1] + (−t[1]/1)" in result.stdout
+    assert "∂E/∂ŷ[0,1] = 1/1·ŷ[0,1] + (−t[0,1]/1)" in result.stdout
 
 
 @pytest.mark.parametrize(("argv", "message"), [

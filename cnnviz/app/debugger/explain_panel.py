@@ -1,7 +1,8 @@
-"""The explain panel: the selected unit's formula at the current step, with its real numbers.
+"""The explain panel: the selected unit's computation at the current step, with its numbers.
 
-The engine builds the ``Explanation`` (terms, value, text, cells); this panel only chooses
-which step to ask about and renders the answer as large monospace rich text.
+The engine builds the ``Explanation`` (terms, value, text, cells, figures); this panel only
+chooses which step to ask about and shows the answer three ways: the computation view
+(grids of numbers), the formula as text, and the sliding-window animation of the map.
 """
 
 from __future__ import annotations
@@ -9,9 +10,19 @@ from __future__ import annotations
 import html
 
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
 from cnnviz.app.controller import AppController
+from cnnviz.app.debugger.animation_view import AnimationView
+from cnnviz.app.debugger.computation_view import ComputationView
 from cnnviz.engine.explain import Explanation
 
 KIND_TITLES = {"forward": "Forward", "loss": "Loss", "backward": "Backward", "update": "Update"}
@@ -88,7 +99,7 @@ def to_text(ex: Explanation) -> str:
 
 
 class ExplainPanel(QWidget):
-    """Shows the formula of the selected unit at the current step; copy it as text."""
+    """Shows the selected unit at the current step as grids, as a formula, and animated."""
 
     def __init__(self, ctrl: AppController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -103,12 +114,20 @@ class ExplainPanel(QWidget):
         self.copy_button.clicked.connect(self.copy_text)
         shortcut = QShortcut(QKeySequence.StandardKey.Copy, self)
         shortcut.activated.connect(self.copy_text)
+        self.computation = ComputationView()
+        self.animation = AnimationView()
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("explain_tabs")
+        self.tabs.addTab(self.computation, "Computation")
+        self.tabs.addTab(self.browser, "Formula")
+        self.tabs.addTab(self.animation, "Animation")
+        self.tabs.currentChanged.connect(self._refresh_animation)
         top = QHBoxLayout()
         top.addWidget(self.header, 1)
         top.addWidget(self.copy_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(self.browser, 1)
+        layout.addWidget(self.tabs, 1)
         for signal in (ctrl.stepper_changed, ctrl.selection_changed, ctrl.spec_changed,
                        ctrl.input_changed, ctrl.weights_changed):
             signal.connect(self.refresh)
@@ -117,12 +136,26 @@ class ExplainPanel(QWidget):
     def refresh(self) -> None:
         """Ask the engine for the explanation and render it."""
         self.explanation, self.message = current_explanation(self.ctrl)
+        self.computation.show_explanation(self.explanation, self.message)
+        self._refresh_animation()
         if self.explanation is None:
             self.header.setText("")
             self.browser.setHtml(f"<p style='font-size:14pt'>{html.escape(self.message)}</p>")
             return
         self.header.setText(f"step {self.explanation.step}, unit {self.explanation.unit}")
         self.browser.setHtml(to_html(self.explanation))
+
+    def _refresh_animation(self) -> None:
+        """Stop the animation; rebuild it for the new selection if its tab is shown."""
+        self.animation.stop()
+        if self.tabs.currentWidget() is self.animation:
+            self.animation.refresh(self.ctrl.stepper, self.explanation)
+
+    def show_tab(self, key: str) -> QWidget:
+        """Show "computation", "formula" or "animation" (tests and screenshots)."""
+        index = ["computation", "formula", "animation"].index(key)
+        self.tabs.setCurrentIndex(index)
+        return self.tabs.currentWidget()
 
     def text(self) -> str:
         """What Copy puts on the clipboard."""
