@@ -27,6 +27,7 @@ class StepRecord:
     layer_type: str
     values: dict[str, np.ndarray] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)  # U: "optimizer" state_dict after it
+    inner: str | None = None  # "body.0" / "shortcut.1" for a step inside block `layer`
 
     def summary(self) -> str:
         """One short line per tensor: shape, min/max/mean, and the norm of gradients."""
