@@ -73,7 +73,7 @@ def _stats_text(fwd: StepRecord, c: int, training: bool) -> tuple[float, float, 
     var = float(((x - mu) ** 2).mean())
     m = x.size
     dims = "·".join(str(d) for d in (fwd.values["input"].shape[0], *x.shape[1:]))
-    lines = (f"μ_B[{c}] = (1/m)·Σ x = (1/{m})·{fmt(x.sum())} = {fmt(mu)}"
+    lines = (f"μ_B[{c}] = (1/m)·Σ x = (1/{m})·{fmt_factor(x.sum())} = {fmt(mu)}"
              f"   (m = {dims} = {m} values of channel {c} in the batch)\n"
              f"σ²_B[{c}] = (1/m)·Σ (x − μ_B)² = {fmt(var)}   (biased: divided by m)")
     return mu, var, lines
