@@ -11,9 +11,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "bench",
         help="time training steps, a recorded pass and kernel compilation",
-        description="Times a LeNet-5 training step at batch 1 and 64, a single-image "
-        "run_pass and the kernels' first-call compile; beside PyTorch's figure for the "
-        "same step when PyTorch is installed.",
+        description="Times a training step of a preset (LeNet-5 by default; mini-resnet "
+        "and the other block presets too) at batch 1 and 64, a single-image run_pass and "
+        "the kernels' first-call compile; beside PyTorch's figure for the same step when "
+        "PyTorch is installed.",
     )
     parser.add_argument("--preset", default="lenet5", help="network preset (lenet5)")
     parser.add_argument("--repeats", type=int, default=50, help="timed runs per figure (50)")
