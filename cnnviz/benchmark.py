@@ -1,9 +1,10 @@
 """Speed figures for `cnnviz bench`: training steps, a recorded pass, compile times.
 
 Timings are medians over repeated runs after a warm-up. Where PyTorch is importable the
-same LeNet-5 step is timed with it in the same run, in alternating blocks of a few
-steps so that both see the same machine load, and the ratio is reported: the machines
-are shared and noisy, so only same-run comparisons mean much.
+same step (of any preset: residual blocks, batch norm and dropout included) is timed with
+it in the same run, in alternating blocks of a few steps so that both see the same
+machine load, and the ratio is reported: the machines are shared and noisy, so only
+same-run comparisons mean much.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -89,39 +91,55 @@ def torch_step(preset: str, batch: int, threads: int) -> Callable[[], object] | 
     return step
 
 
-def _torch_model(net: Network, torch):
-    nn = torch.nn
-    modules = []
-    for layer in net.layers:
-        c = layer.config
-        if layer.type == "conv2d":
-            modules.append(
-                nn.Conv2d(
-                    layer.in_shape[0],
-                    c["out_channels"],
-                    c["kernel_size"],
-                    c["stride"],
-                    c["padding"],
-                )
-            )
-        elif layer.type == "dense":
-            modules.append(nn.Linear(layer.in_shape[0], c["units"]))
-        elif layer.type in ("maxpool2d", "avgpool2d"):
-            cls = nn.MaxPool2d if layer.type == "maxpool2d" else nn.AvgPool2d
-            modules.append(cls(c["kernel_size"], c["stride"], c["padding"]))
-        else:
-            modules.append(
-                {
-                    "relu": nn.ReLU(),
-                    "sigmoid": nn.Sigmoid(),
-                    "tanh": nn.Tanh(),
-                    "flatten": nn.Flatten(),
-                    "leaky_relu": nn.LeakyReLU(c.get("negative_slope", 0.01)),
-                }[layer.type]
-            )
-    model = nn.Sequential(*modules).to(torch.float64 if net.dtype == np.float64 else torch.float32)
-    model.load_state_dict({k: torch.from_numpy(v) for k, v in net.state_dict().items()})
-    return model
+def _torch_model(net: Network, torch: Any) -> Any:
+    """The network as a torch nn.Sequential with our parameters and running statistics."""
+    block = _block_class(torch.nn)
+    model = torch.nn.Sequential(*[_torch_module(layer, torch.nn, block) for layer in net.layers])
+    model = model.to(torch.float64 if net.dtype == np.float64 else torch.float32)
+    state = {k: torch.from_numpy(v) for k, v in net.state_dict().items()}
+    missing = model.load_state_dict(state, strict=False).missing_keys  # our names are torch's
+    assert all(key.endswith("num_batches_tracked") for key in missing), missing
+    return model.train(net.training)
+
+
+def _block_class(nn: Any) -> type:
+    """A residual block module: body and shortcut nn.Sequentials (identity: an empty one)."""
+
+    class Block(nn.Module):
+        def __init__(self, body: list, shortcut: list) -> None:
+            super().__init__()
+            self.body, self.shortcut = nn.Sequential(*body), nn.Sequential(*shortcut)
+
+        def forward(self, x: Any) -> Any:
+            return self.body(x) + self.shortcut(x)
+
+    return Block
+
+
+def _torch_module(layer: Any, nn: Any, block: type) -> Any:
+    """The torch module of one of our layers (a block with its branches)."""
+    c = layer.config
+    if layer.type == "residual":
+        inner = [[_torch_module(sub, nn, block) for sub in branch]
+                 for branch in (layer.body, layer.shortcut)]
+        return block(*inner)
+    if layer.type == "conv2d":
+        return nn.Conv2d(layer.in_shape[0], c["out_channels"], c["kernel_size"], c["stride"],
+                         c["padding"])
+    if layer.type in ("maxpool2d", "avgpool2d"):
+        cls = nn.MaxPool2d if layer.type == "maxpool2d" else nn.AvgPool2d
+        return cls(c["kernel_size"], c["stride"], c["padding"])
+    if layer.type in ("batchnorm2d", "batchnorm1d"):
+        cls = nn.BatchNorm2d if layer.type == "batchnorm2d" else nn.BatchNorm1d
+        return cls(layer.in_shape[0], eps=c["eps"], momentum=c["momentum"])
+    if layer.type == "dense":
+        return nn.Linear(layer.in_shape[0], c["units"])
+    simple = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "flatten": nn.Flatten}
+    if layer.type in simple:
+        return simple[layer.type]()
+    if layer.type == "dropout":
+        return nn.Dropout(c["p"])
+    return nn.LeakyReLU(c["negative_slope"])
 
 
 _COMPILE_SNIPPET = (

@@ -11,9 +11,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "bench",
         help="time training steps, a recorded pass and kernel compilation",
-        description="Times a LeNet-5 training step at batch 1 and 64, a single-image "
-        "run_pass and the kernels' first-call compile; beside PyTorch's figure for the "
-        "same step when PyTorch is installed.",
+        description="Times a training step of a preset (LeNet-5 by default; mini-resnet "
+        "and the other block presets too) at batch 1 and 64, a single-image run_pass and "
+        "the kernels' first-call compile; beside PyTorch's figure for the same step when "
+        "PyTorch is installed.",
     )
     # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.commands.argtypes import positive_int

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from cnnviz.commands.argtypes import non_negative_int, seed
+
 
 def register(subparsers: Any) -> None:
     """Add the `export` parser."""
@@ -17,10 +19,11 @@ def register(subparsers: Any) -> None:
         "export", help="export a pass's tensors (.npz) or a training history (.csv)",
         description="Run one pass (forward, loss, backward; no update) and write every "
                     "tensor to an .npz with keys like layer3.output, layer3.output_grad, "
-                    "layer0.weight_grad, layer2.argmax; or, with --history, write a "
+                    "layer0.weight_grad, layer2.argmax (inside residual blocks, and for "
+                    "batch norm and dropout, also by step name: F4.0.output, "
+                    "B4.s0.grad_input, F1.running_mean_after); or, with --history, write a "
                     "session's metric history as CSV.")
     # lazy import: the CLI loads only what this command needs (start-up time)
-    from cnnviz.commands.argtypes import non_negative_int, seed
 
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--preset", help="a built-in network")
@@ -110,6 +113,8 @@ def _network(args: argparse.Namespace, session: Any) -> Any:
     if session is not None:
         net = build_network(session.spec, session.seed, args.dtype or session.dtype, "pass")
         net.load_state_dict(session.state_dict)
+        if session.rng_state is not None:  # the dropout masks the session's pass drew
+            net.rng.bit_generator.state = session.rng_state
     else:
         net = build_network(spec_source(args.spec, args.preset), args.seed,
                             args.dtype or "float32", "pass")
@@ -175,10 +180,13 @@ def _shaped(net: Any, x: np.ndarray, where: str) -> np.ndarray:
 
 
 def pass_arrays(net: Any, x: np.ndarray, y: Any) -> dict[str, np.ndarray]:
-    """Every tensor of one pass (no update), keyed input, logits, layer<i>.output, ..."""
+    """Every tensor of one pass (no update), keyed input, logits, layer<i>.output, ...,
+    and, inside residual blocks and for batch norm and dropout, <step>.<tensor>
+    (F3.0.output, B3.s0.grad_input, F1.running_mean_after, F5.mask)."""
     # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.cli import UserError
     from cnnviz.core.budget import require_network
+    from cnnviz.engine.steps import input_grad_of
 
     x = net.prepare_input(x)
     if y is None:
@@ -188,19 +196,44 @@ def pass_arrays(net: Any, x: np.ndarray, y: Any) -> dict[str, np.ndarray]:
     except ValueError as error:
         raise UserError(f"--label: {error}") from error
     require_network(net.spec, net.dtype, len(x), "pass")
-    p = net.run_pass(x, y)
-    arrays = {"input": p.input, "label": y, "loss": np.asarray(p.loss),
-              "logits": p.outputs[-1], "input_grad": p.input_grad,
+    st = _stepped_pass(net, x, y)
+    arrays = {"input": st.x, "label": y, "loss": st.record("L").values["loss"],
+              "logits": st.record("L").values["logits"], "input_grad": input_grad_of(st, 0),
               "spec": np.asarray(json.dumps(net.spec.to_dict()))}
     for layer in net.layers:
-        i = layer.index
-        arrays[f"layer{i}.output"] = p.outputs[i]
-        arrays[f"layer{i}.output_grad"] = p.output_grads[i]
-        if i in p.pool_argmax:
-            arrays[f"layer{i}.argmax"] = p.pool_argmax[i]
-        for name in layer.params:
-            arrays[f"layer{i}.{name}"] = net.params()[f"{i}.{name}"].copy()
-            arrays[f"layer{i}.{name}_grad"] = p.grads[f"{i}.{name}"].copy()
+        arrays.update(_layer_arrays(st, layer))
+    for rec in st.records:  # inside blocks, batch norm and dropout: by step name
+        if rec.inner is not None or rec.layer_type in INNER_TYPES:
+            arrays.update({f"{rec.name}.{key}": value for key, value in rec.values.items()})
+    return arrays
+
+
+INNER_TYPES = ("residual", "batchnorm2d", "batchnorm1d", "dropout")
+
+
+def _stepped_pass(net: Any, x: np.ndarray, y: np.ndarray) -> Any:
+    """Every step of one pass but the update, run by the stepper (run_pass's numbers)."""
+    from cnnviz.engine.stepper import Stepper  # lazy: start-up time of the CLI
+
+    st = Stepper(net, x, y)
+    st.run_to(st.steps[-2])
+    return st
+
+
+def _layer_arrays(st: Any, layer: Any) -> dict[str, np.ndarray]:
+    """layer<i>.output, .output_grad, .argmax, and each parameter with its gradient."""
+    from cnnviz.engine.steps import param_step  # lazy: start-up time of the CLI
+
+    i = layer.index
+    forward = st.record(f"F{i}").values
+    arrays = {f"layer{i}.output": forward["output"],
+              f"layer{i}.output_grad": st.record(f"B{i}").values["grad_output"]}
+    if "argmax" in forward:
+        arrays[f"layer{i}.argmax"] = forward["argmax"]
+    for name in layer.params:
+        step, pname = param_step(f"{i}.{name}")
+        arrays[f"layer{i}.{name}"] = st.net.params()[f"{i}.{name}"].copy()
+        arrays[f"layer{i}.{name}_grad"] = st.record(step).values[f"grad_{pname}"]
     return arrays
 
 

@@ -1,7 +1,8 @@
 """`cnnviz step`: the backprop debugger without the window.
 
-Runs one pass step by step (F0 … L … B0, U), prints what every step computed, and can
-explain one unit of one step with its actual numbers.
+Runs one pass step by step (F0 … L … B0, U; a residual block's inner steps too, F3.0,
+F3.s0, F3, B3, B3.s0, B3.0), prints what every step computed, and can explain one unit of
+one step with its actual numbers.
 """
 
 from __future__ import annotations
@@ -286,7 +287,7 @@ def _json_report(st: Any, explanation: Any) -> dict:
     """The JSON document of --json."""
     steps = []
     for rec in st.records:
-        item = {"name": rec.name, "layer": rec.layer, "kind": rec.kind,
+        item = {"name": rec.name, "layer": rec.layer, "inner": rec.inner, "kind": rec.kind,
                 "layer_type": rec.layer_type,
                 "tensors": {k: _stats(v) for k, v in rec.values.items() if k != "argmax"}}
         if rec.kind == "loss":

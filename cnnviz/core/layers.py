@@ -300,6 +300,10 @@ class Residual(Layer):
             for name, array in getattr(layer, attribute).items()
         }
 
+    def inner_grads(self) -> dict[str, np.ndarray]:
+        """The inner layers' latest gradients, keyed "body.0.weight" (the stepper sets them)."""
+        return self._gather("grads")
+
     def set_training(self, mode: bool) -> None:
         super().set_training(mode)
         for _, layer in self.inner():
@@ -315,7 +319,7 @@ class Residual(Layer):
         # the addition copies δ to both branches; the input gradient sums theirs
         grad_body = _backward_all(self.body, grad_out, need_input_grad)
         grad_shortcut = _backward_all(self.shortcut, grad_out, need_input_grad)
-        self.grads = self._gather("grads")
+        self.grads = self.inner_grads()
         return grad_body + grad_shortcut if need_input_grad else None
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from cnnviz.engine.explain_backward import explain_backward
+from cnnviz.engine.explain_blocks import explain_block_step, is_block_step
 from cnnviz.engine.explain_forward import explain_forward
 from cnnviz.engine.explain_loss import explain_loss, explain_update, optimizer_after
 from cnnviz.engine.explain_terms import Explanation, fmt
@@ -24,6 +25,8 @@ __all__ = ["Explanation", "explain_step", "fmt"]
 def explain_step(view: PassView, rec: StepRecord, unit: Any) -> Explanation:
     """Dispatch to the explainer of the record's kind, then lay its numbers out as grids."""
     ex = _explain(view, rec, unit)
+    if is_block_step(rec):  # blocks and their inner layers: no grids yet, the text only
+        return ex
     figure = _figure(view, rec, ex)
     if figure is not None:
         ex.figures["computation"] = figure
@@ -45,7 +48,10 @@ _FIGURES = {"forward": forward_figure, "backward": backward_figure, "loss": loss
 
 
 def _explain(view: PassView, rec: StepRecord, unit: Any) -> Explanation:
-    """The Explanation of one unit, by the record's kind."""
+    """The Explanation of one unit, by the record's kind (blocks, batch norm and dropout
+    by their own explainers)."""
+    if is_block_step(rec):
+        return explain_block_step(view, rec, unit)
     return _EXPLAINERS[rec.kind](view, rec, unit)
 
 

@@ -26,11 +26,18 @@ class StepRecord:
     kind: str  # "forward", "loss", "backward", "update"
     layer_type: str
     values: dict[str, np.ndarray] = field(default_factory=dict)
-    meta: dict[str, Any] = field(default_factory=dict)  # U: "optimizer" state_dict after it
+    # U: "optimizer" state_dict after it; F of batch norm / dropout: "training" (the mode),
+    # and dropout "rng_before" (the mask generator's state before the draw)
+    meta: dict[str, Any] = field(default_factory=dict)
+    inner: str | None = None  # "body.0" / "shortcut.1" for a step inside block `layer`
 
     def summary(self) -> str:
         """One short line per tensor: shape, min/max/mean, and the norm of gradients."""
         head = f"{self.name:<4} {self.layer_type}"
+        if self.inner is not None:
+            head += f"  (block {self.layer}, {self.inner})"
+        elif self.layer_type == "residual":
+            head += "  (the addition)" if self.kind == "forward" else "  (δ to both branches)"
         if self.kind == "loss":
             head += f"  loss={float(self.values['loss']):.6g}"
         lines = [head]

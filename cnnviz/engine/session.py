@@ -19,6 +19,7 @@ from typing import IO, Any, NamedTuple
 import numpy as np
 
 from cnnviz import __version__
+from cnnviz.core.layers import iter_layers
 from cnnviz.core.network import Network
 from cnnviz.core.optim import optimizer_from_state
 from cnnviz.data.fileio import write_atomically
@@ -62,6 +63,7 @@ class Session:
     breakpoints: list[str] = field(default_factory=list)
     history: dict | None = None              # History.to_dict()
     selection: dict | None = None            # Selection.to_dict()
+    rng_state: dict | None = None            # dropout masks' generator, at the pass start
     extra: dict = field(default_factory=dict)  # UI settings (JSON-able)
     app_version: str = __version__
     created: str = ""
@@ -74,9 +76,13 @@ class Session:
         session = cls(spec=net.spec.to_dict(), state_dict=net.state_dict(),
                       dtype=np.dtype(net.dtype).name, seed=int(net.seed),
                       extra=dict(extra or {}))
+        if _has_dropout(net):
+            session.rng_state = net.rng.bit_generator.state
         if stepper is not None:
             optimizer = stepper.optimizer if optimizer is None else optimizer
-            session.state_dict = {k: np.array(v) for k, v in stepper.pass_params().items()}
+            session.state_dict = stepper.pass_state_dict()
+            if session.rng_state is not None:
+                session.rng_state = stepper.pass_rng_state()
             session.input = np.array(stepper.x)
             session.labels = [int(v) for v in stepper.y]
             session.cursor = int(stepper.cursor)
@@ -104,6 +110,8 @@ class Session:
         """restore() without the error translation."""
         net = Network.from_spec(self.spec, seed=self.seed, dtype=self.dtype)
         net.load_state_dict(self.state_dict)
+        if self.rng_state is not None:
+            net.rng.bit_generator.state = self.rng_state
         optimizer = (optimizer_from_state(self.optimizer_state)
                      if self.optimizer_state is not None else None)
         stepper = None
@@ -129,6 +137,11 @@ class Session:
             return None
 
         return History.from_dict(self.history)
+
+
+def _has_dropout(net: Any) -> bool:
+    """True if any layer of net, inside blocks too, is a dropout layer."""
+    return any(layer.type == "dropout" for layer in iter_layers(net.layers))
 
 
 def _pass_start_optimizer_state(stepper: Any, optimizer: Any) -> dict:
@@ -175,6 +188,8 @@ def _entries(s: Session) -> dict[str, bytes]:
         out["stepper.json"] = _json({"cursor": int(s.cursor),
                                      "breakpoints": sorted(s.breakpoints),
                                      "labels": [int(v) for v in s.labels or []]})
+    if s.rng_state is not None:
+        out["rng.json"] = _json(s.rng_state)
     if s.history is not None:
         out["history.json"] = _json(s.history, compact=True)
     if s.selection is not None:

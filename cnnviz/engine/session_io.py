@@ -22,6 +22,7 @@ from cnnviz.core.spec import SpecError, parse_spec
 from cnnviz.data.fileio import NotAFileError, open_regular_file
 from cnnviz.engine.metrics import History
 from cnnviz.engine.selection import Selection
+from cnnviz.engine.steps import step_names
 
 FORMAT_NAME = "cnnviz-session"
 FORMAT_VERSION = 1
@@ -86,6 +87,7 @@ class _Reader:
             "optimizer_state": self._optimizer(shapes),
         }
         fields.update(self._input(spec))
+        fields["rng_state"] = self._rng_state()
         fields["history"] = self._history()
         batch = len(fields["input"]) if "input" in fields else 1
         fields["selection"] = self._selection([ls.out_shape for ls in spec.layers], batch)
@@ -233,7 +235,8 @@ class _Reader:
         st = self._json("stepper.json")
         if not isinstance(st, dict):
             raise self.fail("stepper.json must hold a JSON object")
-        n_steps = 2 * len(spec.layers) + 2
+        names = step_names(spec)
+        n_steps = len(names)
         cursor, labels, breakpoints = st.get("cursor"), st.get("labels"), st.get("breakpoints")
         if not _is_int(cursor) or not 0 <= cursor <= n_steps:
             raise self.fail(f"stepper.json cursor must be 0..{n_steps}, not {cursor!r}")
@@ -241,11 +244,21 @@ class _Reader:
                 or not all(_is_int(v) and 0 <= v < spec.num_classes for v in labels)):
             raise self.fail(f"stepper.json labels must be {len(x)} integers in "
                             f"0..{spec.num_classes - 1}")
-        valid = _step_names(len(spec.layers))
-        if not isinstance(breakpoints, list) or not all(b in valid for b in breakpoints):
+        if not isinstance(breakpoints, list) or not all(b in names for b in breakpoints):
             raise self.fail(f"stepper.json breakpoints must be step names like F0, L, B0, U; "
                             f"got {breakpoints!r}")
         return {"input": x, "labels": labels, "cursor": cursor, "breakpoints": breakpoints}
+
+    def _rng_state(self) -> dict | None:
+        """rng.json: a PCG64 state for the dropout masks, checked by loading it."""
+        doc = self._json("rng.json", optional=True)
+        if doc is None:
+            return None
+        try:
+            np.random.default_rng(0).bit_generator.state = doc
+        except (ValueError, TypeError, KeyError, OverflowError) as error:
+            raise self.fail(f"rng.json is not a PCG64 generator state ({error})") from error
+        return doc
 
     def _history(self) -> dict | None:
         """history.json, checked by History.from_dict."""
@@ -279,9 +292,3 @@ def _npy_cap(shape: tuple) -> int:
 def _is_int(v: Any) -> bool:
     """A JSON integer (not a bool)."""
     return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _step_names(n_layers: int) -> set[str]:
-    """The step names of a pass through n_layers layers."""
-    return ({f"F{i}" for i in range(n_layers)} | {f"B{i}" for i in range(n_layers)}
-            | {"L", "U"})

@@ -1,5 +1,8 @@
 """The backprop debugger: a pass as a sequence of steps F0 … L … B0, U, with a cursor.
 
+A residual block runs as inner steps (`F3.0`, `F3.s0`, `F3`; `B3`, `B3.s0`, `B3.0`; see
+`cnnviz.engine.steps`); the forward and backward steps themselves are in `stepper_blocks`.
+
 Each step calls exactly what `Network.run_pass` / `Network.train_step` call, in the same
 order, so stepping a pass one operation at a time gives bit-for-bit the same numbers.
 Every executed step leaves a `StepRecord` holding copies of the tensors it read and wrote;
@@ -22,6 +25,8 @@ from cnnviz.core.optim_base import Optimizer
 from cnnviz.engine.explain import Explanation, explain_step
 from cnnviz.engine.receptive import receptive_field
 from cnnviz.engine.records import StepRecord
+from cnnviz.engine.stepper_blocks import run_backward, run_forward, undo_forward
+from cnnviz.engine.steps import param_step, step_names
 
 __all__ = ["Listener", "StepRecord", "Stepper"]
 
@@ -39,10 +44,9 @@ class Stepper:
             optimizer = SGD(lr=0.01)
         self.net = net
         self.optimizer = optimizer
-        n = len(net.layers)
-        self.steps: list[str] = (
-            [f"F{i}" for i in range(n)] + ["L"] + [f"B{i}" for i in reversed(range(n))] + ["U"]
-        )
+        self.steps: list[str] = step_names(net.spec)
+        self._position = {name: k for k, name in enumerate(self.steps)}
+        self._start: dict[str, Any] | None = None  # buffers and mask generator at cursor 0
         self.breakpoints: set[str] = set()
         self.records: list[StepRecord] = []
         self._undo_update: dict[str, Any] | None = None
@@ -79,12 +83,12 @@ class Stepper:
     def record(self, name: str) -> StepRecord | None:
         """The record of an executed step, or None if it has not run (yet)."""
         self._check_name(name)
-        index = self.steps.index(name)
+        index = self._position[name]
         return self.records[index] if index < self.cursor else None
 
     def _check_name(self, name: str) -> None:
         """Raise ValueError for a name that is not a step of this pass."""
-        if name not in self.steps:
+        if name not in self._position:
             raise ValueError(
                 f"unknown step {name!r}: this pass has steps {self.steps[0]} … {self.steps[-1]}"
                 f" ({', '.join(self.steps)})"
@@ -185,6 +189,7 @@ class Stepper:
             self._set_input(new_x, new_y)
         self.records = []
         self._undo_update = None
+        self._start = None
         self._notify("new_pass")
 
     # -- executing ----------------------------------------------------------------------
@@ -194,20 +199,26 @@ class Stepper:
         name = self.next_step_name
         if name is None:
             return None
+        if self.cursor == 0:
+            self._start = {"buffers": self.net.buffers(), "rng": self.net.rng.bit_generator.state}
+            self._start["buffers"] = {k: v.copy() for k, v in self._start["buffers"].items()}
         if name == "L":
             record = self._loss()
         elif name == "U":
             record = self._update()
         elif name[0] == "F":
-            record = self._forward(int(name[1:]))
+            record = run_forward(self, name)
         else:
-            record = self._backward(int(name[1:]))
+            record = run_backward(self, name)
         self.records.append(record)
         return record
 
     def _undo_last(self) -> None:
-        """Drop the last record; the update step also restores weights and optimizer."""
+        """Drop the last record; forward steps put back running statistics and the mask
+        generator, the update step the weights and the optimizer."""
         record = self.records.pop()
+        if record.kind == "forward":
+            undo_forward(self.net, record)
         if record.kind == "update" and self._undo_update is not None:
             self._restore_update()
 
@@ -219,20 +230,9 @@ class Stepper:
         self.optimizer.load_state_dict(copy.deepcopy(self._undo_update["optimizer"]))
         self._undo_update = None
 
-    def _forward(self, i: int) -> StepRecord:
-        """Layer i's forward on the previous output (or the input)."""
-        layer = self.net.layers[i]
-        x = self.x if i == 0 else self.records[i - 1].values["output"]
-        out = layer.forward(x)
-        values = {"input": x.copy(), "output": out.copy()}
-        if "argmax" in layer.saved:
-            values["argmax"] = layer.saved["argmax"].copy()
-        return StepRecord(f"F{i}", i, "forward", layer.type, values)
-
     def _loss(self) -> StepRecord:
         """The loss and its gradient w.r.t. the logits, via `net.compute_loss`."""
-        n = len(self.net.layers)
-        logits = self.records[n - 1].values["output"]
+        logits = self.record(f"F{len(self.net.layers) - 1}").values["output"]
         loss, grad = self.net.compute_loss(logits, self.y)
         values = {
             "loss": np.asarray(loss, dtype=np.float64),
@@ -242,32 +242,6 @@ class Stepper:
         if self.net.spec.loss == "cross_entropy":
             values["probabilities"] = np.asarray(softmax(logits)).copy()
         return StepRecord("L", None, "loss", self.net.spec.loss, values)
-
-    def _backward(self, i: int) -> StepRecord:
-        """Layer i's backward on the delta of its output."""
-        layer = self.net.layers[i]
-        n = len(self.net.layers)
-        grad_out = self.records[n].values["grad_logits"] if i == n - 1 else self.record(
-            f"B{i + 1}"
-        ).values["grad_input"]
-        self._ensure_saved(i)
-        grad_in = layer.backward(grad_out)
-        values = {"grad_output": grad_out.copy(), "grad_input": np.array(grad_in, copy=True)}
-        for key, grad in layer.grads.items():
-            values[f"grad_{key}"] = np.array(grad, copy=True)
-        return StepRecord(f"B{i}", i, "backward", layer.type, values)
-
-    def _ensure_saved(self, i: int) -> None:
-        """Re-run layer i's forward if something else (e.g. a prediction) overwrote it."""
-        layer = self.net.layers[i]
-        recorded = self.records[i].values["input"]
-        saved = layer.saved.get("input")
-        if (
-            saved is None
-            or saved.shape != recorded.shape
-            or not np.array_equal(saved, recorded, equal_nan=True)
-        ):
-            layer.forward(recorded)
 
     def _update(self) -> StepRecord:
         """The optimizer step on the gradients of this pass (as `train_step` does)."""
@@ -296,8 +270,8 @@ class Stepper:
         """This pass's parameter gradients from the B records, keyed like `net.params()`."""
         grads = {}
         for key in self.net.params():
-            index, pname = key.split(".", 1)
-            grads[key] = self.record(f"B{index}").values[f"grad_{pname}"]
+            step, pname = param_step(key)
+            grads[key] = self.record(step).values[f"grad_{pname}"]
         return grads
 
     def pass_params(self) -> dict[str, np.ndarray]:
@@ -305,6 +279,20 @@ class Stepper:
         if self.record("U") is not None and self._undo_update is not None:
             return self._undo_update["params"]
         return self.net.params()
+
+    def pass_state_dict(self) -> dict[str, np.ndarray]:
+        """Parameters and buffers as this pass started (copies): what a session saves."""
+        buffers = self.net.buffers()
+        if self.cursor > 0 and self._start is not None:
+            buffers = self._start["buffers"]
+        arrays = {**self.pass_params(), **buffers}
+        return {key: np.array(value) for key, value in arrays.items()}
+
+    def pass_rng_state(self) -> dict:
+        """The dropout masks' generator state as this pass started."""
+        if self.cursor > 0 and self._start is not None:
+            return copy.deepcopy(self._start["rng"])
+        return self.net.rng.bit_generator.state
 
     def pass_optimizer_state(self) -> dict:
         """The optimizer's state_dict at the start of this pass (before U, if U ran)."""

@@ -177,15 +177,17 @@ def test_transfer_keeps_weights_of_unchanged_layers():
 
 
 def test_matches_pytorch_gradients():
-    """Every tensor and gradient of a pass equals PyTorch's for the same weights (float64)."""
+    """Every tensor and gradient of a pass equals PyTorch's for the same weights (float64);
+    with residual blocks and batch norm too (the model `cnnviz bench` times)."""
     torch = pytest.importorskip("torch")
     from cnnviz.benchmark import _torch_model
 
-    for spec in (get_preset("lenet5"), SMALL):
+    for spec in (get_preset("lenet5"), SMALL, get_preset("mini-resnet"),
+                 get_preset("deep-sigmoid-skip")):
         net = Network.from_spec(spec, seed=4, dtype="float64")
         x, y = batch(net, n=3)
+        model = _torch_model(net, torch).double()  # before the pass moves running statistics
         p = net.run_pass(x, y)
-        model = _torch_model(net, torch).double()
         tx = torch.from_numpy(x).requires_grad_(True)
         loss = torch.nn.functional.cross_entropy(model(tx), torch.from_numpy(y))
         loss.backward()
@@ -193,6 +195,9 @@ def test_matches_pytorch_gradients():
         for name, param in model.named_parameters():
             np.testing.assert_allclose(p.grads[name], param.grad.numpy(), rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(p.input_grad, tx.grad.numpy(), rtol=1e-9, atol=1e-12)
+        buffers = dict(model.named_buffers())
+        for name, value in net.buffers().items():  # one training-mode pass moved them alike
+            np.testing.assert_allclose(value, buffers[name].numpy(), rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("seed", [-1, 1.5, "3", True])

@@ -1,0 +1,109 @@
+"""Step names of a pass: F0 … L … B0, U, with the inner steps of residual blocks.
+
+A residual block i runs as inner steps (DESIGN.md, "Residual blocks"): forward `F<i>.<j>`
+for body layer j, `F<i>.s<j>` for shortcut layer j, then `F<i>`, the addition; backward
+`B<i>` (δ copied to both branches), then the shortcut's layers and the body's, each in
+reverse — the exact mirror of the forward order — so the last inner step is always
+`B<i>.0`, where the two branches' input gradients are summed into the block's.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from cnnviz.core.layers import Layer
+    from cnnviz.core.network import Network
+    from cnnviz.engine.records import PassView
+
+_NAME = re.compile(r"^([FB])(\d+)(?:\.(s?)(\d+))?$")
+
+
+@dataclass(frozen=True)
+class StepRef:
+    """A parsed step name: kind "F"/"B"/"L"/"U", top-level layer, and branch/j inside a block."""
+
+    kind: str
+    layer: int | None = None
+    branch: str | None = None  # "body" or "shortcut" for an inner step
+    j: int | None = None
+
+    @property
+    def inner(self) -> str | None:
+        """"body.0" / "shortcut.1" for an inner step, None otherwise."""
+        return None if self.branch is None else f"{self.branch}.{self.j}"
+
+
+def parse_step(name: str) -> StepRef:
+    """"F3" → StepRef("F", 3); "B3.s0" → StepRef("B", 3, "shortcut", 0); ValueError if bad."""
+    if name in ("L", "U"):
+        return StepRef(name)
+    match = _NAME.match(name) if isinstance(name, str) else None
+    if match is None:
+        raise ValueError(f"{name!r} is not a step name (F3, F3.0, F3.s0, L, B3, U)")
+    kind, layer, short, j = match.groups()
+    if j is None:
+        return StepRef(kind, int(layer))
+    return StepRef(kind, int(layer), "shortcut" if short else "body", int(j))
+
+
+def layer_of(net: Network, ref: StepRef) -> Layer:
+    """The layer a step runs: a top-level layer (a block for its addition) or an inner one."""
+    layer = net.layers[ref.layer]
+    if ref.branch is None:
+        return layer
+    return getattr(layer, ref.branch)[ref.j]
+
+
+def inner_name(kind: str, layer: int, branch: str, j: int) -> str:
+    """The step name of inner layer j of a block's branch: "F3.1", "B3.s0"."""
+    return f"{kind}{layer}.{'s' if branch == 'shortcut' else ''}{j}"
+
+
+def _forward_names(layer: Any) -> list[str]:
+    """The forward steps of one top-level layer spec."""
+    i = layer.index
+    if layer.type != "residual":
+        return [f"F{i}"]
+    body = [inner_name("F", i, "body", j) for j in range(len(layer.body))]
+    shortcut = [inner_name("F", i, "shortcut", j) for j in range(len(layer.shortcut))]
+    return [*body, *shortcut, f"F{i}"]
+
+
+def _backward_names(layer: Any) -> list[str]:
+    """The backward steps of one top-level layer spec: the forward ones mirrored."""
+    i = layer.index
+    inner = [name.replace("F", "B", 1) for name in _forward_names(layer)[:-1]]
+    return [f"B{i}", *reversed(inner)]
+
+
+def step_names(spec: Any) -> list[str]:
+    """Every step of a pass through a NetworkSpec, in order."""
+    forward = [name for layer in spec.layers for name in _forward_names(layer)]
+    backward = [name for layer in reversed(spec.layers) for name in _backward_names(layer)]
+    return [*forward, "L", *backward, "U"]
+
+
+def param_step(key: str) -> tuple[str, str]:
+    """The B step that computes a parameter's gradient: "3.body.0.weight" → ("B3.0", "weight")."""
+    prefix, pname = key.rsplit(".", 1)
+    parts = prefix.split(".")
+    if len(parts) == 1:
+        return f"B{parts[0]}", pname
+    return inner_name("B", int(parts[0]), parts[1], int(parts[2])), pname
+
+
+def input_grad_of(view: PassView, i: int) -> np.ndarray | None:
+    """The recorded ∂E/∂(input of top-level layer i), or None if not computed yet.
+
+    For a block it is the sum of both branches', recorded by `B<i>.0` as "block_grad_input".
+    """
+    if view.net.layers[i].type == "residual":
+        rec = view.record(f"B{i}.0")
+        return None if rec is None else rec.values["block_grad_input"]
+    rec = view.record(f"B{i}")
+    return None if rec is None else rec.values["grad_input"]
