@@ -24,6 +24,7 @@ from cnnviz.app.controller import AppController
 from cnnviz.app.debugger.animation_view import AnimationView
 from cnnviz.app.debugger.computation_view import ComputationView
 from cnnviz.engine.explain import Explanation
+from cnnviz.engine.explain_terms import idx
 
 KIND_TITLES = {"forward": "Forward", "loss": "Loss", "backward": "Backward", "update": "Update"}
 
@@ -42,7 +43,8 @@ def pick_request(ctrl: AppController) -> tuple[str, tuple[int, ...]] | str:
             return "U", (f"{L}.weight", index)
         if st.record(f"B{L}") is not None:
             return f"B{L}", ("weight", index)
-        return f"Weight {index} of layer {L}: its gradient appears once B{L} has run."
+        return (f"Weight w{idx(*index)} of layer {L}: its gradient appears once B{L} "
+                "has run.")
     if sel.unit is None:
         return f"Layer {L} selected: click one of its units to see its formula."
     unit = (n, *sel.unit)
@@ -56,7 +58,8 @@ def pick_request(ctrl: AppController) -> tuple[str, tuple[int, ...]] | str:
             return "L", unit
     if st.record(f"F{L}") is not None:
         return f"F{L}", unit
-    return f"Unit {sel.unit} of layer {L} is computed by step F{L}: step forward to it (F10)."
+    return (f"Unit {idx(*sel.unit)} of layer {L} is computed by step F{L}: step forward to "
+            "it (F10).")
 
 
 def current_explanation(ctrl: AppController) -> tuple[Explanation | None, str]:
@@ -79,7 +82,7 @@ def to_html(ex: Explanation, big: bool = True) -> str:
     title = f"{KIND_TITLES.get(ex.kind, ex.kind)} step {ex.step}"
     if ex.layer is not None:
         title += f", layer {ex.layer}"
-    unit = html.escape(str(ex.unit))
+    unit = html.escape(unit_label(ex.unit))
     lines = [f"<p style='font-size:{size - 1}pt'><b>{html.escape(title)} — unit {unit}</b></p>"]
     if ex.formula:
         lines.append(f"<p style='font-size:{size}pt'><i>{html.escape(ex.formula)}</i></p>")
@@ -91,9 +94,18 @@ def to_html(ex: Explanation, big: bool = True) -> str:
     return "\n".join(lines)
 
 
+def unit_label(unit: object) -> str:
+    """A unit or weight as the app writes indices: `[0,2,3]`, `w[0,0,3,2]`,
+    `0.weight[3,0,2,2]` — never Python's tuple syntax."""
+    if isinstance(unit, tuple) and len(unit) == 2 and isinstance(unit[0], str):
+        name, index = unit
+        return ("w" if name == "weight" else name) + idx(*index)
+    return idx(*unit) if isinstance(unit, tuple) else str(unit)
+
+
 def to_text(ex: Explanation) -> str:
     """Plain text of an Explanation, for the clipboard."""
-    head = f"{ex.step} unit {ex.unit}"
+    head = f"{ex.step} unit {unit_label(ex.unit)}"
     formula = f"\n{ex.formula}" if ex.formula else ""
     return f"{head}{formula}\n{ex.text}\nvalue = {ex.value:.9g} (recorded {ex.recorded:.9g})"
 
@@ -142,7 +154,8 @@ class ExplainPanel(QWidget):
             self.header.setText("")
             self.browser.setHtml(f"<p style='font-size:14pt'>{html.escape(self.message)}</p>")
             return
-        self.header.setText(f"step {self.explanation.step}, unit {self.explanation.unit}")
+        self.header.setText(f"step {self.explanation.step}, unit "
+                            f"{unit_label(self.explanation.unit)}")
         self.browser.setHtml(to_html(self.explanation))
 
     def _refresh_animation(self) -> None:

@@ -271,3 +271,21 @@ def test_the_pool_note_counts_windows_without_a_winner(qtbot):
     tied = tied_windows(rec.values["input"][0], (2, 2), (2, 2), (0, 0), (14, 14))
     assert len(inspector.winners()) == len(winner_cells(rec.values["argmax"][0], 28, tied))
     assert QPointF  # keep the import used by click helpers in this module
+
+
+def test_the_explain_panel_writes_units_and_weights_as_indices(qtbot):
+    from cnnviz.app.debugger.explain_panel import ExplainPanel, unit_label
+
+    assert unit_label((0, 2, 3)) == "[0,2,3]"
+    assert unit_label(("weight", (0, 0, 3, 2))) == "w[0,0,3,2]"
+    assert unit_label(("0.weight", (3, 0, 2, 2))) == "0.weight[3,0,2,2]"
+    ctrl = AppController("square", user_weights=False)
+    panel = ExplainPanel(ctrl)
+    qtbot.addWidget(panel)
+    ctrl.run_to("B0")
+    ctrl.select_weight(0, (0, 0, 3, 2))
+    assert panel.header.text() == "step B0, unit w[0,0,3,2]"
+    assert "(" not in panel.header.text()
+    ctrl.select_unit(4, (1,))
+    ctrl.run_to("U")
+    assert "[" in panel.header.text() and "(" not in panel.header.text()
