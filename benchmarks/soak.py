@@ -103,7 +103,7 @@ def main(argv: list[str]) -> None:
     steps = int(argv[0]) if argv else 10_000
     cycles = int(argv[1]) if len(argv) > 1 else 20
     preset = argv[2] if len(argv) > 2 else "lenet5"
-    app = QApplication.instance() or QApplication([])
+    _app = QApplication.instance() or QApplication([])  # kept alive for the whole soak
     from cnnviz.app.shell.main_window import MainWindow
 
     settings = QSettings(os.path.join(os.environ["CNNVIZ_DATA_DIR"], "settings.ini"),

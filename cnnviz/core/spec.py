@@ -31,7 +31,7 @@ from cnnviz.core.spec_types import (
     _int,
     _number,
     _pair,
-    _pair_json,
+    _pair_text,
     _Shape,
     _show,
     _unknown,
@@ -226,8 +226,8 @@ def _window_config(where: str, raw: dict, default_stride: tuple[int, int] | None
     if default_stride is None and (padding[0] > most[0] or padding[1] > most[1]):
         # pool padding at most half the kernel (as PyTorch): no window sees only padding
         raise SpecError(
-            f"{where}: padding {_show(_pair_json(padding))} is more than half of kernel_size "
-            f"{_show(_pair_json(kernel))} (at most {_show(_pair_json(most))})"
+            f"{where}: padding {_pair_text(padding)} is more than half of kernel_size "
+            f"{_pair_text(kernel)} (at most {_pair_text(most)})"
         )
     return {"kernel_size": kernel, "stride": stride or kernel, "padding": padding}
 
@@ -272,8 +272,8 @@ def _spatial(where: str, kind: str, config: dict, in_shape: _Shape, source: str)
     kernel, stride, padding = config["kernel_size"], config["stride"], config["padding"]
     if any(k > n + 2 * p for n, k, p in zip(size, kernel, padding, strict=True)):
         raise SpecError(
-            f"{where}: kernel_size {_show(_pair_json(kernel))} does not fit its "
-            f"{_dims(tuple(size))} input (with padding {_show(_pair_json(padding))})"
+            f"{where}: kernel_size {_pair_text(kernel)} does not fit its "
+            f"{_dims(tuple(size))} input (with padding {_pair_text(padding)})"
         )
     axes = list(zip(size, kernel, padding, stride, strict=True))
     out = [(n - k + 2 * p) // s + 1 for n, k, p, s in axes]

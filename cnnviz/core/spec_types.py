@@ -115,6 +115,12 @@ def _pair_json(pair: tuple[int, int]) -> int | list[int]:
     return pair[0] if pair[0] == pair[1] else list(pair)
 
 
+def _pair_text(pair: tuple[int, int]) -> str:
+    """(3, 3) -> '3' and (3, 7) -> '3×7' (rows × columns): a pair in a message, written as
+    the app writes sizes, not as a Python or JSON list."""
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}×{pair[1]}"
+
+
 def _int(where: str, name: str, value: Any, minimum: int) -> int:
     """A whole number from minimum to MAX_ELEMENTS (not a bool, not a float), else SpecError."""
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:

@@ -150,7 +150,7 @@ BAD_SPECS = {
     ),
     "kernel too big with padding": (
         layers(CONV | {"kernel_size": [3, 7], "padding": 1}, FLAT, DENSE3, shape=[1, 4, 4]),
-        ["layer 0 (conv2d): kernel_size [3, 7] does not fit its 4×4 input (with padding 1)"],
+        ["layer 0 (conv2d): kernel_size 3×7 does not fit its 4×4 input (with padding 1)"],
     ),
     "pool kernel too big later": (
         edit(2, kernel_size=7),
@@ -162,7 +162,7 @@ BAD_SPECS = {
     ),
     "avgpool padding over half": (
         layers({"type": "avgpool2d", "kernel_size": [3, 2], "padding": [1, 2]}, FLAT, DENSE3),
-        ["layer 0 (avgpool2d): padding [1, 2]", "kernel_size [3, 2]", "at most 1"],
+        ["layer 0 (avgpool2d): padding 1×2", "kernel_size 3×2", "at most 1"],
     ),
     "dense after spatial": (
         edit(layers=base()["layers"][:3] + [DENSE3]),
