@@ -85,9 +85,11 @@ def run_steps(window, count: int) -> str:
 
 
 def run_training_cycles(window, cycles: int) -> str:
-    """Start a run, let it train for a moment, stop it; `cycles` times."""
+    """Start a run, let it train for a moment, stop it; `cycles` times. Returns the stall
+    summary and the RSS after each cycle (a leak grows steadily; allocator arenas level off)."""
     panel = window.panels["training"]
     panel.epochs_box.setValue(100)
+    after: list[float] = []
     with StallProbe() as probe:
         for _ in range(cycles):
             assert panel.start_training()
@@ -95,7 +97,8 @@ def run_training_cycles(window, cycles: int) -> str:
             panel.stop_training()
             while panel.is_running():
                 spin(20)
-    return probe.summary()
+            after.append(rss_mb())
+    return probe.summary() + "; RSS after each cycle " + " ".join(f"{r:.0f}" for r in after)
 
 
 def main(argv: list[str]) -> None:

@@ -180,3 +180,4 @@ def test_old_objects_are_kept_out_of_garbage_collections_during_a_run(qtbot, run
     with qtbot.waitSignal(runner.run_finished, timeout=WAIT_MS):
         runner.start(make_trainer(dataset, epochs=1))
     assert gc.get_freeze_count() == 0
+
