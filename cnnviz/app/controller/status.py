@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cnnviz.app.controller.modes import mode_name
 from cnnviz.core.spec import NetworkSpec
 from cnnviz.engine.explain_terms import idx
 from cnnviz.engine.selection import Selection
@@ -10,10 +11,11 @@ from cnnviz.engine.steps import input_grad_of
 
 
 def step_status(stepper: Stepper) -> str:
-    """One line: the last step done, the next one, and the count."""
+    """One line: the last step done, the next one, the count and the mode (train/eval)."""
     current = f"{stepper.current.name} done" if stepper.current is not None else "start of pass"
     nxt = f"next {stepper.next_step_name}" if stepper.next_step_name else "pass complete"
-    return f"{current} · {nxt} · {stepper.cursor}/{len(stepper.steps)}"
+    mode = mode_name(stepper.net.training)
+    return f"{current} · {nxt} · {stepper.cursor}/{len(stepper.steps)} · {mode}"
 
 
 def unit_status(stepper: Stepper, spec: NetworkSpec, selection: Selection) -> str:
