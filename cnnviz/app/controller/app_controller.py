@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal, SignalInstance
 
-from cnnviz.app.controller import app_state
+from cnnviz.app.controller import app_state, modes
 from cnnviz.app.controller.predictions import Predictions
 from cnnviz.app.controller.sessions import SessionFileError, read_session, write_session
 from cnnviz.core.network import Network
@@ -268,6 +268,17 @@ class AppController(QObject):
         if not self.busy:
             self.stepper = self._make_stepper()
             self.stepper_changed.emit()
+
+    def set_training_mode(self, training: bool) -> bool:
+        """Train or eval mode (batch norm's statistics, dropout on/off); starts a new pass."""
+        if self.busy:
+            self.status_changed.emit("Training is running: the mode cannot change now.")
+            return False
+        self.network.train(bool(training))
+        self.stepper = self._make_stepper()
+        self.stepper_changed.emit()
+        self.status_changed.emit(f"New pass in {modes.mode_effects(self.network)}")
+        return True
 
     def set_history(self, history: History | None) -> None:
         """The latest training history (for sessions)."""

@@ -12,7 +12,8 @@ from cnnviz.engine.stepper import Stepper
 
 class Predictions:
     """Reads the probabilities of one example from the pass, computing a forward pass only
-    when the records do not hold them (after U: once per U record, cached)."""
+    when the records do not hold them (after U: once per U record, cached). Such a pass
+    runs in eval mode, as inference does, and changes no state of the network."""
 
     def __init__(self) -> None:
         self._after_update: tuple[StepRecord, np.ndarray] | None = None
@@ -27,7 +28,7 @@ class Predictions:
         if record is not None:
             key = "probabilities" if "probabilities" in record.values else "logits"
             return np.asarray(record.values[key][example], dtype=np.float64)
-        return outputs_of(network, network.forward(stepper.x[example : example + 1]))[0]
+        return outputs_of(network, forward_eval(network, stepper.x[example : example + 1]))[0]
 
     @staticmethod
     def stage(stepper: Stepper) -> str:
@@ -40,8 +41,20 @@ class Predictions:
                          update: StepRecord) -> np.ndarray:
         """The forward pass of this batch with the weights U wrote (cached per U record)."""
         if self._after_update is None or self._after_update[0] is not update:
-            self._after_update = (update, outputs_of(network, network.forward(stepper.x)))
+            self._after_update = (update, outputs_of(network, forward_eval(network, stepper.x)))
         return self._after_update[1]
+
+
+def forward_eval(network: Network, x: np.ndarray) -> np.ndarray:
+    """A forward pass in eval mode, the network's mode restored after: batch norm reads its
+    running statistics without moving them and dropout draws no mask, so a prediction
+    leaves the stepped pass (running statistics, mask generator) exactly as it was."""
+    mode = network.training
+    network.eval()
+    try:
+        return network.forward(x)
+    finally:
+        network.train(mode)
 
 
 def outputs_of(network: Network, logits: np.ndarray) -> np.ndarray:

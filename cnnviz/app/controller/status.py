@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from cnnviz.app.controller.modes import mode_name
 from cnnviz.core.spec import NetworkSpec
 from cnnviz.engine.explain_terms import idx
 from cnnviz.engine.selection import Selection
 from cnnviz.engine.stepper import Stepper
+from cnnviz.engine.steps import input_grad_of
 
 
 def step_status(stepper: Stepper) -> str:
-    """One line: the last step done, the next one, and the count."""
+    """One line: the last step done, the next one, the count and the mode (train/eval)."""
     current = f"{stepper.current.name} done" if stepper.current is not None else "start of pass"
     nxt = f"next {stepper.next_step_name}" if stepper.next_step_name else "pass complete"
-    return f"{current} · {nxt} · {stepper.cursor}/{len(stepper.steps)}"
+    mode = mode_name(stepper.net.training)
+    return f"{current} · {nxt} · {stepper.cursor}/{len(stepper.steps)} · {mode}"
 
 
 def unit_status(stepper: Stepper, spec: NetworkSpec, selection: Selection) -> str:
@@ -36,7 +39,8 @@ def unit_value(stepper: Stepper, layer: int, index: tuple[int, ...]) -> float | 
 
 def unit_delta(stepper: Stepper, layer: int, index: tuple[int, ...], last: bool) -> float | None:
     """δ = ∂E/∂o of a unit (n, …) once the backward pass has reached it, else None."""
-    record = stepper.record("L" if last else f"B{layer + 1}")
-    if record is None:
-        return None
-    return float(record.values["grad_logits" if last else "grad_input"][index])
+    if last:
+        record = stepper.record("L")
+        return None if record is None else float(record.values["grad_logits"][index])
+    grad = input_grad_of(stepper, layer + 1)  # a block's: the sum of both branches'
+    return None if grad is None else float(grad[index])

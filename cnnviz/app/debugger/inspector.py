@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtWidgets import (
+    QCheckBox,
     QHBoxLayout,
     QLabel,
     QSizePolicy,
@@ -26,78 +27,29 @@ from PySide6.QtWidgets import (
 
 from cnnviz.app.controller import AppController
 from cnnviz.app.debugger.explain_panel import current_explanation
+from cnnviz.app.debugger.inspector_cells import (  # re-exported: tests and the CLI use them
+    SYMBOLS,
+    TAB_TIPS,
+    TABS,
+    auto_tab,
+    tied_windows,
+    weight_name,
+    weight_stack,
+    winner_cells,
+)
+from cnnviz.app.debugger.norm_view import (
+    NORM_TYPES,
+    NormStatsView,
+    layer_record,
+    mask_of,
+    norm_rows,
+    rgb_filters,
+)
 from cnnviz.app.debugger.pipeline import delta_of
 from cnnviz.app.widgets.mapview import MapView, unit_text
 from cnnviz.app.widgets.theme import LIGHT, Colors
 from cnnviz.engine.explain import Explanation
 from cnnviz.engine.records import StepRecord
-
-TABS = [("maps", "Maps"), ("input", "Input"), ("filters", "Filters"),
-        ("deltas", "Deltas"), ("wgrads", "∂E/∂w"), ("winners", "Winners")]
-TAB_TIPS = {"maps": "Feature maps: the layer's output o for the shown example",
-            "input": "The layer's input (the previous layer's output)",
-            "filters": "The weights w, one row per output channel",
-            "deltas": "δ = ∂E/∂o of the layer's output (once the backward pass reached it)",
-            "wgrads": "Weight gradients ∂E/∂w = δ ⋆ o, summed over the mini-batch",
-            "winners": "Max pool: the winners of each window; backward: where δ is routed"}
-# The tab that follows the step's direction; a tab the user picked by hand stays.
-AUTO_TAB = {"forward": "maps", "loss": "maps", "backward": "deltas", "update": "filters"}
-
-
-# How the hover readout names a cell of each tab (a filter cell is a weight w[o,c,m,n]).
-SYMBOLS = {"maps": "o", "input": "o⁽ˡ⁻¹⁾", "deltas": "δ", "winners": "o⁽ˡ⁻¹⁾"}
-
-
-def auto_tab(kind: str, layer_type: str, has_weights: bool = True) -> str:
-    """The tab that best shows a step: maps forward, deltas backward (the routing to the
-    winners for a max pool), the filters after the update (maps for a layer without)."""
-    if kind == "backward" and layer_type == "maxpool2d":
-        return "winners"
-    if kind == "update" and not has_weights:
-        return "maps"
-    return AUTO_TAB[kind]
-
-
-def winner_cells(argmax: np.ndarray, in_width: int,
-                 tied: np.ndarray | None = None) -> list[tuple[int, int, int]]:
-    """(c, i, j) input cells that won a max pool, from the engine's flat argmax (C, Ho, Wo);
-    windows flagged in `tied` (every cell equal: no real winner) are left out."""
-    cells = set()
-    for c in range(argmax.shape[0]):
-        wins = argmax[c] if tied is None else argmax[c][~tied[c]]
-        for flat in np.unique(wins):
-            cells.add((c, int(flat) // in_width, int(flat) % in_width))
-    return sorted(cells)
-
-
-def tied_windows(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
-                 padding: tuple[int, int], out_hw: tuple[int, int]) -> np.ndarray:
-    """(C, Ho, Wo) booleans: True where every (unpadded) cell of a pool window is equal, so
-    the first one "wins" by the tie rule only (a dead relu's all-zero window)."""
-    C, H, W = x.shape
-    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    tied = np.zeros((C, *out_hw), dtype=bool)
-    for oi in range(out_hw[0]):
-        i0, i1 = max(0, oi * sh - ph), min(H, oi * sh - ph + kh)
-        for oj in range(out_hw[1]):
-            j0, j1 = max(0, oj * sw - pw), min(W, oj * sw - pw + kw)
-            window = x[:, i0:i1, j0:j1].reshape(C, -1)
-            tied[:, oi, oj] = window.max(axis=1) == window.min(axis=1)
-    return tied
-
-
-def weight_name(index: tuple[int, ...]) -> str:
-    """`w[o,c,m,n]` (conv) or `w[k,j]` (dense)."""
-    return "w" + unit_text(index)
-
-
-def _weight_stack(weight: np.ndarray) -> tuple[np.ndarray, int]:
-    """Conv weights [out, in, kh, kw] as a (out·in, kh, kw) stack, one row per output
-    channel (a near-square grid when there is a single input channel)."""
-    if weight.ndim == 4:
-        out, cin, kh, kw = weight.shape
-        return weight.reshape(out * cin, kh, kw), (cin if cin > 1 else 0)
-    return weight, 0
 
 
 class Inspector(QWidget):
@@ -116,13 +68,24 @@ class Inspector(QWidget):
         self.example.setPrefix("example ")
         self.example.setToolTip("Which example of the mini-batch the panels show")
         self.example.valueChanged.connect(self._on_example_changed)
+        self.rgb = QCheckBox("RGB filters")
+        self.rgb.setObjectName("inspector_rgb")
+        self.rgb.setChecked(True)
+        self.rgb.setToolTip("Filters over a colour input as RGB images (each filter scaled to "
+                            "its largest |w|: mid-grey is 0); off: one map per colour channel")
+        self.rgb.toggled.connect(lambda _on: self.refresh())
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
+        top.addWidget(self.rgb)
         top.addWidget(self.example)
         self.tabs = QTabWidget()
         self.views: dict[str, MapView] = {}
         self.notes: dict[str, str] = {}
+        self.norm_view = NormStatsView()
         for key, label in TABS:
+            if key == "norm":
+                self.tabs.setTabToolTip(self.tabs.addTab(self.norm_view, label), TAB_TIPS[key])
+                continue
             view = MapView()
             view.setObjectName(f"inspector_{key}")
             view.unit_clicked.connect(lambda unit, k=key: self._on_unit_clicked(k, unit))
@@ -169,10 +132,21 @@ class Inspector(QWidget):
                 return None, False, 0, f"step to F{L} to see the feature maps"
             out = fwd.values["output"][n]
             return out, bool(np.min(out) < 0), 0, "output of the layer (per channel)"
+        if key == "mask":
+            rec = layer_record(self.ctrl, L, ("dropout",))
+            mask = mask_of(rec, n)
+            if mask is None:
+                return None, False, 0, "dropout mask: select a dropout layer and step its F " \
+                    "in train mode (eval mode: no mask)"
+            return mask, False, 0, f"{rec.name}: dropout mask, 1 kept (scaled by 1/(1 − p)), " \
+                f"0 dropped — {int(mask.sum())} of {mask.size} kept"
         if key == "filters":
             if "weight" not in params:
                 return None, True, 0, "this layer has no weights"
-            stack, cols = _weight_stack(params["weight"])
+            if self._rgb_filters():
+                return params["weight"], True, 0, \
+                    "filters over R, G, B as colour images (mid-grey = 0, each filter scaled)"
+            stack, cols = weight_stack(params["weight"])
             return stack, True, cols, "weights w: one row per output channel"
         if key == "deltas":
             delta = delta_of(self.ctrl, L)
@@ -182,7 +156,7 @@ class Inspector(QWidget):
         if key == "wgrads":
             if back is None or "grad_weight" not in back.values:
                 return None, True, 0, f"∂E/∂w appears at step B{L} (layers with weights)"
-            stack, cols = _weight_stack(back.values["grad_weight"])
+            stack, cols = weight_stack(back.values["grad_weight"])
             return stack, True, cols, "∂E/∂w = δ ⋆ o (summed over the batch)"
         return self._winners_content(L, n)
 
@@ -211,13 +185,37 @@ class Inspector(QWidget):
         spec = self.ctrl.spec.layers[L]
         shape = "×".join(str(s) for s in spec.out_shape)
         key = TABS[self.tabs.currentIndex()][0]
-        array, signed, cols, note = self.content(key)
         self.title.setText(f"<b>Layer {L} {spec.type}</b> → {shape}")
+        weight = spec.param_shapes.get("weight", ())
+        self.rgb.setVisible(len(weight) == 4 and weight[1] == 3)
+        if key == "norm":
+            self.note.setText(self._refresh_norm(L))
+            return
+        array, signed, cols, note = self.content(key)
         self.note.setText(note)
         view = self.views[key]
+        if key == "filters" and self._rgb_filters():
+            show_rgb(view, array)
+            return
         view.set_array(array, signed, columns=cols)
         if array is not None:
             self._draw_overlays(key, view)
+
+    def _rgb_filters(self) -> bool:
+        """True when the filters tab draws colour images (3 input channels, RGB on)."""
+        shape = self.ctrl.spec.layers[self.layer()].param_shapes.get("weight", ())
+        return self.rgb.isChecked() and len(shape) == 4 and shape[1] == 3
+
+    def _refresh_norm(self, L: int) -> str:
+        """Fill the batch-norm table; the note says which step it shows."""
+        rec = layer_record(self.ctrl, L, NORM_TYPES)
+        if rec is None:
+            self.norm_view.show_rows([], True)
+            return "batch norm: select a batch-norm layer (or step to one) and run its F step"
+        training = bool(rec.meta.get("training", True))
+        self.norm_view.show_rows(norm_rows(self.ctrl, rec), training)
+        how = "the batch's statistics" if training else "the running statistics (eval mode)"
+        return f"{rec.name}: normalised with {how}; x̂ = (x − μ)/√(σ² + ε), o = γ·x̂ + β"
 
     def _on_selection_changed(self) -> None:
         """A click (here or in another panel) pins the inspector to the selected layer."""
@@ -299,6 +297,8 @@ class Inspector(QWidget):
 
     def _cell_name(self, key: str, unit: tuple[int, ...]) -> str:
         """How the hover readout names a cell: w[o,c,m,n] for weights, o[c,i,j] for maps."""
+        if key == "filters" and self._rgb_filters():
+            return f"mean over R, G, B of w[{unit[0]},:,{unit[1]},{unit[2]}]"
         if key in ("filters", "wgrads") and "weight" in self.ctrl.network.layers[
                 self.layer()].params:
             name = weight_name(self._weight_index(unit))
@@ -308,6 +308,8 @@ class Inspector(QWidget):
     def _weight_index(self, cell: tuple[int, ...]) -> tuple[int, ...]:
         """The weight index of a cell of the filters mosaic (inverse of _weight_cell)."""
         shape = self.ctrl.spec.layers[self.layer()].param_shapes["weight"]
+        if self._rgb_filters():  # one colour tile per filter: its red weight
+            return (cell[0], 0, cell[1], cell[2])
         if len(shape) == 4:
             o, ci = divmod(cell[0], shape[1])
             return (o, ci, cell[1], cell[2])
@@ -368,7 +370,16 @@ class Inspector(QWidget):
             view.setBackground(colors.panel)
         self.refresh()
 
-    def show_tab(self, key: str) -> MapView:
+    def show_tab(self, key: str) -> MapView | NormStatsView:
         """Switch to a tab by key (tests and menu actions) and return its view."""
         self.tabs.setCurrentIndex([k for k, _ in TABS].index(key))
-        return self.views[key]
+        return self.norm_view if key == "norm" else self.views[key]
+
+
+def show_rgb(view: MapView, weight: np.ndarray) -> None:
+    """Draw [out, 3, kh, kw] filters as one colour tile each (hover: the channel mean)."""
+    view.set_array(weight.mean(axis=1), True)
+    colours = rgb_filters(weight)
+    tiled = np.stack([view.mosaic.tile(colours[..., k]) for k in range(3)], axis=-1)
+    view.image.setImage(np.nan_to_num(tiled, nan=1.0), levels=(0.0, 1.0))
+    view.colorbar.setVisible(False)

@@ -10,19 +10,13 @@ The colour scale (``color_scales.py``) is per column, shared per kind, or log ma
 
 from __future__ import annotations
 
-import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QFont
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import (
     QComboBox,
-    QFrame,
     QHBoxLayout,
     QLabel,
-    QMenu,
     QScrollArea,
     QSizePolicy,
-    QToolButton,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -30,183 +24,24 @@ from cnnviz.app.controller import AppController
 from cnnviz.app.debugger.color_scales import (
     SCALE_TIPS,
     SCALES,
-    Content,
-    Levels,
-    display_of,
     shared_levels,
 )
-from cnnviz.app.widgets.mapview import ThumbGrid, same_data
+from cnnviz.app.debugger.pipeline_blocks import BlockFrame
+from cnnviz.app.debugger.pipeline_column import LayerColumn, bold_font, set_style
+from cnnviz.app.debugger.pipeline_content import (  # re-exported: panels and tests use them
+    INPUT,
+    LOSS,
+    Key,
+    column_content,
+    delta_of,
+    inner_ref,
+    object_name,
+)
 from cnnviz.app.widgets.theme import LIGHT, Colors
 from cnnviz.engine.records import StepRecord
 
-INPUT, LOSS = "input", "loss"
+__all__ = ["INPUT", "LOSS", "PipelineView", "column_content", "delta_of", "region_boxes"]
 BAR_HEIGHT = 34
-
-
-def delta_of(ctrl: AppController, layer: int) -> np.ndarray | None:
-    """δ = ∂E/∂o of a layer's output for the shown example, once the backward pass has
-    reached it (written by L for the last layer, else by B<layer+1>); None before that."""
-    st, n = ctrl.stepper, ctrl.selection.example
-    if layer == len(ctrl.spec.layers) - 1:
-        rec = st.record("L")
-        return None if rec is None else rec.values["grad_logits"][n]
-    rec = st.record(f"B{layer + 1}")
-    return None if rec is None else rec.values["grad_input"][n]
-
-
-def column_content(ctrl: AppController, key: int | str) -> tuple[np.ndarray | None, str, bool]:
-    """(array, mode, signed) a column shows now: its output o going forward, its delta δ
-    once the backward pass reached it; mode is 'input', 'output', 'delta', 'loss' or ''."""
-    st, n = ctrl.stepper, ctrl.selection.example
-    if key == INPUT:
-        b0 = st.record("B0")
-        if b0 is not None:
-            return b0.values["grad_input"][n], "delta", True
-        return st.x[n], "input", False
-    if key == LOSS:
-        rec = st.record("L")
-        if rec is None:
-            return None, "", False
-        if "probabilities" in rec.values:
-            return rec.values["probabilities"][n], "loss", False
-        return rec.values["logits"][n], "loss", True
-    delta, fwd = delta_of(ctrl, key), st.record(f"F{key}")
-    if delta is not None:
-        return delta, "delta", True
-    if fwd is not None:
-        out = fwd.values["output"][n]
-        return out, "output", bool(np.nanmin(out) < 0)
-    return None, "", False
-
-
-class LayerColumn(QFrame):
-    """One column: breakpoint markers, title, shape, maps and their range."""
-
-    def __init__(self, pipeline: PipelineView, key: int | str, title: str,
-                 shape: tuple[int, ...]) -> None:
-        super().__init__()
-        self.pipeline, self.key, self.shape = pipeline, key, tuple(shape)
-        self.mode = ""
-        self.source: np.ndarray | None = None  # the record array behind the thumbnails
-        self._drawn: tuple = ("column", None)
-        self.setObjectName(f"column_{key}")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 4, 6, 4)
-        layout.setSpacing(3)
-        layout.addLayout(self._gutter())
-        self.title = QLabel(title)
-        self.title.setFont(_bold())
-        self.shape_label = QLabel("×".join(str(s) for s in shape))
-        self.shape_label.setObjectName("shape")
-        self.mode_label = QLabel("")
-        self.thumbs = ThumbGrid(shape)
-        self.thumbs.unit_clicked.connect(self._on_unit_clicked)
-        heading = QHBoxLayout()
-        heading.addStretch(1)
-        for widget in (self.title, self.shape_label):
-            heading.addWidget(widget)
-        heading.addStretch(1)
-        layout.addLayout(heading)
-        self.mode_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout.addWidget(self.mode_label)
-        layout.addWidget(self.thumbs, 0, Qt.AlignmentFlag.AlignHCenter)
-        layout.addStretch(1)
-        self.setFrameShape(QFrame.Shape.Box)
-        self.setLineWidth(1)
-        self.setToolTip(f"{title}: click a map to select a layer and unit; "
-                        "right-click to toggle breakpoints")
-
-    def _gutter(self) -> QHBoxLayout:
-        """The breakpoint markers: F<l> and B<l> (or L for the loss column)."""
-        row = QHBoxLayout()
-        self.markers: dict[str, QToolButton] = {}
-        for name in self.step_names():
-            button = QToolButton()
-            button.setCheckable(True)
-            button.setObjectName(f"breakpoint_{name}")
-            button.setToolTip(f"Toggle a breakpoint on step {name} (F5 stops after it)")
-            button.clicked.connect(lambda _=False, s=name: self.pipeline.ctrl.toggle_breakpoint(s))
-            self.markers[name] = button
-            row.addWidget(button)
-        return row
-
-    def step_names(self) -> list[str]:
-        """The steps this column stands for."""
-        if self.key == INPUT:
-            return []
-        if self.key == LOSS:
-            return ["L"]
-        return [f"F{self.key}", f"B{self.key}"]
-
-    def refresh(self, ctrl: AppController, colors: Colors, content: Content,
-                scale: str = "column", shared: dict | None = None) -> None:
-        """Show the current content (under a colour scale) and the breakpoint state."""
-        array, self.mode, signed = content
-        shown, shown_signed, levels = display_of(content, scale, shared or {})
-        drawn = (scale, levels)
-        if not same_data(array, self.source) or drawn != self._drawn:
-            self.source, self._drawn = array, drawn
-            self.thumbs.set_array(shown, shown_signed, levels)
-        self.thumbs.outline_color = colors.outline
-        self.mode_label.setText(self._mode_text(ctrl, array, scale, levels))
-        for name, button in self.markers.items():
-            on = name in ctrl.stepper.breakpoints
-            button.setChecked(on)
-            button.setText(("● " if on else "○ ") + name)
-            _set_style(button, f"color: {colors.breakpoint if on else colors.dim};"
-                               "font-weight: bold; border: none;")
-
-    def _mode_text(self, ctrl: AppController, array: np.ndarray | None, scale: str,
-                   levels: Levels | None) -> str:
-        """What the column shows and its range (the shared range under a shared scale)."""
-        loss_name = "softmax p" if ctrl.spec.loss == "cross_entropy" else "output ŷ"
-        text = {"output": "o", "delta": "δ = ∂E/∂o", "input": "input x",
-                "loss": loss_name, "": "not yet computed"}[self.mode]
-        if scale == "log" and self.mode not in ("loss", "") and array is not None:
-            text = f"log₁₀|{text.split(' ')[0]}|"
-        if levels is not None:
-            text += f"  [{levels[0]:.3g}, {levels[1]:.3g}] shared"
-        elif array is not None and array.size:
-            text += f"  [{np.nanmin(array):.3g}, {np.nanmax(array):.3g}]"
-        if self.key == LOSS and ctrl.stepper.record("L") is not None:
-            text = f"E = {float(ctrl.stepper.record('L').values['loss']):.4g}\n" + text
-        return text
-
-    def _on_unit_clicked(self, unit: tuple) -> None:
-        """Select the clicked unit (and so its layer) everywhere."""
-        if isinstance(self.key, int):
-            self.pipeline.ctrl.select_unit(self.key, unit)
-        else:
-            self.pipeline.ctrl.select_layer(None)
-
-    def mousePressEvent(self, event) -> None:
-        """A click on the column (outside the maps) selects the layer."""
-        if event.button() == Qt.MouseButton.LeftButton and isinstance(self.key, int):
-            self.pipeline.ctrl.select_layer(self.key)
-        super().mousePressEvent(event)
-
-    def breakpoint_menu(self) -> QMenu:
-        """The right-click menu: toggle a breakpoint on each of this column's steps."""
-        menu = QMenu(self)
-        ctrl = self.pipeline.ctrl
-        for name in self.step_names():
-            state = "Clear" if name in ctrl.stepper.breakpoints else "Set"
-            action = QAction(f"Toggle breakpoint on {name} ({state.lower()} it)", menu)
-            action.setObjectName(f"toggle_breakpoint_{name}")
-            action.triggered.connect(lambda _=False, s=name: ctrl.toggle_breakpoint(s))
-            menu.addAction(action)
-        return menu
-
-    def contextMenuEvent(self, event) -> None:
-        """Right-click: toggle a breakpoint on this column's steps."""
-        menu = self.breakpoint_menu()
-        if menu.actions():
-            self.popup_menu(menu, event.globalPos())
-
-    @staticmethod
-    def popup_menu(menu: QMenu, pos) -> None:
-        """Show a menu modally at a screen position (tests replace this)."""
-        menu.exec(pos)
 
 
 class PipelineView(QScrollArea):
@@ -219,8 +54,10 @@ class PipelineView(QScrollArea):
         self.scale = "column"
         self.scale_bar = self._make_scale_bar()
         self.setViewportMargins(0, BAR_HEIGHT, 0, 0)
-        self.columns: dict[int | str, LayerColumn] = {}
+        self.columns: dict[Key, LayerColumn] = {}
+        self.blocks: dict[int, BlockFrame] = {}
         self.arrows: list[QLabel] = []
+        self.arrow_of: dict[Key, QLabel] = {}  # the arrow leading into a column
         self.setWidgetResizable(True)
         self.setMinimumHeight(220)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
@@ -258,29 +95,44 @@ class PipelineView(QScrollArea):
         self.refresh()
 
     def _on_spec_changed(self) -> None:
-        """Rebuild the columns for a new network."""
+        """Rebuild the columns for a new network (a block as its lanes, fork, join and ⊕)."""
         inner = QWidget()
         row = QHBoxLayout(inner)
         row.setSpacing(2)
         row.setContentsMargins(4, 4, 4, 4)
-        self.columns, self.arrows = {}, []
+        self.columns, self.blocks, self.arrows, self.arrow_of = {}, {}, [], {}
         spec = self.ctrl.spec
-        entries: list[tuple[int | str, str, tuple]] = [(INPUT, "input", spec.input_shape)]
-        entries += [(l.index, f"{l.index} {l.type}", l.out_shape) for l in spec.layers]
-        entries.append((LOSS, f"loss\n{spec.loss}", (spec.num_classes,)))
-        for position, (key, title, shape) in enumerate(entries):
-            if position:
-                arrow = QLabel("→")
-                arrow.setFont(_bold(20))
-                arrow.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
-                self.arrows.append(arrow)
-                row.addWidget(arrow)
-            self.columns[key] = LayerColumn(self, key, title, shape)
-            row.addWidget(self.columns[key], 0, Qt.AlignmentFlag.AlignTop)
+        self.columns[INPUT] = LayerColumn(self, INPUT, "input", spec.input_shape)
+        row.addWidget(self.columns[INPUT], 0, Qt.AlignmentFlag.AlignTop)
+        for layer in spec.layers:
+            if layer.type == "residual":
+                block = BlockFrame(self, layer, self._make_arrow)
+                row.addWidget(self._make_arrow(block.first_key()))
+                self.blocks[layer.index] = block
+                self.columns.update(block.columns)
+                self.columns[layer.index] = block.add_column
+                row.addWidget(block, 0, Qt.AlignmentFlag.AlignTop)
+                continue
+            row.addWidget(self._make_arrow(layer.index))
+            self.columns[layer.index] = LayerColumn(self, layer.index,
+                                                    f"{layer.index} {layer.type}", layer.out_shape)
+            row.addWidget(self.columns[layer.index], 0, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(self._make_arrow(LOSS))
+        self.columns[LOSS] = LayerColumn(self, LOSS, f"loss\n{spec.loss}", (spec.num_classes,))
+        row.addWidget(self.columns[LOSS], 0, Qt.AlignmentFlag.AlignTop)
         row.addStretch(1)
         self.setWidget(inner)
         self.refresh()
         self.fit_thumbnails()
+
+    def _make_arrow(self, key: Key) -> QLabel:
+        """The arrow leading into a column (listed in travel order in `arrows`)."""
+        arrow = QLabel("→")
+        arrow.setFont(bold_font(20))
+        arrow.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
+        self.arrows.append(arrow)
+        self.arrow_of[key] = arrow
+        return arrow
 
     def resizeEvent(self, event) -> None:
         """Fit every column's maps into the panel's height, so that none is cut off."""
@@ -294,11 +146,22 @@ class PipelineView(QScrollArea):
             self._scroll_to(self.columns[current[0]])
 
     def fit_thumbnails(self) -> None:
-        """Scale the thumbnails to the room left under each column's heading."""
+        """Scale the thumbnails to the room left under each column's heading (a block's
+        lanes share the height)."""
         room = self.viewport().height()
-        for column in self.columns.values():
-            heading = column.sizeHint().height() - column.thumbs.height()
-            column.thumbs.fit_height(room - heading - 24)
+        inside = {key for block in self.blocks.values() for key in block.columns}
+        inside |= set(self.blocks)
+        for key, column in self.columns.items():
+            if key not in inside:
+                self._fit_column(column, room)
+        for block in self.blocks.values():
+            block.fit(room, self._fit_column)
+
+    @staticmethod
+    def _fit_column(column: LayerColumn, room: int) -> None:
+        """Fit one column's maps into `room` pixels of height."""
+        heading = column.sizeHint().height() - column.thumbs.height()
+        column.thumbs.fit_height(room - heading - 24)
 
     def set_colors(self, colors: Colors) -> None:
         """Follow the theme and the font size: styled widgets ignore QApplication.setFont,
@@ -310,20 +173,30 @@ class PipelineView(QScrollArea):
         self.refresh()
         self.fit_thumbnails()
 
-    def column(self, key: int | str) -> LayerColumn:
+    def column(self, key: Key) -> LayerColumn:
         """The column of a layer index, INPUT or LOSS."""
         return self.columns[key]
 
-    def current_keys(self) -> list[int | str]:
-        """The columns framed as the current step."""
+    def current_keys(self) -> list[Key]:
+        """The columns framed as the current step (an inner step frames its own column)."""
         rec = self.ctrl.stepper.current
         if rec is None:
             return []
         if rec.kind == "loss":
             return [LOSS]
         if rec.kind == "update":
-            return [l.index for l in self.ctrl.spec.layers if l.param_shapes]
-        return [rec.layer]
+            return [key for key in self.columns if self._has_params(key)]
+        return [rec.name[1:] if rec.inner is not None else rec.layer]
+
+    def _has_params(self, key: Key) -> bool:
+        """True for the column of a layer with weights (not a block's ⊕, not input/loss)."""
+        if key in (INPUT, LOSS):
+            return False
+        ref = inner_ref(key)
+        if ref is None:
+            spec = self.ctrl.spec.layers[key]
+            return spec.type != "residual" and bool(spec.param_shapes)
+        return bool(getattr(self.ctrl.spec.layers[ref.layer], ref.branch)[ref.j].param_shapes)
 
     def refresh(self) -> None:
         """Contents, current-step frames, arrows and selection outlines."""
@@ -333,8 +206,8 @@ class PipelineView(QScrollArea):
         for key, column in self.columns.items():
             column.refresh(self.ctrl, self.colors, contents[key], self.scale, shared)
             on = key in current
-            _set_style(column,
-                f"#column_{key} {{ border: {3 if on else 1}px solid "
+            set_style(column,
+                f"#{object_name(key)} {{ border: {3 if on else 1}px solid "
                 f"{self.colors.accent if on else self.colors.dim}; border-radius: 4px; }}")
         self._refresh_arrows()
         self._refresh_selection()
@@ -345,28 +218,31 @@ class PipelineView(QScrollArea):
 
     def _scroll_to(self, column: LayerColumn) -> None:
         """Scroll sideways (only) so that the current column is in view."""
-        bar, left = self.horizontalScrollBar(), column.x()
-        width = self.viewport().width()
+        bar, width = self.horizontalScrollBar(), self.viewport().width()
+        left = column.mapTo(self.widget(), QPoint(0, 0)).x()
         if left < bar.value() or left + column.width() > bar.value() + width:
             bar.setValue(max(0, left - (width - column.width()) // 2))
 
     def _refresh_arrows(self) -> None:
-        """All arrows point the way the pass travels; the active one is highlighted."""
+        """All arrows point the way the pass travels; the active one is highlighted, and
+        each block lights the paths the step runs on (the split and the join of δ)."""
         rec = self.ctrl.stepper.current
         backward = rec is not None and rec.kind in ("backward", "update")
-        active = self._active_arrow(rec)
-        for k, arrow in enumerate(self.arrows):
+        active = self.arrow_of.get(self._active_arrow(rec))
+        for arrow in self.arrows:
             arrow.setText("←" if backward else "→")
-            color = self.colors.accent if k == active else self.colors.dim
-            _set_style(arrow, f"color: {color};")
+            color = self.colors.accent if arrow is active else self.colors.dim
+            set_style(arrow, f"color: {color};")
+        for block in self.blocks.values():
+            block.refresh_paths(rec, self.colors)
 
-    def _active_arrow(self, rec: StepRecord | None) -> int | None:
-        """Index of the arrow the data just crossed (arrow k sits before column k+1)."""
+    def _active_arrow(self, rec: StepRecord | None) -> Key | None:
+        """The column whose incoming arrow the data (or δ) just crossed."""
         if rec is None or rec.kind == "update":
             return None
         if rec.kind == "loss":
-            return len(self.arrows) - 1
-        return rec.layer
+            return LOSS
+        return rec.name[1:] if rec.inner is not None else rec.layer
 
     def _refresh_selection(self) -> None:
         """Outline the selected unit and its receptive field on the input and earlier maps."""
@@ -391,20 +267,3 @@ def region_boxes(region: dict) -> list[tuple[int, int, int, int, int]]:
         return [(int(c), i0, i1, j0, j1) for c in region["channels"]]
     k0, k1 = region["range"]
     return [(0, k0, k1, 0, 1)]
-
-
-def _set_style(widget: QWidget, style: str) -> None:
-    """setStyleSheet only when it changes (restyling is the slowest part of a refresh)."""
-    if widget.styleSheet() != style:
-        widget.setStyleSheet(style)
-
-
-def _bold(size: int | None = None) -> QFont:
-    """A bold font, optionally of a given point size."""
-    font = QFont()
-    font.setBold(True)
-    if size:
-        font.setPointSize(size)
-    return font
-
-

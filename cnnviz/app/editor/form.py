@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -17,6 +18,8 @@ from cnnviz.app.editor.model import (
     FIELD_LABELS,
     FIELD_MINIMUM,
     FIELDS,
+    FLOAT_RANGE,
+    FLOAT_TIPS,
     LAYER_TYPES,
     compact_pair,
     pair,
@@ -75,6 +78,7 @@ class LayerForm(QWidget):
 
     type_changed = Signal(str)
     field_changed = Signal(str, object)   # (field name, new value)
+    projection_changed = Signal(bool)     # a block's shortcut: 1×1 projection or identity
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -94,15 +98,19 @@ class LayerForm(QWidget):
         self._type: str | None = None
         self.setEnabled(False)
 
-    def load(self, index: int | None, layer: dict | None) -> None:
+    def load(self, index: int | str | None, layer: dict | None, empty: str = "") -> None:
         """Show a layer's values; rebuilds the field widgets only when its type changed."""
         if layer is None or index is None:
-            self.title.setText("No layer selected")
+            self.title.setText(empty or "No layer selected")
             self.setEnabled(False)
             return
         self.setEnabled(True)
         kind = str(layer.get("type", ""))
         self.title.setText(f"Layer {index}: {kind}")
+        self.type_combo.setEnabled(kind != "residual")
+        if kind == "residual":
+            self._load_block(layer)
+            return
         self.type_combo.blockSignals(True)
         self.type_combo.setCurrentText(kind)
         self.type_combo.blockSignals(False)
@@ -110,6 +118,23 @@ class LayerForm(QWidget):
             self._build(kind)
         for name, widget in self.fields.items():
             self._show(widget, layer.get(name))
+
+    def _load_block(self, layer: dict) -> None:
+        """A block's row: the shortcut switch (its layers are rows of their own)."""
+        if self._type != "residual":
+            self._build("residual")
+            box = QCheckBox("1×1 projection shortcut")
+            box.setToolTip("On: the shortcut is a 1×1 convolution that maps the block's input to "
+                           "the body's shape (needed when the body changes channels or "
+                           "stride). Off: the identity, x unchanged")
+            box.toggled.connect(self.projection_changed.emit)
+            self.fields["projection"] = box
+            self.layout_.addRow("Shortcut", box)
+        short = layer.get("shortcut", "identity")
+        box = self.fields["projection"]
+        box.blockSignals(True)
+        box.setChecked(isinstance(short, list) and bool(short))
+        box.blockSignals(False)
 
     def _build(self, kind: str) -> None:
         """Replace the field rows with those of a layer type."""
@@ -130,12 +155,13 @@ class LayerForm(QWidget):
             widget.value_changed.connect(lambda v, n=name: self.field_changed.emit(n, v))
             return widget
         if kind == "float":
+            low, high, decimals, step = FLOAT_RANGE[name]
             spin = QDoubleSpinBox()
-            spin.setRange(-10.0, 10.0)
-            spin.setDecimals(3)
-            spin.setSingleStep(0.01)
+            spin.setDecimals(decimals)
+            spin.setRange(low, high)
+            spin.setSingleStep(step)
             spin.setKeyboardTracking(False)
-            spin.setToolTip(f"{label} (slope for negative inputs)")
+            spin.setToolTip(f"{label} ({FLOAT_TIPS[name]})")
             spin.valueChanged.connect(lambda v, n=name: self.field_changed.emit(n, float(v)))
             return spin
         spin = size_spin(FIELD_MINIMUM.get(name, 1), tip=label)

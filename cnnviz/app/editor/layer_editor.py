@@ -12,39 +12,29 @@ import copy
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QLabel,
-    QMenu,
-    QVBoxLayout,
     QWidget,
 )
 
 from cnnviz.app.controller import AppController
+from cnnviz.app.editor import blocks
 from cnnviz.app.editor import model as em
 from cnnviz.app.editor.actions import (
     SpecCommand,
     ask_spec_path,
     confirm_rebuild,
-    make_action,
-    menu_button,
     scroll_into_view,
-    text_button,
-    widget_rows,
     write_json_atomic,
 )
-from cnnviz.app.editor.form import LayerForm, size_spin
-from cnnviz.app.editor.table import LayerTableModel, LayerTableView, error_colors
-from cnnviz.core.presets import describe_preset, get_preset, preset_names
+from cnnviz.app.editor.editor_widgets import EditorWidgets
+from cnnviz.app.editor.table import error_colors
+from cnnviz.core.presets import get_preset
 from cnnviz.core.spec import SpecError, parse_spec
 
-TABLE_MIN_ROWS = 6  # a short window still shows this many layers; a tall one shows them all
 
-
-class LayerEditor(QWidget):
+class LayerEditor(EditorWidgets, QWidget):
     """Edit the network spec: layers, fields, input shape and loss, with a live shape table."""
 
     draft_changed = Signal()
@@ -61,99 +51,6 @@ class LayerEditor(QWidget):
         controller.spec_changed.connect(self._on_spec_changed)
         controller.busy_changed.connect(self._on_busy_changed)
 
-    # ----- construction ------------------------------------------------------------------
-    def _build(self) -> None:
-        """Lay out the toolbar, input row, table, layer buttons, error label and form."""
-        font = self.font()
-        font.setPointSizeF(max(font.pointSizeF(), 11.0))
-        self.setFont(font)
-        layout = QVBoxLayout(self)
-        layout.addLayout(self._build_toolbar())
-        layout.addLayout(self._build_input_row())
-        self.model = LayerTableModel(self)
-        self.table = LayerTableView(self)
-        self.table.setModel(self.model)
-        self.model.row_moved.connect(self.move_layer)
-        self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
-        self.table.setMinimumHeight(TABLE_MIN_ROWS * self.table.row_height() + 4)
-        layout.addWidget(self.table, stretch=3)
-        layout.addLayout(self._build_layer_buttons())
-        self.error_label = QLabel()
-        self.error_label.setWordWrap(True)
-        self.error_label.setMinimumHeight(2 * self.fontMetrics().lineSpacing() + 8)
-        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(self.error_label)
-        self.form = LayerForm(self)
-        self.form.type_changed.connect(self._on_type_changed)
-        self.form.field_changed.connect(self._on_field_changed)
-        layout.addWidget(self.form)
-
-    def _build_toolbar(self) -> QVBoxLayout:
-        """Presets, open, save; undo, redo, apply, auto-apply."""
-        self.presets_menu = QMenu("Presets", self)
-        for name in preset_names():
-            action = self.presets_menu.addAction(name)
-            action.setToolTip(describe_preset(name))
-            action.triggered.connect(lambda _=False, n=name: self.load_preset(n))
-        self.presets_menu.setToolTipsVisible(True)
-        presets = menu_button("Presets ▾", "Presets: replace the network with a ready-made one",
-                              self.presets_menu)
-        self.open_action = make_action(self, "Open…", self._on_open_clicked, None,
-                                       "Open a spec JSON file")
-        self.save_action = make_action(self, "Save…", self._on_save_clicked, None,
-                                       "Save the spec as JSON")
-        self.undo_action = make_action(self, "Undo", self.undo_stack.undo, "Ctrl+Z",
-                                       "Undo the last edit")
-        self.redo_action = make_action(self, "Redo", self.undo_stack.redo, "Ctrl+Shift+Z",
-                                       "Redo the undone edit")
-        self.undo_action.setEnabled(False)
-        self.redo_action.setEnabled(False)
-        self.undo_stack.canUndoChanged.connect(self.undo_action.setEnabled)
-        self.undo_stack.canRedoChanged.connect(self.redo_action.setEnabled)
-        self.apply_action = make_action(self, "Apply", self.apply, "Ctrl+Return",
-                                        "Rebuild the network from this spec")
-        self.auto_apply = QCheckBox("Auto-apply")
-        self.auto_apply.setChecked(True)
-        self.auto_apply.setToolTip("Auto-apply: rebuild the network after every valid edit")
-        self.auto_apply.toggled.connect(self._on_auto_apply_changed)
-        buttons = [text_button(a) for a in (self.open_action, self.save_action,
-                                            self.undo_action, self.redo_action,
-                                            self.apply_action)]
-        return widget_rows([[presets, *buttons, self.auto_apply]])  # wraps when narrow
-
-    def _build_input_row(self) -> QVBoxLayout:
-        """Input shape C × H × W and the loss."""
-        self.input_spins = []
-        for axis in ("C (channels)", "H (height)", "W (width)"):
-            spin = size_spin(tip=f"Input {axis}")
-            spin.valueChanged.connect(self._on_input_shape_changed)
-            self.input_spins.append(spin)
-        self.loss_combo = QComboBox()
-        self.loss_combo.addItems(em.LOSSES)
-        self.loss_combo.setToolTip("Loss: cross_entropy (softmax + NLL) or mse (½·Σ(ŷ − t)²)")
-        self.loss_combo.currentTextChanged.connect(self._on_loss_changed)
-        return widget_rows([[QLabel("Input"), *self.input_spins],
-                            [QLabel("Loss"), self.loss_combo]])
-
-    def _build_layer_buttons(self) -> QVBoxLayout:
-        """Add (with a type menu), duplicate, remove, move up, move down."""
-        add_menu = QMenu(self)
-        for kind in em.LAYER_TYPES:
-            add_menu.addAction(kind).triggered.connect(lambda _=False, k=kind: self.add_layer(k))
-        self.add_button = menu_button("Add layer ▾", "Add layer: insert a layer after the "
-                                      "selected one", add_menu)
-        self.duplicate_action = make_action(self, "Duplicate", self.duplicate_layer, "Ctrl+D",
-                                            "Duplicate the selected layer")
-        self.remove_action = make_action(self, "Remove", self.remove_layer, "Delete",
-                                         "Remove the selected layer")
-        self.up_action = make_action(self, "▲ Up", lambda: self.move_selected(-1), "Alt+Up",
-                                     "Move the selected layer up")
-        self.down_action = make_action(self, "▼ Down", lambda: self.move_selected(1),
-                                       "Alt+Down", "Move the selected layer down")
-        buttons = [text_button(a) for a in (self.duplicate_action, self.remove_action,
-                                            self.up_action, self.down_action)]
-        return widget_rows([[self.add_button, *buttons]])
-
     # ----- public edits (each one undoable) ------------------------------------------------
     def spec_dict(self) -> dict:
         """A copy of the draft spec being edited."""
@@ -165,11 +62,21 @@ class LayerEditor(QWidget):
         return self._validation
 
     def selected_row(self) -> int | None:
-        """The selected layer index, or None."""
+        """The selected table row, or None (the layer index when the network has no blocks)."""
         return self.table.selected_row()
 
+    def selected_path(self) -> blocks.Path | None:
+        """The selected row's path: (i,), (i, "body", j), (i, "shortcut", j or None)."""
+        row = self.selected_row()
+        return None if row is None or row >= len(self.model.paths) else self.model.paths[row]
+
+    def row_of(self, where: int | blocks.Path) -> int | None:
+        """The table row of a top-level index or a path (None if it has none)."""
+        path = (where,) if isinstance(where, int) else tuple(where)
+        return self.model.paths.index(path) if path in self.model.paths else None
+
     def edit(self, after: dict, text: str, merge_key: tuple | None = None,
-             select: int | None = None, preset: str | None = None) -> None:
+             select: int | blocks.Path | None = None, preset: str | None = None) -> None:
         """Push an undoable change of the draft, then auto-apply it if valid."""
         if after == self._draft:
             return
@@ -177,19 +84,27 @@ class LayerEditor(QWidget):
         self.undo_stack.push(SpecCommand(self._set_draft, copy.deepcopy(self._draft), after, text,
                                          merge_key))
         if select is not None:
-            self.table.select_row(select)
+            self.table.select_row(self.row_of(select))
 
     def add_layer(self, layer_type: str, index: int | None = None) -> None:
-        """Insert a layer after the selected one (or at index)."""
+        """Insert a layer after the selected one (inside a block's branch when a row of the
+        block's body or shortcut is selected), or at index."""
+        path = self.selected_path() if index is None else None
+        if path is not None and len(path) == 3:
+            self.blocks.add_inner(path, layer_type)
+            return
         if index is None:
-            row = self.selected_row()
-            index = len(self._draft["layers"]) if row is None else row + 1
+            index = len(self._draft["layers"]) if path is None else path[0] + 1
         self.edit(em.add_layer(self._draft, index, layer_type), f"Add {layer_type}",
                   select=index)
 
     def remove_layer(self, index: int | None = None) -> None:
-        """Remove the selected layer (or the one at index)."""
-        index = self.selected_row() if index is None else index
+        """Remove the selected layer (or the one at index); inside a block, from its branch."""
+        path = self.selected_path() if index is None else None
+        if path is not None and len(path) == 3:
+            self.blocks.remove_inner(path)
+            return
+        index = path[0] if path is not None else index
         if index is None or not 0 <= index < len(self._draft["layers"]):
             return
         count = len(self._draft["layers"])
@@ -198,7 +113,11 @@ class LayerEditor(QWidget):
 
     def duplicate_layer(self, index: int | None = None) -> None:
         """Duplicate the selected layer (or the one at index)."""
-        index = self.selected_row() if index is None else index
+        path = self.selected_path() if index is None else None
+        if path is not None and len(path) == 3:
+            self.blocks.duplicate_inner(path)
+            return
+        index = path[0] if path is not None else index
         if index is not None:
             self.edit(em.duplicate_layer(self._draft, index), f"Duplicate layer {index}",
                       select=index + 1)
@@ -211,10 +130,23 @@ class LayerEditor(QWidget):
         self.edit(em.move_layer(self._draft, src, dst), f"Move layer {src} to {dst}", select=dst)
 
     def move_selected(self, delta: int) -> None:
-        """Move the selected layer up (-1) or down (+1)."""
-        row = self.selected_row()
-        if row is not None:
-            self.move_layer(row, row + delta)
+        """Move the selected layer up (-1) or down (+1) (inside its branch for a block's)."""
+        path = self.selected_path()
+        if path is not None and len(path) == 3:
+            self.blocks.move_inner(path, delta)
+        elif path is not None:
+            self.move_layer(path[0], path[0] + delta)
+
+    def _on_row_moved(self, src: int, dst: int) -> None:
+        """A dragged row: a top-level layer moves among layers, an inner one in its branch."""
+        count = len(self.model.paths)
+        if not (0 <= src < count and 0 <= dst < count):
+            return
+        a, b = self.model.paths[src], self.model.paths[dst]
+        if len(a) == 3 and a[:2] == b[:2] and a[2] is not None and b[2] is not None:
+            self.blocks.move_inner(a, b[2] - a[2])
+        elif len(a) == 1:
+            self.move_layer(a[0], b[0])
 
     def set_layer_field(self, index: int, name: str, value: object) -> None:
         """Set one field of a layer."""
@@ -312,9 +244,9 @@ class LayerEditor(QWidget):
     def _refresh(self, select: int | None = None) -> None:
         """Redraw the table, the input row, the form and the error label from the draft."""
         row = self.selected_row() if select is None else select
-        layers = self._draft.get("layers", [])
-        self.model.set_state(layers, self._validation, self.palette())
-        self.table.select_row(min(row, len(layers) - 1) if row is not None else None)
+        self.model.set_state(self._draft, self._validation, self.palette())
+        count = len(self.model.paths)
+        self.table.select_row(min(row, count - 1) if row is not None else None)
         shape = self._draft.get("input", [1, 1, 1])
         for spin, value in zip(self.input_spins, shape, strict=False):
             spin.blockSignals(True)
@@ -327,10 +259,14 @@ class LayerEditor(QWidget):
         self._refresh_status()
 
     def _load_form(self) -> None:
-        """Show the selected layer's fields."""
-        row = self.selected_row()
-        layers = self._draft.get("layers", [])
-        self.form.load(row, layers[row] if row is not None and row < len(layers) else None)
+        """Show the selected layer's fields (a block's row: its shortcut switch)."""
+        path = self.selected_path()
+        if path is None:
+            self.form.load(None, None)
+            return
+        empty = (f"Block {path[0]}: identity shortcut — Add layer puts a layer on it, or tick "
+                 "'1×1 projection shortcut' on the block's row")
+        self.form.load(blocks.label(path), blocks.layer_at(self._draft, path), empty)
 
     def _refresh_status(self) -> None:
         """The error (red) or the pending/total-parameters line under the table."""
@@ -341,6 +277,7 @@ class LayerEditor(QWidget):
             style += f"; background: {back.name()}; color: {fore.name()}; font-weight: bold"
         self.error_label.setStyleSheet(style)
         self.error_label.setText(em.status_text(v, applied))
+        self.blocks.refresh_fix(v)
         self.apply_action.setEnabled(v.ok and not applied)
 
     # ----- slots -------------------------------------------------------------------------
@@ -350,15 +287,19 @@ class LayerEditor(QWidget):
 
     def _on_type_changed(self, kind: str) -> None:
         """The form's type combo changed."""
-        row = self.selected_row()
-        if row is not None:
-            self.set_layer_type(row, kind)
+        path = self.selected_path()
+        if path is not None and len(path) == 3:
+            self.blocks.set_inner_type(path, kind)
+        elif path is not None:
+            self.set_layer_type(path[0], kind)
 
     def _on_field_changed(self, name: str, value: object) -> None:
         """A form field changed."""
-        row = self.selected_row()
-        if row is not None:
-            self.set_layer_field(row, name, value)
+        path = self.selected_path()
+        if path is not None and len(path) == 3:
+            self.blocks.set_inner_field(path, name, value)
+        elif path is not None:
+            self.set_layer_field(path[0], name, value)
 
     def _on_input_shape_changed(self, _value: int) -> None:
         """One of the input spin boxes changed."""

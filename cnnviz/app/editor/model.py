@@ -14,7 +14,7 @@ from cnnviz.core.spec import LayerSpec, NetworkSpec, SpecError, parse_spec
 
 LAYER_TYPES = [
     "conv2d", "maxpool2d", "avgpool2d", "relu", "leaky_relu",
-    "sigmoid", "tanh", "flatten", "dense",
+    "sigmoid", "tanh", "flatten", "dense", "batchnorm2d", "batchnorm1d", "dropout",
 ]
 LOSSES = ["cross_entropy", "mse"]
 
@@ -26,6 +26,9 @@ FIELDS: dict[str, list[tuple[str, str]]] = {
     "avgpool2d": [("kernel_size", "pair"), ("stride", "pair"), ("padding", "pair")],
     "leaky_relu": [("negative_slope", "float")],
     "dense": [("units", "int")],
+    "batchnorm2d": [("eps", "float"), ("momentum", "float")],
+    "batchnorm1d": [("eps", "float"), ("momentum", "float")],
+    "dropout": [("p", "float")],
 }
 
 # Smallest value a field's widget offers (padding may be 0, sizes must be positive).
@@ -34,6 +37,7 @@ FIELD_MINIMUM = {"padding": 0}
 FIELD_LABELS = {
     "out_channels": "Out channels", "kernel_size": "Kernel size", "stride": "Stride",
     "padding": "Padding", "negative_slope": "Negative slope", "units": "Units",
+    "eps": "ε (eps)", "momentum": "Momentum", "p": "Drop probability p",
 }
 
 DEFAULT_CONFIG: dict[str, dict] = {
@@ -42,7 +46,18 @@ DEFAULT_CONFIG: dict[str, dict] = {
     "avgpool2d": {"kernel_size": 2, "stride": 2, "padding": 0},
     "leaky_relu": {"negative_slope": 0.01},
     "dense": {"units": 10},
+    "dropout": {"p": 0.5},
+    "batchnorm2d": {"eps": 1e-5, "momentum": 0.1},
+    "batchnorm1d": {"eps": 1e-5, "momentum": 0.1},
 }
+
+# Decimal fields: (minimum, maximum, decimals, step) and their tooltips.
+FLOAT_RANGE = {"negative_slope": (-10.0, 10.0, 3, 0.01), "eps": (1e-8, 1.0, 8, 1e-5),
+               "momentum": (0.0, 1.0, 3, 0.05), "p": (0.0, 0.99, 2, 0.05)}
+FLOAT_TIPS = {"negative_slope": "slope for negative inputs",
+              "eps": "added to the variance before the square root",
+              "momentum": "how far the running statistics move towards each batch's",
+              "p": "probability of dropping a unit in train mode (0 ≤ p < 1)"}
 
 _LAYER_IN_MESSAGE = re.compile(r"\blayer (\d+)\b")
 
@@ -173,6 +188,12 @@ def layer_summary(layer: dict) -> str:
         return f"dense {layer.get('units', '?')}"
     if kind == "leaky_relu":
         return f"leaky_relu {layer.get('negative_slope', 0.01)}"
+    if kind == "dropout":
+        return f"dropout p = {layer.get('p', 0.5)}"
+    if kind == "residual":
+        short = layer.get("shortcut", "identity")
+        how = "identity" if not isinstance(short, list) or not short else "projection"
+        return f"residual block ⊕ ({how} shortcut)"
     return kind
 
 

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cnnviz.app.editor import blocks
 from cnnviz.app.editor.model import Validation, layer_summary
 
 ROW_MIME = "application/x-cnnviz-layer-row"
@@ -44,19 +45,26 @@ class LayerTableModel(QAbstractTableModel):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._layers: list[dict] = []
+        self._draft: dict = {"layers": []}
+        self.paths: list[blocks.Path] = []
+        self._infos: list[dict | None] = []
+        self._bad: int | None = None
         self._validation = Validation(None)
         self._palette = QPalette()
 
-    def set_state(self, layers: list[dict], validation: Validation, palette: QPalette) -> None:
-        """Show a new draft and its validation."""
+    def set_state(self, draft: dict, validation: Validation, palette: QPalette) -> None:
+        """Show a new draft and its validation: one row per layer, a block's inner layers
+        (and its identity shortcut) as indented rows under the block's own row."""
         self.beginResetModel()
-        self._layers, self._validation, self._palette = layers, validation, palette
+        self._draft, self._validation, self._palette = draft, validation, palette
+        v = validation
+        self.paths, self._infos, self._bad = blocks.flat_table(
+            draft, v.spec, v.rows, v.error, v.error_layer)
         self.endResetModel()
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         """One row per layer."""
-        return 0 if parent.isValid() else len(self._layers)
+        return 0 if parent.isValid() else len(self.paths)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         """Index, layer, output shape, params, formula."""
@@ -71,20 +79,25 @@ class LayerTableModel(QAbstractTableModel):
 
     def _row(self, row: int) -> dict | None:
         """The shape-table row of a layer, None where the draft cannot tell."""
-        rows = self._validation.rows
-        return rows[row] if row < len(rows) else None
+        return self._infos[row] if row < len(self._infos) else None
 
     def is_bad(self, row: int) -> bool:
         """True for the row the SpecError names."""
-        return not self._validation.ok and self._validation.error_layer == row
+        return not self._validation.ok and self._bad == row
 
     def _text(self, row: int, column: int) -> str:
         """Cell text."""
         info = self._row(row)
+        path = self.paths[row]
         if column == 0:
-            return f"⚠ {row}" if self.is_bad(row) else str(row)
+            return f"⚠ {blocks.label(path)}" if self.is_bad(row) else blocks.label(path)
         if column == 1:
-            return layer_summary(self._layers[row])
+            layer = blocks.layer_at(self._draft, path)
+            if len(path) == 1:
+                return layer_summary(layer)
+            branch = "body" if path[1] == "body" else "shortcut"
+            text = "identity (x unchanged)" if layer is None else layer_summary(layer)
+            return f"    └ {branch}: {text}"
         if info is None:
             return "?" if column < 4 else ""
         return [info["output_shape"], f"{info['params']:,}", info["formula"]][column - 2]

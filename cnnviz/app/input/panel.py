@@ -57,7 +57,10 @@ def fit_to_input(gray: np.ndarray, shape: tuple[int, int, int], *,
 
 
 def input_from_file(path: str | os.PathLike, shape: tuple[int, int, int]) -> np.ndarray:
-    """Load an image file as a network input; dark ink on light paper is inverted."""
+    """Load an image file as a network input; dark ink on light paper is inverted. A
+    3-channel network gets the picture's colours as they are (no inversion)."""
+    if shape[0] == 3:
+        return np.ascontiguousarray(load_image(path, size=tuple(shape[1:]), channels=3))
     gray = load_image(path, size=None if tuple(shape) == DIGIT_SHAPE else tuple(shape[1:]))
     return fit_to_input(gray, shape, invert="auto")
 

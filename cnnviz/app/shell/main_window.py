@@ -42,6 +42,7 @@ from cnnviz.app.editor.layer_editor import LayerEditor
 from cnnviz.app.input.panel import InputPanel, accept_image_drop
 from cnnviz.app.shell.file_actions import FileActions
 from cnnviz.app.shell.menus import Shortcut, add_action
+from cnnviz.app.shell.mode_switch import ModeSwitch
 from cnnviz.app.shell.settings import AppSettings
 from cnnviz.app.shell.step_actions import ACTIONS, DebuggerActions
 from cnnviz.app.training.panel import TrainingPanel
@@ -92,11 +93,13 @@ class MainWindow(QMainWindow):
         self._state_before = QByteArray()
         self.debugger = DebuggerActions(self.ctrl, self)
         self.debugger.set_interval(self.settings.play_interval_ms)
+        self.mode_switch = ModeSwitch(self.ctrl, self)  # train/eval: batch norm, dropout
         self._build_docks()
         self.files = FileActions(self, self.ctrl, self.settings, self.panels,
                                  lambda: self.theme_name)
         self._build_menus()
-        self.addToolBar(self.debugger.make_toolbar(self))
+        self.addToolBar(toolbar := self.debugger.make_toolbar(self))
+        toolbar.addAction(self.mode_switch.action)
         self._build_status_bar()
         self.ctrl.error_raised.connect(self._on_error_raised)
         self.ctrl.status_changed.connect(self._on_status_changed)
@@ -192,6 +195,7 @@ class MainWindow(QMainWindow):
         for key, *_ in ACTIONS:
             debug.addAction(self.debugger.actions[key])
         debug.addSeparator()
+        debug.addAction(self.mode_switch.action)
         self.batch_action = self._add(debug, "Step a mini-batch…", self.batch_dialog, "Ctrl+B")
         self._add(debug, "Step one example", self.single_example, "Ctrl+Shift+B")
         self._build_view_menu(bar.addMenu("&View"))

@@ -277,6 +277,16 @@ class ThumbGrid(QWidget):
         w, h = self._cell_size()
         self.setFixedSize(self.cols * (w + 4), self.rows * (h + 4))
 
+    def set_columns(self, cols: int) -> None:
+        """Lay the maps out in `cols` columns (fewer rows: for a half-height lane)."""
+        C = self.stack_shape[0]
+        if self.vector or C <= 3:
+            return
+        self.cols = min(cols, C)
+        self.rows = -(-C // self.cols)
+        self._resize()
+        self.update()
+
     def fit_height(self, height: int) -> None:
         """Shrink (or grow back) the maps so that the grid is at most `height` pixels tall,
         never larger than their natural size nor smaller than one pixel per cell."""

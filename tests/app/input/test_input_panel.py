@@ -172,3 +172,18 @@ def test_a_stroke_on_the_windows_canvas_updates_prediction_and_pipeline(qtbot, s
     summary = window.panels["prediction"].summary.text()
     assert summary.startswith(f"predicted {int(np.argmax(probabilities))}")
     window.close()
+
+
+def test_an_image_loaded_for_a_colour_network_keeps_its_colours(qtbot, tmp_path):
+    picture = np.zeros((16, 16, 3), dtype=np.uint8)
+    picture[..., 0], picture[4:12, 4:12, 2] = 255, 200  # red with a blue-ish square
+    path = tmp_path / "colour.png"
+    Image.fromarray(picture).save(path)
+    ctrl = AppController("rgb-shapes", user_weights=False)
+    x = input_from_file(path, ctrl.spec.input_shape)
+    assert x.shape == (3, 16, 16)
+    np.testing.assert_allclose(x[0], 1.0)
+    np.testing.assert_allclose(x[1], 0.0)
+    assert x[2, 8, 8] == pytest.approx(200 / 255) and x[2, 0, 0] == 0.0
+    assert ctrl.set_input(x)
+    np.testing.assert_array_equal(ctrl.stepper.x[0], x)

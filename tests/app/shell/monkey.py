@@ -185,7 +185,9 @@ def check_state(win: MainWindow) -> list[str]:
     if st.net is not ctrl.network:
         problems.append("the stepper runs another network than the controller holds")
     layers = len(ctrl.spec.layers)
-    if len(win.panels["pipeline"].columns) != layers + 2:
+    inner = sum(len(lay.body) + len(lay.shortcut) for lay in ctrl.spec.layers
+                if lay.type == "residual")  # a block's inner layers have columns of their own
+    if len(win.panels["pipeline"].columns) != layers + inner + 2:
         problems.append("the pipeline's columns do not match the network")
     if ctrl.selection.layer is not None and not 0 <= ctrl.selection.layer < layers:
         problems.append(f"selected layer {ctrl.selection.layer} of {layers}")

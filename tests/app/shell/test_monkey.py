@@ -67,3 +67,26 @@ def test_the_monkey_tries_every_kind_of_action(window):
                                     [w for w, _ in monkey.actions])[0]
         kinds.add(action.__name__)
     assert kinds == {a.__name__ for _, a in monkey.actions}
+
+
+@pytest.mark.parametrize("preset", ["deep-sigmoid-skip", "lenet5-dropout"])
+def test_a_short_random_walk_on_a_block_network(window, qtbot, qtlog, preset):
+    """Blocks, batch norm and dropout under the same random user (a few seconds each); the
+    train/eval switch is flipped now and then between the monkey's actions."""
+    window.ctrl.load_preset(preset)
+    monkey = Monkey(window, 7, [preset])
+    deadline = time.monotonic() + 6
+    while time.monotonic() < deadline and len(monkey.log) < 120:
+        done = monkey.act()
+        if monkey.rng.random() < 0.05 and not window.ctrl.busy:
+            window.mode_switch.action.trigger()
+            done += " + train/eval switch"
+        qtbot.wait(1)
+        problems = check_state(window) if not window.ctrl.busy else []
+        assert problems == [], f"after action {len(monkey.log)} ({done}): {problems}\n" \
+                               + "\n".join(monkey.log[-15:])
+    window.panels["training"].shutdown()
+    assert len(monkey.log) >= 15, "the monkey hardly got to act"
+    assert [r.message for r in qtlog.records
+            if r.type in (QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg)] == []
+    assert check_state(window) == []

@@ -1,0 +1,182 @@
+"""One column of the pipeline: breakpoint markers, title, shape, maps and their range."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QFont
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
+
+from cnnviz.app.controller import AppController
+from cnnviz.app.debugger.color_scales import Content, Levels, display_of
+from cnnviz.app.debugger.pipeline_content import (
+    LOSS,
+    Key,
+    inner_ref,
+    object_name,
+    step_names_of,
+)
+from cnnviz.app.widgets.mapview import ThumbGrid, same_data
+from cnnviz.app.widgets.theme import Colors
+
+
+class ColumnHost(Protocol):
+    """What a column needs of the panel it sits in: the controller."""
+
+    ctrl: AppController
+
+
+class LayerColumn(QFrame):
+    """One column: breakpoint markers, title, shape, maps and their range."""
+
+    def __init__(self, pipeline: ColumnHost, key: Key, title: str,
+                 shape: tuple[int, ...], compact: bool = False) -> None:
+        super().__init__()
+        self.pipeline, self.key, self.shape = pipeline, key, tuple(shape)
+        self.block = inner_ref(key).layer if inner_ref(key) is not None else None
+        self.share = 1.0  # the part of the panel's height its maps may take (lanes: less)
+        self.mode = ""
+        self.source: np.ndarray | None = None  # the record array behind the thumbnails
+        self._drawn: tuple = ("column", None)
+        self.setObjectName(object_name(key))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.setSpacing(3)
+        gutter = self._gutter()
+        if not compact:
+            layout.addLayout(gutter)
+        self.title = QLabel(title)
+        self.title.setFont(bold_font())
+        self.shape_label = QLabel("×".join(str(s) for s in shape))
+        self.shape_label.setObjectName("shape")
+        self.mode_label = QLabel("")
+        self.thumbs = ThumbGrid(shape)
+        if compact:  # a block's lane: half the height, so wider and flatter
+            self.thumbs.set_columns(8 if self.thumbs.stack_shape[0] > 16 else 4)
+        self.thumbs.unit_clicked.connect(self._on_unit_clicked)
+        heading = QHBoxLayout()
+        heading.addStretch(1)
+        for widget in (self.title, self.shape_label):
+            heading.addWidget(widget)
+        heading.addStretch(1)
+        if compact:  # the breakpoint markers beside the title: one line less
+            heading.insertLayout(0, gutter)
+        layout.addLayout(heading)
+        self.mode_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(self.mode_label)
+        layout.addWidget(self.thumbs, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addStretch(1)
+        self.setFrameShape(QFrame.Shape.Box)
+        self.setLineWidth(1)
+        self.setToolTip(f"{title}: click a map to select a layer and unit; "
+                        "right-click to toggle breakpoints")
+
+    def _gutter(self) -> QHBoxLayout:
+        """The breakpoint markers: F<l> and B<l> (or L for the loss column)."""
+        row = QHBoxLayout()
+        self.markers: dict[str, QToolButton] = {}
+        for name in self.step_names():
+            button = QToolButton()
+            button.setCheckable(True)
+            button.setObjectName(f"breakpoint_{name}")
+            button.setToolTip(f"Toggle a breakpoint on step {name} (F5 stops after it)")
+            button.clicked.connect(lambda _=False, s=name: self.pipeline.ctrl.toggle_breakpoint(s))
+            self.markers[name] = button
+            row.addWidget(button)
+        return row
+
+    def step_names(self) -> list[str]:
+        """The steps this column stands for."""
+        return step_names_of(self.key)
+
+    def refresh(self, ctrl: AppController, colors: Colors, content: Content,
+                scale: str = "column", shared: dict | None = None) -> None:
+        """Show the current content (under a colour scale) and the breakpoint state."""
+        array, self.mode, signed = content
+        shown, shown_signed, levels = display_of(content, scale, shared or {})
+        drawn = (scale, levels)
+        if not same_data(array, self.source) or drawn != self._drawn:
+            self.source, self._drawn = array, drawn
+            self.thumbs.set_array(shown, shown_signed, levels)
+        self.thumbs.outline_color = colors.outline
+        self.mode_label.setText(self._mode_text(ctrl, array, scale, levels))
+        for name, button in self.markers.items():
+            on = name in ctrl.stepper.breakpoints
+            button.setChecked(on)
+            button.setText(("● " if on else "○ ") + name)
+            set_style(button, f"color: {colors.breakpoint if on else colors.dim};"
+                               "font-weight: bold; border: none;")
+
+    def _mode_text(self, ctrl: AppController, array: np.ndarray | None, scale: str,
+                   levels: Levels | None) -> str:
+        """What the column shows and its range (the shared range under a shared scale)."""
+        loss_name = "softmax p" if ctrl.spec.loss == "cross_entropy" else "output ŷ"
+        text = {"output": "o", "delta": "δ = ∂E/∂o", "input": "input x",
+                "loss": loss_name, "": "not yet computed"}[self.mode]
+        if scale == "log" and self.mode not in ("loss", "") and array is not None:
+            text = f"log₁₀|{text.split(' ')[0]}|"
+        if levels is not None:
+            text += f"  [{levels[0]:.3g}, {levels[1]:.3g}] shared"
+        elif array is not None and array.size:
+            text += f"  [{np.nanmin(array):.3g}, {np.nanmax(array):.3g}]"
+        if self.key == LOSS and ctrl.stepper.record("L") is not None:
+            text = f"E = {float(ctrl.stepper.record('L').values['loss']):.4g}\n" + text
+        return text
+
+    def _on_unit_clicked(self, unit: tuple) -> None:
+        """Select the clicked unit (and so its layer) everywhere; a unit inside a block
+        selects the block (units are those of top-level layers' outputs)."""
+        if isinstance(self.key, int):
+            self.pipeline.ctrl.select_unit(self.key, unit)
+        else:
+            self.pipeline.ctrl.select_layer(self.block)
+
+    def mousePressEvent(self, event) -> None:
+        """A click on the column (outside the maps) selects the layer (or its block)."""
+        layer = self.key if isinstance(self.key, int) else self.block
+        if event.button() == Qt.MouseButton.LeftButton and layer is not None:
+            self.pipeline.ctrl.select_layer(layer)
+        super().mousePressEvent(event)
+
+    def breakpoint_menu(self) -> QMenu:
+        """The right-click menu: toggle a breakpoint on each of this column's steps."""
+        menu = QMenu(self)
+        ctrl = self.pipeline.ctrl
+        for name in self.step_names():
+            state = "Clear" if name in ctrl.stepper.breakpoints else "Set"
+            action = QAction(f"Toggle breakpoint on {name} ({state.lower()} it)", menu)
+            action.setObjectName(f"toggle_breakpoint_{name}")
+            action.triggered.connect(lambda _=False, s=name: ctrl.toggle_breakpoint(s))
+            menu.addAction(action)
+        return menu
+
+    def contextMenuEvent(self, event) -> None:
+        """Right-click: toggle a breakpoint on this column's steps."""
+        menu = self.breakpoint_menu()
+        if menu.actions():
+            self.popup_menu(menu, event.globalPos())
+
+    @staticmethod
+    def popup_menu(menu: QMenu, pos) -> None:
+        """Show a menu modally at a screen position (tests replace this)."""
+        menu.exec(pos)
+
+
+
+def set_style(widget: QWidget, style: str) -> None:
+    """setStyleSheet only when it changes (restyling is the slowest part of a refresh)."""
+    if widget.styleSheet() != style:
+        widget.setStyleSheet(style)
+
+
+def bold_font(size: int | None = None) -> QFont:
+    """A bold font, optionally of a given point size."""
+    font = QFont()
+    font.setBold(True)
+    if size:
+        font.setPointSize(size)
+    return font
+
+
