@@ -9,11 +9,12 @@ import time
 
 from PySide6.QtCore import QEventLoop, QObject, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication, QSplashScreen
+from PySide6.QtWidgets import QApplication
 
 from cnnviz.app.shell.app_icon import APP_ID, app_icon, app_icon_pixmap
 from cnnviz.app.shell.kernel_gate import KernelGate
 from cnnviz.app.shell.settings import APPLICATION, ORGANIZATION, AppSettings
+from cnnviz.app.shell.splash import Splash
 from cnnviz.app.shell.startup_probe import PROBE_VARIABLE, start_probe
 from cnnviz.app.widgets.theme import apply_theme
 from cnnviz.app.widgets.wheel_guard import install_wheel_guard
@@ -22,7 +23,6 @@ KERNEL_FAMILIES = ("conv", "conv_wide", "pool", "dense", "activations", "losses"
 SPLASH_TICK_MS = 250
 WINDOW_WAIT_S = 10.0  # the background stages start when the window is up, or after this
 WAIT_TICK_MS = 5  # while the window waits for its first kernels
-HEADLESS = ("offscreen", "minimal")  # platforms without a screen: no splash to show
 
 
 def kernel_counts() -> dict[str, int]:
@@ -56,7 +56,7 @@ def splash_text(counts: dict[str, int], seconds: float) -> str:
 class SplashProgress(QObject):
     """Rewrites the splash message a few times a second while the kernels warm up."""
 
-    def __init__(self, splash: QSplashScreen) -> None:
+    def __init__(self, splash: Splash) -> None:
         super().__init__(splash)
         self.splash = splash
         self.started = time.perf_counter()
@@ -154,7 +154,7 @@ class _Starter(QObject):
 
     window_ready = Signal(float)  # time.time() when the window is shown and steppable
 
-    def __init__(self, splash: QSplashScreen, progress: SplashProgress | None = None,
+    def __init__(self, splash: Splash, progress: SplashProgress | None = None,
                  preset: str | None = None) -> None:
         super().__init__()
         self.splash, self.progress, self.preset = splash, progress, preset
@@ -201,7 +201,7 @@ def launch() -> int:
     app = make_application()
     settings = AppSettings()
     apply_theme(app, settings.theme)
-    splash = QSplashScreen(app_icon_pixmap(128))
+    splash = Splash(app_icon_pixmap(128))
     splash.resize(560, 200)
     progress = SplashProgress(splash)
     starter = _Starter(splash, progress, settings.last_preset)
@@ -211,9 +211,8 @@ def launch() -> int:
     starter.window_ready.connect(thread.proceed)
     probe = start_probe(starter) if os.environ.get(PROBE_VARIABLE) else None
     thread.start()
-    if app.platformName() not in HEADLESS:  # offscreen, show() waits 1 s for an expose
-        progress.start()
-        splash.show()
+    progress.start()
+    splash.show()
     QTimer.singleShot(0, starter.show_window)  # built while the kernels load
     code = app.exec()
     thread.wait()

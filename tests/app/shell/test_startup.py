@@ -107,3 +107,23 @@ def test_the_status_bar_shows_the_background_progress(gated_window, qtbot, artif
     win.statusBar().grab().save(str(artifacts_dir / "status_bar_kernel_progress.png"))
     gate.advance("all")
     assert not progress.isVisible()
+
+
+def test_the_splash_shows_the_icon_and_the_progress_without_waiting(qtbot, artifacts_dir):
+    import time
+
+    from cnnviz.app.shell import launch
+    from cnnviz.app.shell.app_icon import app_icon_pixmap
+    from cnnviz.app.shell.splash import Splash
+
+    splash = Splash(app_icon_pixmap(128))
+    qtbot.addWidget(splash)
+    splash.resize(560, 200)
+    started = time.perf_counter()
+    splash.show()
+    splash.finish(None)
+    assert time.perf_counter() - started < 0.5  # QSplashScreen waits 1 s in each of these
+    counts = dict.fromkeys(launch.KERNEL_FAMILIES, 0) | {"conv": 4}
+    splash.showMessage(launch.splash_text(counts, 1.4))
+    assert splash.message().startswith("cnnviz: preparing the numeric kernels")
+    splash.grab().save(str(artifacts_dir / "splash.png"))
