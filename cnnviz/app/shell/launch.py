@@ -103,6 +103,8 @@ class Warmup(QThread):
             started = time.perf_counter()
             self._stages()
             self.finished_in.emit(time.perf_counter() - started)
+        except _StoppedError:  # the app is quitting: no need for the other kernels
+            pass
         except Exception:  # noqa: BLE001 - the window still works, just slower at first
             self.stage_ready.emit("failed", None)
             self.finished_in.emit(-1.0)
@@ -126,8 +128,18 @@ class Warmup(QThread):
             warmup_spec(spec, self.dtype)
             self.stage_ready.emit("pass", spec)
         offset = total - len(WARMUP_PARTS)
-        warmup(self.dtype, lambda done, _n, what: self.part.emit(done + offset, total, what))
+        warmup(self.dtype, lambda done, _n, what: self._part(done + offset, total, what))
         self.stage_ready.emit("all", None)
+
+    def _part(self, done: int, total: int, what: str) -> None:
+        """Report the next part, or stop between parts when the app quits."""
+        if self.isInterruptionRequested():
+            raise _StoppedError
+        self.part.emit(done, total, what)
+
+
+class _StoppedError(Exception):
+    """The warm-up was asked to stop (the window closed before it finished)."""
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:
@@ -215,5 +227,7 @@ def launch() -> int:
     splash.show()
     QTimer.singleShot(0, starter.show_window)  # built while the kernels load
     code = app.exec()
+    thread.requestInterruption()  # stop after the part compiling now
+    thread.proceed()
     thread.wait()
     return int(probe.finish(code) if probe is not None else code)

@@ -127,3 +127,22 @@ def test_the_splash_shows_the_icon_and_the_progress_without_waiting(qtbot, artif
     splash.showMessage(launch.splash_text(counts, 1.4))
     assert splash.message().startswith("cnnviz: preparing the numeric kernels")
     splash.grab().save(str(artifacts_dir / "splash.png"))
+
+
+def test_the_warm_up_stops_between_parts_when_asked(qtbot):
+    """Closing the window early does not wait for every kernel to compile."""
+    from cnnviz.app.shell.launch import Warmup
+
+    thread = Warmup()
+    stages, parts = [], []
+
+    def first_part(*args: object) -> None:  # runs in the thread: the app quits now
+        parts.append(args)
+        thread.requestInterruption()
+
+    thread.stage_ready.connect(lambda stage, _spec: stages.append(stage),
+                               Qt.ConnectionType.DirectConnection)
+    thread.part.connect(first_part, Qt.ConnectionType.DirectConnection)
+    with qtbot.waitSignal(thread.finished, timeout=60_000):
+        thread.start()
+    assert parts == [(0, 4, "convolutions")] and stages == []  # no "all", no "failed"
