@@ -24,10 +24,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="timed runs per figure (50)")
     parser.add_argument("--threads", type=positive_int, default=2, help="PyTorch threads (2)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--startup", action="store_true",
+                        help="instead: seconds from launch to an interactive window, cold "
+                        "(empty Numba cache) and warm, in fresh processes")
+    parser.add_argument("--startup-runs", type=positive_int, default=3,
+                        help="cold and warm launches each for --startup (3)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print the figures (text, or JSON with --json)."""
+    if args.startup:
+        # lazy import: the CLI loads only what this command needs (start-up time)
+        from cnnviz.commands.bench_startup import format_startup, startup_figures
+
+        figures = startup_figures(args.startup_runs)
+        print(json.dumps(figures) if args.json else format_startup(figures))
+        return 0
     # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.benchmark import format_figures, run_benchmarks
 

@@ -1,21 +1,25 @@
 """Compile (or load from Numba's cache) every kernel before the user needs it.
 
 The first call of a kernel compiles it: about a second each when cold, a few
-milliseconds when the on-disk cache is warm. The GUI calls `warmup` on a worker
-thread at start-up so that the first step never freezes the window. Every code path
-is visited once: the direct and the tap-matrix convolution (few / many output
-channels), the general strided one (also the fallback for non-finite values), and the
-2×2 and general max pools.
+milliseconds when the on-disk cache is warm. The GUI warms up on a worker thread at
+start-up so that no step freezes the window, in three stages: `warmup_spec` with
+`backward=False` (the forward pass of the opening network: enough for the window and
+the first F10s), `warmup_spec` (its whole first pass), then `warmup` (every code path,
+part by part: the direct and the tap-matrix convolution for few / many output channels,
+the general strided one, also the fallback for non-finite values, the 2×2 and general
+max pools, and every other op family).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 
 from cnnviz.core import kernels as K
 from cnnviz.core.kernels.conv import DIRECT_MAX_OUT
+from cnnviz.core.network import Network
 
 
 def _conv_paths(t: type) -> None:
@@ -50,13 +54,8 @@ def _norm_and_dropout(t: type) -> None:
     K.dropout_backward(K.dropout_forward(x, x, 0.5), x, 0.5)
 
 
-def warmup(dtype: str = "float32") -> float:
-    """Run every kernel once on tiny arrays of `dtype`; returns the seconds it took."""
-    start = time.perf_counter()
-    t = np.dtype(dtype).type
-    _conv_paths(t)
-    _pool_paths(t)
-    _norm_and_dropout(t)
+def _dense_activations_losses(t: type) -> None:
+    """Dense layers, every activation and both losses."""
     x = np.ones((1, 1, 4, 4), dtype=t)
     flat = x.reshape(1, -1)
     dw = np.ones((2, 16), dtype=t)
@@ -69,4 +68,42 @@ def warmup(dtype: str = "float32") -> float:
     labels = np.zeros(1, dtype=np.int64)
     K.softmax_cross_entropy(z, labels)
     K.mse_loss(z, labels)
+
+
+# The parts of `warmup`, in order, each with the words a progress message uses.
+WARMUP_PARTS: tuple[tuple[str, Callable[[type], None]], ...] = (
+    ("convolutions", _conv_paths),
+    ("pooling", _pool_paths),
+    ("batch norm and dropout", _norm_and_dropout),
+    ("dense layers, activations and losses", _dense_activations_losses),
+)
+
+
+def warmup(dtype: str = "float32",
+           on_part: Callable[[int, int, str], None] | None = None) -> float:
+    """Run every kernel once on tiny arrays of `dtype`; returns the seconds it took.
+
+    `on_part(done, total, name)` is called before each part (and once more at the end).
+    """
+    start = time.perf_counter()
+    t = np.dtype(dtype).type
+    for done, (name, part) in enumerate(WARMUP_PARTS):
+        if on_part is not None:
+            on_part(done, len(WARMUP_PARTS), name)
+        part(t)
+    if on_part is not None:
+        on_part(len(WARMUP_PARTS), len(WARMUP_PARTS), "")
+    return time.perf_counter() - start
+
+
+def warmup_spec(spec: object, dtype: str = "float32", backward: bool = True) -> float:
+    """Compile exactly the kernels one pass of a network uses (its forward pass only, or
+    forward, loss and backward) by running it on one zero example; returns the seconds."""
+    start = time.perf_counter()
+    net = Network.from_spec(spec, seed=0, dtype=dtype)
+    x = np.zeros((1, *net.spec.input_shape), dtype=net.dtype)
+    if backward:
+        net.run_pass(x, np.zeros(1, dtype=np.int64))
+    else:
+        net.forward(x)
     return time.perf_counter() - start

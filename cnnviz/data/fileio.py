@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tempfile
@@ -99,11 +100,13 @@ def write_bytes_atomically(path: str | os.PathLike, data: bytes) -> None:
 def bundled_file(*parts: str) -> Traversable:
     """A file shipped in cnnviz.resources, e.g. bundled_file("samples", "digit_7.png").
 
-    Installed, the files are the package cnnviz.resources; in a source checkout that is
-    imported without installing, they are the resources/ folder beside cnnviz/.
+    Run from a source checkout (a pyproject.toml beside cnnviz/), they are its resources/
+    folder, even when another checkout is installed in editable mode; installed (and in
+    the bundle), they are the package cnnviz.resources.
     """
-    try:
-        root: Traversable = resources.files("cnnviz.resources")
-    except ModuleNotFoundError:
-        root = Path(__file__).resolve().parents[2] / "resources"
+    checkout = Path(__file__).resolve().parents[2]
+    root: Traversable = checkout / "resources"
+    if not (checkout / "pyproject.toml").is_file() or not root.is_dir():
+        with contextlib.suppress(ModuleNotFoundError):
+            root = resources.files("cnnviz.resources")
     return root.joinpath(*parts)

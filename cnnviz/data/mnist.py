@@ -7,6 +7,7 @@ no caller can change what the next caller gets.
 from __future__ import annotations
 
 import functools
+import zipfile
 
 import numpy as np
 
@@ -33,7 +34,7 @@ def _cached() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         raw = raw_digits()
         images, labels = raw["images"], raw["labels"]
         train, test = raw["train_indices"], raw["test_indices"]
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
         raise DataError(f"{where}: bundled MNIST missing or damaged ({error}); "
                         "reinstall cnnviz") from error
     images = to_nchw(to_unit_float(images, where), where)

@@ -40,7 +40,9 @@ from cnnviz.app.debugger.pipeline import PipelineView
 from cnnviz.app.debugger.prediction import PredictionPanel
 from cnnviz.app.editor.layer_editor import LayerEditor
 from cnnviz.app.input.panel import InputPanel, accept_image_drop
+from cnnviz.app.shell.app_icon import app_icon
 from cnnviz.app.shell.file_actions import FileActions
+from cnnviz.app.shell.kernel_gate import KernelGate, KernelProgress
 from cnnviz.app.shell.menus import Shortcut, add_action
 from cnnviz.app.shell.mode_switch import ModeSwitch
 from cnnviz.app.shell.settings import AppSettings
@@ -78,14 +80,17 @@ class MainWindow(QMainWindow):
 
     def __init__(self, controller: AppController | None = None, *,
                  settings: QSettings | None = None, preset: str | None = None,
-                 theme: str | None = None, restore_layout: bool = True) -> None:
+                 theme: str | None = None, restore_layout: bool = True,
+                 before_kernels: Callable[[], object] | None = None) -> None:
         super().__init__()
+        self._before_kernels = before_kernels  # the launcher waits for kernels there
         install_wheel_guard()  # before any panel exists: the wheel edits no value it passes
         self.settings = AppSettings(settings)
         name = preset or self.settings.last_preset
         self.ctrl = controller or AppController(name if _preset_exists(name) else "lenet5")
         self.ctrl.setParent(self)
         self.setWindowTitle(f"cnnviz {__version__} — see backpropagation happen")
+        self.setWindowIcon(app_icon())
         self.theme_name = theme or self.settings.theme
         self.point_size = themes.BASE_POINT_SIZE
         self.presentation = False
@@ -119,9 +124,12 @@ class MainWindow(QMainWindow):
         """The seven panels, arranged for a 1280×720 screen and up."""
         self.panels: dict[str, QWidget] = {
             "pipeline": PipelineView(self.ctrl), "inspector": Inspector(self.ctrl),
-            "explain": ExplainPanel(self.ctrl), "prediction": PredictionPanel(self.ctrl)}
+            "explain": ExplainPanel(self.ctrl)}
         for key, (panel_class, _title) in EXTERNAL.items():
             self.panels[key] = panel_class(self.ctrl)
+        if self._before_kernels is not None:
+            self._before_kernels()  # the prediction panel runs a forward pass: kernels
+        self.panels["prediction"] = PredictionPanel(self.ctrl)
         self.docks: dict[str, QDockWidget] = {}
         for key in DOCKS:
             title = TITLES.get(key) or EXTERNAL[key][1]
@@ -242,6 +250,13 @@ class MainWindow(QMainWindow):
             label.setContentsMargins(8, 0, 8, 0)
             self.statusBar().addPermanentWidget(label)
 
+    def attach_kernel_gate(self, gate: KernelGate) -> None:
+        """The launcher's warm-up: steps wait for kernels still compiling, and the status
+        bar shows the background progress until every kernel is ready."""
+        self.debugger.gate = gate
+        self.kernel_progress = KernelProgress(gate)
+        self.statusBar().insertPermanentWidget(0, self.kernel_progress)
+
     # ----- signals -------------------------------------------------------------------------
     def _on_stepper_changed(self) -> None:
         """Status bar: step and unit (the unit's field disappears when nothing is selected)."""
@@ -328,9 +343,7 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         """Help → About."""
-        QMessageBox.about(self, "About cnnviz", f"<h3>cnnviz {__version__}</h3>"
-                          "<p>See backpropagation happen: step a convolutional network forward "
-                          "and back, one operation at a time.</p>")
+        QMessageBox.about(self, "About cnnviz", about_text())
 
     # ----- layout and closing --------------------------------------------------------------
     def _restore_layout(self) -> None:
@@ -361,6 +374,15 @@ class MainWindow(QMainWindow):
             self.settings.last_preset = self.ctrl.preset_name
         self.settings.sync()
         super().closeEvent(event)
+
+
+def about_text() -> str:
+    """Help → About: the version, what cnnviz is, the licences."""
+    return (f"<h3>cnnviz {__version__}</h3>"
+            "<p>See backpropagation happen: step a convolutional network forward "
+            "and back, one operation at a time.</p>"
+            "<p>Licence: MIT. The bundled MNIST subset (Y. LeCun, C. Cortes, C. J. C. Burges) "
+            "is under CC BY-SA 3.0.</p>")
 
 
 def _preset_exists(name: str | None) -> bool:

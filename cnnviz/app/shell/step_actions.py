@@ -14,6 +14,7 @@ from PySide6.QtGui import QAction, QColor, QFont, QIcon, QKeySequence, QPainter,
 from PySide6.QtWidgets import QLabel, QSlider, QToolBar, QWidget
 
 from cnnviz.app.controller import AppController
+from cnnviz.app.shell.kernel_gate import KernelGate
 
 # (key, text, shortcut, tooltip)
 ACTIONS = [
@@ -25,6 +26,10 @@ ACTIONS = [
     ("new_pass", "New pass", "Ctrl+Shift+N", "Start a new pass on the current weights"),
     ("play", "Play", "Space", "Play: step automatically at the chosen speed; again to pause"),
 ]
+
+# What each action runs of the pass: "next" its next step, "pass" every step; the others
+# run no kernel (back, reset and a new pass restore or drop records; play steps by ticks).
+KERNEL_NEEDS = {"step": "next", "run": "pass", "run_to_end": "pass"}
 
 # Toolbar glyphs, drawn in the theme's text colour so that they read on light and dark.
 ICONS = {"step": "▶", "back": "◀", "run": "»", "run_to_end": "⇥", "reset": "⇤",
@@ -66,7 +71,7 @@ class DebuggerActions(QObject):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             action.setToolTip(f"{tip} ({shortcut})")
             action.setStatusTip(f"{tip} ({shortcut})")
-            action.triggered.connect(lambda _=False, fn=handlers[key]: self._run(fn))
+            action.triggered.connect(lambda _=False, k=key, fn=handlers[key]: self._run(fn, k))
             parent.addAction(action)
             self.actions[key] = action
         self.actions["play"].setCheckable(True)
@@ -76,12 +81,28 @@ class DebuggerActions(QObject):
         self.timer.setInterval(400)
         self.timer.timeout.connect(self._on_tick)
         ctrl.busy_changed.connect(self._on_busy_changed)
+        self.gate: KernelGate | None = None  # the launcher's warm-up (None: compile on demand)
 
-    def _run(self, fn: Callable[[], object]) -> None:
-        """Any manual action other than play pauses the animation first."""
+    def _run(self, fn: Callable[[], object], key: str = "") -> None:
+        """Any manual action other than play pauses the animation first; an action that
+        needs kernels still compiling waits for them (busy cursor) instead of compiling."""
         if fn != self.toggle_play:
             self.pause()
-        fn()
+        need = KERNEL_NEEDS.get(key)
+        if self.gate is None or need is None:
+            fn()
+        elif not self.gate.run_when_ready(lambda: self.kernels_ready(need), fn):
+            self.ctrl.status_changed.emit("Still preparing the kernels for the last action…")
+        elif self.gate.waiting:
+            self.ctrl.status_changed.emit("Waiting for kernels still compiling in the background…")
+
+    def kernels_ready(self, need: str = "next") -> bool:
+        """Whether the next step ("next") or the whole pass ("pass") compiles nothing."""
+        if self.gate is None:
+            return True
+        stepper = self.ctrl.stepper
+        step = (stepper.next_step_name or "F0") if need == "next" else None
+        return self.gate.ready_for(self.ctrl.spec.to_dict(), str(self.ctrl.network.dtype), step)
 
     # ----- play ----------------------------------------------------------------------------
     @property
@@ -128,7 +149,10 @@ class DebuggerActions(QObject):
             action.setIcon(glyph_icon(glyph, color))
 
     def _on_tick(self) -> None:
-        """One animation frame: a step; stop at the end or after a breakpoint step."""
+        """One animation frame: a step; stop at the end or after a breakpoint step (a frame
+        whose step needs a kernel still compiling is skipped)."""
+        if not self.kernels_ready():
+            return
         record = self.ctrl.step()
         if (record is None or self.ctrl.stepper.finished
                 or record.name in self.ctrl.stepper.breakpoints):
