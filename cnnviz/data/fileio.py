@@ -99,11 +99,15 @@ def write_bytes_atomically(path: str | os.PathLike, data: bytes) -> None:
 def bundled_file(*parts: str) -> Traversable:
     """A file shipped in cnnviz.resources, e.g. bundled_file("samples", "digit_7.png").
 
-    Installed, the files are the package cnnviz.resources; in a source checkout that is
-    imported without installing, they are the resources/ folder beside cnnviz/.
+    In a source checkout (a pyproject.toml beside cnnviz/) the files are its resources/
+    folder, even when an editable install of another checkout provides cnnviz.resources;
+    installed, they are the package cnnviz.resources.
     """
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "pyproject.toml").is_file() and (checkout / "resources").is_dir():
+        return (checkout / "resources").joinpath(*parts)
     try:
         root: Traversable = resources.files("cnnviz.resources")
     except ModuleNotFoundError:
-        root = Path(__file__).resolve().parents[2] / "resources"
+        root = checkout / "resources"
     return root.joinpath(*parts)
