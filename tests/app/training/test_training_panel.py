@@ -222,6 +222,7 @@ def test_gradient_norms_show_vanishing_gradients_in_deep_sigmoid(qtbot, controll
                                                                  artifacts_dir):
     """One log-scale curve per parameter tensor, in depth order, with the engine's numbers."""
     assert controller.load_preset("deep-sigmoid")
+    assert controller.weight_book.reset()  # vanishing gradients show at initialisation
     controller.set_dataset(make_shapes(n=60, size=28, seed=2))
     panel = TrainingPanel(controller)
     qtbot.addWidget(panel)
