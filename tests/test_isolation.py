@@ -24,7 +24,7 @@ def test_home_and_xdg_folders_point_under_the_temporary_root():
         assert _under_test_root(os.environ[name]), f"${name} = {os.environ[name]}"
     assert _under_test_root(Path.home())
     assert _under_test_root(user_data_dir())
-    assert _under_test_root(user_weights_path("lenet5"))
+    assert _under_test_root(user_weights_path("lenet5", "mnist"))
 
 
 def test_monkeypatch_undo_cannot_restore_the_real_home(monkeypatch):
@@ -33,9 +33,9 @@ def test_monkeypatch_undo_cannot_restore_the_real_home(monkeypatch):
     monkeypatch.setenv("HOME", "/somewhere/else")
     monkeypatch.undo()
     assert _under_test_root(os.environ["HOME"])
-    assert _under_test_root(user_weights_path("square"))
+    assert _under_test_root(user_weights_path("square", "shapes-8x8-2"))
     monkeypatch.delenv("CNNVIZ_DATA_DIR")  # even without the override: XDG_DATA_HOME
-    assert _under_test_root(user_weights_path("square"))
+    assert _under_test_root(user_weights_path("square", "shapes-8x8-2"))
 
 
 def test_subprocesses_and_qt_settings_resolve_under_the_temporary_root():

@@ -103,23 +103,34 @@ def open_dataset_for(name: str, net: Any) -> Any:
     """open_dataset(name); synthetic shapes are generated to fit the network, and image
     files and folders keep colour when the network takes 3 channels."""
     # lazy import: the CLI loads only what this command needs (start-up time)
-    from cnnviz.data import open_dataset
-    from cnnviz.data.registry import open_dataset_with_channels
+    from cnnviz.engine.bundled import open_dataset_fitting
 
-    channels, size, _ = net.spec.input_shape
-    if name == "shapes":
-        return _shapes_for(net)
-    if name == "shapes-rgb":
-        return open_dataset(name, size=size)
-    return open_dataset_with_channels(name, channels)
+    return open_dataset_fitting(name, net.spec)
 
 
-def _shapes_for(net: Any) -> Any:
-    """The shapes dataset sized and classed for net (e.g. 8×8, square vs other)."""
+WEIGHTS_HELP = ("bundled (a preset's trained weights, the default for --preset), fresh "
+                "(seeded initial weights, the default for --spec), user (your kept weights "
+                "for the preset and dataset) or FILE (an .npz)")
+
+
+def add_weights_argument(parser: Any) -> None:
+    """The --weights bundled|fresh|user|FILE option."""
+    parser.add_argument("--weights", metavar="bundled|fresh|user|FILE", help=WEIGHTS_HELP)
+
+
+def load_chosen_weights(net: Any, choice: str | None, preset: str | None,
+                        dataset: str | None = None, flag: str = "") -> str:
+    """Load --weights into net (default: bundled for a preset, else fresh); returns what
+    was loaded in words. `dataset` (default the bundled one) keys the user's weights."""
     # lazy import: the CLI loads only what this command needs (start-up time)
-    from cnnviz.data import open_dataset
+    from cnnviz.cli import UserError
+    from cnnviz.engine.bundled import apply_weights, bundled_dataset, dataset_name_for
 
-    _, H, _ = net.spec.input_shape
-    if net.spec.num_classes == 2:
-        return open_dataset("shapes", size=H, classes=("square", "other"))
-    return open_dataset("shapes", size=H)
+    choice = choice or ("bundled" if preset else "fresh")
+    if choice == "fresh":
+        return f"fresh weights (seed {net.seed})"
+    try:
+        key = dataset_name_for(dataset or bundled_dataset(net.spec), net.spec)
+        return apply_weights(net, choice, preset, key if choice == "user" else "")
+    except ValueError as error:
+        raise UserError(f"{flag or f'--weights {choice}'}: {error}") from None

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from cnnviz.commands.argtypes import non_negative_int, seed
+from cnnviz.commands.common import add_weights_argument, load_chosen_weights
 
 
 def register(subparsers: Any) -> None:
@@ -29,9 +30,9 @@ def register(subparsers: Any) -> None:
     source.add_argument("--preset", help="a built-in network")
     source.add_argument("--spec", metavar="FILE", help="a network spec (JSON file)")
     source.add_argument("--session", metavar="FILE", help="a .cnnviz session")
-    p.add_argument("--weights", metavar="FILE", help="weights (.npz) to load into the network")
+    add_weights_argument(p)
     p.add_argument("--trained", action="store_true",
-                   help="use the weights remembered by `cnnviz train` for --preset")
+                   help="the same as --weights user (your kept weights for --preset)")
     inputs = p.add_mutually_exclusive_group()
     inputs.add_argument("--index", type=non_negative_int, metavar="I",
                         help="example I of --dataset (default: 0, or the session's input)")
@@ -118,21 +119,12 @@ def _network(args: argparse.Namespace, session: Any) -> Any:
     else:
         net = build_network(spec_source(args.spec, args.preset), args.seed,
                             args.dtype or "float32", "pass")
-    if args.trained:
-        # lazy import: the CLI loads only what this command needs (start-up time)
-        from cnnviz.engine.trainer import load_user_weights
-
-        if not args.preset or not load_user_weights(args.preset, net):
-            raise UserError("--trained: no remembered weights for this preset "
-                            "(run `cnnviz train --preset NAME` first)")
-    if args.weights:
-        # lazy import: the CLI loads only what this command needs (start-up time)
-        from cnnviz.engine.userweights import load_weights_npz
-
-        try:
-            net.load_state_dict(load_weights_npz(args.weights))
-        except ValueError as error:
-            raise UserError(f"--weights {args.weights}: {error}") from error
+    if args.trained and args.weights not in (None, "user"):
+        raise UserError(f"--trained and --weights {args.weights} do not go together")
+    choice = "user" if args.trained else args.weights
+    if session is None or choice is not None:
+        load_chosen_weights(net, choice, args.preset, args.dataset,
+                            "--trained" if args.trained else "")
     return net
 
 

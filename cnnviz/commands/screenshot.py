@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from cnnviz.commands.argtypes import non_negative_int, seed
+from cnnviz.commands.common import add_weights_argument
 
 MIN_SIZE = (640, 400)
 
@@ -19,14 +20,20 @@ MIN_SIZE = (640, 400)
 def register(subparsers: Any) -> None:
     """Add the `screenshot` sub-command."""
     p = subparsers.add_parser(
-        "screenshot", help="render the window at a step to a PNG (no display needed)",
+        "screenshot", help="render the window or one panel at a step to PNG or SVG "
+        "(no display needed)",
         description="Open the main window offscreen, run the debugger to a step, optionally "
-        "select a unit, and save the window as a PNG.")
+        "select a unit, and save the window (or, with --panel, one panel at 2×) as PNG or SVG.")
 
     p.add_argument("--preset", default="lenet5", help="network preset (default lenet5)")
     p.add_argument("--step", default="start",
                    help="step to run to: F0…, L, B…, U, or 'start' (default)")
-    p.add_argument("--out", required=True, help="the PNG file to write")
+    p.add_argument("--out", required=True, help="the .png or .svg file to write")
+    p.add_argument("--panel", help="only this panel or plot: pipeline, inspector, explain, "
+                   "prediction, editor, input, training, loss, gradnorms, compare")
+    p.add_argument("--format", choices=("png", "svg"),
+                   help="png (a panel at 2× its size) or svg (default: from --out)")
+    add_weights_argument(p)
     p.add_argument("--input", help="an image file, or mnist:INDEX (default: an MNIST 7)")
     p.add_argument("--label", type=non_negative_int, help="the label of the input (class index)")
     p.add_argument("--size", default="1440x900", help="window size WxH (default 1440x900)")
@@ -97,44 +104,36 @@ def run(args: argparse.Namespace) -> int:
     # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.cli import UserError
     from cnnviz.commands.common import check_writable
+    from cnnviz.data.fileio import write_bytes_atomically
 
     size = parse_size(args.size)
     unit = parse_unit(args.unit) if args.unit else None
-    if not args.out.lower().endswith(".png"):
-        raise UserError(f"--out {args.out!r}: the file name must end in .png")
+    fmt = args.format or args.out.lower().rsplit(".", 1)[-1]
+    if fmt not in ("png", "svg") or not args.out.lower().endswith(f".{fmt}"):
+        raise UserError(f"--out {args.out!r}: the file name must end in .png or .svg "
+                        "(and match --format)")
     out = check_writable(args.out, "--out")  # before the seconds the window takes
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    image = render(args, size, unit)
-    tmp = out.with_name(f".{out.name}.tmp.png")
-    if not image.save(str(tmp), "PNG"):
-        raise UserError(f"--out {args.out!r}: could not write the file")
-    os.replace(tmp, out)
-    print(f"wrote {out} ({image.width()}×{image.height()})", file=sys.stderr)
+    data, width, height = render(args, size, unit, fmt)
+    write_bytes_atomically(out, data)
+    print(f"wrote {out} ({width}×{height})", file=sys.stderr)
     return 0
 
 
-def render(args: argparse.Namespace, size: tuple[int, int], unit: Any) -> Any:
-    """Build the window offscreen, drive it to the requested state, grab it."""
+def render(args: argparse.Namespace, size: tuple[int, int], unit: Any,
+           fmt: str = "png") -> tuple[bytes, int, int]:
+    """Build the window offscreen, drive it to the requested state, render the window or
+    the panel; (file bytes, width, height in pixels of the image)."""
     # lazy import: the CLI loads only what this command needs (start-up time)
     from PySide6.QtCore import QSettings, QTemporaryDir
 
     # lazy import: the CLI loads only what this command needs (start-up time)
-    from cnnviz.app.controller import AppController
     from cnnviz.app.shell.launch import make_application
     from cnnviz.app.shell.main_window import MainWindow
-    from cnnviz.cli import UserError
-    from cnnviz.core.presets import get_preset
 
     app = make_application([sys.argv[0]])
-    get_preset(args.preset)  # SpecError with the list of names if unknown
-    ctrl = AppController(args.preset, seed=args.seed, user_weights=False)
-    if args.input:
-        image, label = load_input(args.input, tuple(ctrl.spec.input_shape))
-        if not ctrl.set_input(image, args.label if args.label is not None else label):
-            raise UserError(f"--input {args.input!r}: does not fit the network")
-    elif args.label is not None and not ctrl.set_input(ctrl.input_image, args.label):
-        raise UserError(f"--label {args.label}: not a class of this network")
+    ctrl = _controller(args)
     temp = QTemporaryDir()
     settings = QSettings(temp.filePath("settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(ctrl, settings=settings, theme=args.theme, restore_layout=False)
@@ -144,10 +143,50 @@ def render(args: argparse.Namespace, size: tuple[int, int], unit: Any) -> Any:
         app.processEvents()  # lay out the menu bar, docks and toolbar before stepping
         drive(window, args.step, unit, args.tab)
         app.processEvents()
-        return window.grab().toImage()
+        return _image(window, args.panel, fmt)
     finally:
         window.close()
         window.deleteLater()
+
+
+def _controller(args: argparse.Namespace) -> Any:
+    """The controller on --preset with --weights (default bundled) and --input/--label."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
+    from cnnviz.app.controller import AppController
+    from cnnviz.cli import UserError
+    from cnnviz.core.presets import get_preset
+
+    get_preset(args.preset)  # SpecError with the list of names if unknown
+    try:
+        ctrl = AppController(args.preset, seed=args.seed, weights=args.weights or "bundled")
+    except ValueError as error:
+        raise UserError(f"--weights {args.weights or 'bundled'}: {error}") from None
+    if args.input:
+        image, label = load_input(args.input, tuple(ctrl.spec.input_shape))
+        if not ctrl.set_input(image, args.label if args.label is not None else label):
+            raise UserError(f"--input {args.input!r}: does not fit the network")
+    elif args.label is not None and not ctrl.set_input(ctrl.input_image, args.label):
+        raise UserError(f"--label {args.label}: not a class of this network")
+    return ctrl
+
+
+def _image(window: Any, panel: str | None, fmt: str) -> tuple[bytes, int, int]:
+    """The window (PNG at its size) or one panel (PNG at 2×), or either as SVG."""
+    # lazy import: the CLI loads only what this command needs (start-up time)
+    from cnnviz.app.shell.figure_export import SCALE, png_bytes, render_png, render_svg
+    from cnnviz.cli import UserError
+
+    figures = window.figures.figures()
+    if panel is not None and panel not in figures:
+        raise UserError(f"--panel {panel!r}: one of {', '.join(figures)}")
+    widget = window if panel is None else figures[panel][1]
+    if fmt == "svg":
+        return render_svg(widget, f"cnnviz — {panel or 'window'}"), widget.width(), \
+            widget.height()
+    if panel is None:
+        image = window.grab().toImage()
+        return png_bytes(image), image.width(), image.height()
+    return render_png(widget), SCALE * widget.width(), SCALE * widget.height()
 
 
 def drive(window: Any, step: str, unit: Any, tab: str) -> None:

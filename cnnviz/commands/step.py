@@ -22,6 +22,7 @@ def register(subparsers: Any) -> None:
                     "each step's tensors, and explain a unit's formula with its numbers.")
     # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.commands.argtypes import non_negative_float, non_negative_int, seed
+    from cnnviz.commands.common import add_weights_argument
 
     net = p.add_mutually_exclusive_group()
     net.add_argument("--preset", help="a built-in network (default lenet5)")
@@ -40,7 +41,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--split", choices=("test", "train"), default="test",
                    help="which split --index counts in (default test, as `cnnviz export`)")
     p.add_argument("--label", help="the class label(s), e.g. 7 or 3,1,4 for a batch")
-    p.add_argument("--weights", metavar="FILE", help="a .npz of weights to load")
+    add_weights_argument(p)
     p.add_argument("--seed", type=seed, default=0, help="initial weights (default 0)")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     p.add_argument("--optimizer", help="sgd, momentum, nesterov, rmsprop, adagrad, adadelta "
@@ -96,7 +97,7 @@ def _network(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     """(net, optimizer or None, (x, y) from a session or None)."""
     # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.cli import UserError
-    from cnnviz.commands.common import build_network, spec_source
+    from cnnviz.commands.common import build_network, load_chosen_weights, spec_source
 
     if args.session:
         # lazy import: the CLI loads only what this command needs (start-up time)
@@ -122,14 +123,8 @@ def _network(args: argparse.Namespace) -> tuple[Any, Any, Any]:
         return restored.net, restored.optimizer, given
     net = build_network(spec_source(args.spec, args.preset), args.seed, args.dtype, "step",
                         optimizer=args.optimizer)
-    if args.weights:
-        # lazy import: the CLI loads only what this command needs (start-up time)
-        from cnnviz.engine.userweights import load_weights_npz
-
-        try:
-            net.load_state_dict(load_weights_npz(args.weights))
-        except ValueError as error:
-            raise UserError(f"--weights {args.weights}: {error}") from error
+    preset = None if args.spec else (args.preset or "lenet5")
+    load_chosen_weights(net, args.weights, preset, args.dataset)
     return net, None, None
 
 

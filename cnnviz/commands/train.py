@@ -54,8 +54,10 @@ def register(subparsers: Any) -> None:
                    help="also evaluate the test set every N batches (default: each epoch)")
     p.add_argument("--save", metavar="FILE",
                    help="write the result: a .cnnviz session or a .npz of weights")
-    p.add_argument("--no-remember", action="store_true",
-                   help="do not keep the weights as this preset's trained weights")
+    p.add_argument("--remember", action="store_true",
+                   help="keep the result as your weights for this preset and dataset (the "
+                        "window and --weights user then use them); off by default")
+    p.add_argument("--no-remember", action="store_true", help=argparse.SUPPRESS)  # 0.1's flag
     p.add_argument("--json", action="store_true",
                    help="one JSON object per epoch on stdout, then a summary object")
     p.set_defaults(func=run)
@@ -68,6 +70,9 @@ def run(args: argparse.Namespace) -> int:
     from cnnviz.engine.trainer import TrainConfig, Trainer
 
     _check_save_path(args.save)
+    if args.remember and args.spec:
+        raise UserError("--remember: kept weights belong to a preset; with --spec use "
+                        "--save FILE.npz (and --weights FILE later)")
     net, preset = _build_network(args)
     # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.commands.common import open_dataset_for
@@ -91,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
     reporter.finish()
-    saved = [] if result.diverged else _save(args, preset, net, trainer, result)
+    saved = [] if result.diverged else _save(args, preset, net, trainer, result, dataset.name)
     reporter.summary(result, saved)
     if result.diverged:
         print(f"cnnviz train: training diverged: {result.message}", file=sys.stderr)
@@ -156,8 +161,9 @@ def _make_optimizer(name: str, lr: float) -> Any:
 
 
 def _save(args: argparse.Namespace, preset: str | None, net: Any, trainer: Any,
-          result: Any) -> list[str]:
-    """Write --save and the remembered preset weights; returns the paths written."""
+          result: Any, dataset: str) -> list[str]:
+    """Write --save and, with --remember, the user's weights for preset and dataset;
+    returns the paths written."""
     # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.engine.session import Session, save_session
     from cnnviz.engine.trainer import save_user_weights
@@ -173,12 +179,12 @@ def _save(args: argparse.Namespace, preset: str | None, net: Any, trainer: Any,
         else:
             save_weights_npz(args.save, net.state_dict())
         saved.append(str(args.save))
-    if preset is not None and not args.no_remember and result.state == "finished":
+    if preset is not None and args.remember and result.state == "finished":
         try:
-            saved.append(str(save_user_weights(preset, net)))
+            saved.append(str(save_user_weights(preset, dataset, net)))
         except OSError as error:  # a read-only data dir: --save worked, so only a warning
             print(f"cnnviz train: warning: could not remember the weights for {preset} "
-                  f"({error.strerror or error}); use --save FILE or --no-remember",
+                  f"({error.strerror or error}); use --save FILE instead of --remember",
                   file=sys.stderr)
     if not args.json:
         for path in saved:

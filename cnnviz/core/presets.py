@@ -76,6 +76,13 @@ PRESETS: dict[str, dict] = {
         "layers": [_conv(1, 4), _plain(SIGMOID), _pool2(), _plain(FLATTEN), _dense(2)],
         "loss": "mse",
     },
+    # The same network whose bundled weights hold seed 000's learned filter W_{t+n}
+    # (cnnviz.core.seed_square); only its dense layer was trained.
+    "square-seed": {
+        "input": [1, 8, 8],
+        "layers": [_conv(1, 4), _plain(SIGMOID), _pool2(), _plain(FLATTEN), _dense(2)],
+        "loss": "mse",
+    },
     "lenet5": {"input": [1, 28, 28], "layers": _lenet5(), "loss": "cross_entropy"},
     "tinyvgg": {
         "input": [1, 28, 28],
@@ -157,6 +164,8 @@ PRESETS: dict[str, dict] = {
 
 _DESCRIPTIONS = {
     "square": "the seeds' square detector: one 4×4 filter on an 8×8 image, MSE loss",
+    "square-seed": "the square detector with seed 000's learned 4×4 filter W_{t+n} "
+    "(bundled weights)",
     "lenet5": "LeNet-5 for 28×28 digits: two conv+pool stages, three dense layers",
     "tinyvgg": "a tiny VGG: two stages of two 3×3 convs and a max pool, then dense",
     "mlp": "a multilayer perceptron: no convolutions, two hidden dense layers",

@@ -1,7 +1,9 @@
-"""Remembered trained weights per preset, so the app can open a network the user trained."""
+"""The user's kept weights, per preset and dataset, so the app can open a network the user
+trained; plus reading and writing weight files (.npz, no pickle)."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -27,11 +29,22 @@ def user_data_dir() -> Path:
     return base / "cnnviz"
 
 
-def user_weights_path(preset: str) -> Path:
-    """Where the weights trained for a preset are kept: <data dir>/weights/<preset>.npz."""
+def dataset_key(dataset: str) -> str:
+    """A file-name-safe key for a dataset name (a path keeps a short hash of itself)."""
+    name = str(dataset)
+    if _SAFE_NAME.match(name) and len(name) <= 60:
+        return name
+    stem = re.sub(r"[^A-Za-z0-9_.\-]+", "_", Path(name).name or "data").strip("._-")[:40]
+    digest = hashlib.sha256(name.encode()).hexdigest()[:12]
+    return f"{stem or 'data'}-{digest}"
+
+
+def user_weights_path(preset: str, dataset: str) -> Path:
+    """Where the weights kept for a preset trained on a dataset are:
+    <data dir>/weights/<preset>/<dataset>.npz (the dataset's name, e.g. mnist)."""
     if not _SAFE_NAME.match(preset):
         raise ValueError(f"not a usable preset name for a file: {preset!r}")
-    return user_data_dir() / "weights" / f"{preset}.npz"
+    return user_data_dir() / "weights" / preset / f"{dataset_key(dataset)}.npz"
 
 
 def save_weights_npz(path: str | os.PathLike, state_dict: dict[str, np.ndarray]) -> None:
@@ -57,26 +70,32 @@ def load_weights_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
         raise ValueError(str(error)) from None
 
 
-def save_user_weights(preset: str, net: Any) -> Path:
-    """Remember net's weights as the trained weights of preset; returns the file written."""
-    path = user_weights_path(preset)
+def save_user_weights(preset: str, dataset: str, net: Any) -> Path:
+    """Keep net's weights as the user's weights of preset on dataset; returns the file."""
+    path = user_weights_path(preset, dataset)
     path.parent.mkdir(parents=True, exist_ok=True)
     save_weights_npz(path, net.state_dict())
     return path
 
 
-def load_user_weights(preset: str, net: Any) -> bool:
-    """Load the remembered weights of preset into net; False if none fit (net untouched)."""
+def load_user_weights(preset: str, dataset: str, net: Any) -> bool:
+    """Load the user's kept weights of preset on dataset into net; False if there are
+    none or they do not fit (net untouched). Files of cnnviz 0.1, which kept one
+    <preset>.npz per preset after every run, are not read (see docs/training.md)."""
     try:
-        path = user_weights_path(preset)
+        path = user_weights_path(preset, dataset)
     except ValueError:
         return False
     if not path.is_file():
         return False
     try:
-        state = load_weights_npz(path)
+        return load_fitting(net, load_weights_npz(path))
     except ValueError:
         return False
+
+
+def load_fitting(net: Any, state: dict[str, np.ndarray]) -> bool:
+    """Load a state dict into net if its names and shapes fit (cast to net's dtype)."""
     current = net.state_dict()
     if set(state) != set(current) or any(
             state[k].shape != current[k].shape for k in current):

@@ -50,15 +50,22 @@ def _new_python_threads(before: set[threading.Thread]) -> list[str]:
 
 
 def _active_timers() -> list[str]:
-    """Active QTimers anywhere under a top-level widget (the test's windows and panels);
-    a status bar's message timeout is not work left running (it only clears the text)."""
+    """Active QTimers that Python code made and gave a parent (a panel, a window, a
+    worker); a status bar's message timeout is not work left running (it only clears the
+    text). Found through the garbage collector's list of Python objects, not by walking
+    Qt's widget tree: findChildren() over the top-level windows segfaulted in full runs
+    on a closed window's half-destroyed widgets."""
     found = []
-    for widget in QApplication.topLevelWidgets():
-        for timer in widget.findChildren(QTimer):
-            if timer.isActive() and not isinstance(timer.parent(), QStatusBar):
-                parent = timer.parent()
-                owner = type(parent).__name__ if parent is not None else "?"
-                found.append(f"QTimer {timer.objectName()!r} of {owner} ({timer.interval()} ms)")
+    for obj in gc.get_objects():
+        if not issubclass(type(obj), QTimer):
+            continue
+        try:
+            parent = obj.parent()
+            if obj.isActive() and parent is not None and not isinstance(parent, QStatusBar):
+                found.append(f"QTimer {obj.objectName()!r} of {type(parent).__name__} "
+                             f"({obj.interval()} ms)")
+        except RuntimeError:  # the C++ object is already gone
+            continue
     return found
 
 

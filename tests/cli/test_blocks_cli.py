@@ -107,9 +107,9 @@ def test_step_to_an_inner_step_stops_there(capsys):
 def test_export_writes_inner_step_tensors_by_step_name(tmp_path, capsys):
     out = tmp_path / "pass.npz"
     assert main(["export", "--preset", "lenet5-dropout", "--index", "2", "--seed", "3",
-                 "--out", str(out)]) == 0
+                 "--weights", "fresh", "--out", str(out)]) == 0
     assert main(["export", "--preset", "mini-resnet", "--index", "2", "--seed", "3",
-                 "--out", str(tmp_path / "resnet.npz")]) == 0
+                 "--weights", "fresh", "--out", str(tmp_path / "resnet.npz")]) == 0
     net = Network.from_spec(get_preset("mini-resnet"), seed=3)
     x, y = open_dataset_for("mnist", net).test()
     st = Stepper(net, x[2:3], y[2:3])

@@ -24,7 +24,7 @@ def data_dir(tmp_path, monkeypatch):
 def test_a_pass_is_exported_with_every_tensor(tmp_path, capsys):
     out = tmp_path / "pass.npz"
     args = ["export", "--preset", "square", "--dataset", "shapes", "--index", "3",
-            "--seed", "2", "--out", str(out)]
+            "--seed", "2", "--weights", "fresh", "--out", str(out)]
     assert main(args) == 0
     assert f"to {out}" in capsys.readouterr().out
     net = Network.from_spec(get_preset("square"), seed=2)

@@ -378,7 +378,7 @@ def test_a_successful_save_with_an_unusable_data_dir_exits_0_with_its_summary(
     monkeypatch.setenv("CNNVIZ_DATA_DIR", str(tmp_path / "afile" / "data"))  # cannot exist
     out = tmp_path / "w.npz"
     code, _, err = run(capsys, "train", "--preset", "square", "--dataset", "shapes",
-                       "--epochs", "1", "--save", str(out))
+                       "--epochs", "1", "--save", str(out), "--remember")
     assert code == 0, err
     assert out.is_file() and f"saved {out}" in err
     assert "warning: could not remember the weights for square" in err

@@ -25,7 +25,10 @@ def square_input(tmp_path):
 
 
 def run(capsys, *argv):
-    """main(argv) → (exit code, stdout, stderr)."""
+    """main(argv) → (exit code, stdout, stderr); a preset runs on its fresh seeded weights
+    (these tests compare with a freshly built network) unless --weights says otherwise."""
+    if "--preset" in argv and "--weights" not in argv:
+        argv = (*argv, "--weights", "fresh")
     code = main(["step", *argv])
     out, err = capsys.readouterr()
     return code, out, err

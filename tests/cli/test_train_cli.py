@@ -85,13 +85,13 @@ def test_a_progress_bar_on_a_terminal(monkeypatch, tiny_spec):
 
 def test_save_a_session_and_remember_the_preset_weights(tmp_path, data_dir, capsys):
     out = tmp_path / "run.cnnviz"
-    args = [*QUICK, "--preset", "square", "--save", str(out), "--seed", "3"]
+    args = [*QUICK, "--preset", "square", "--save", str(out), "--seed", "3", "--remember"]
     assert main(args) == 0
     session = load_session(out)
     assert session.history["epochs"]["epoch"] == [1, 2]
     assert session.extra["training"]["dataset"] == "shapes"
     assert session.optimizer_state["type"] == "Adam"
-    remembered = load_weights_npz(data_dir / "weights" / "square.npz")
+    remembered = load_weights_npz(data_dir / "weights" / "square" / "shapes-8x8-2.npz")
     assert remembered.keys() == session.state_dict.keys()
     for k, v in remembered.items():
         assert np.array_equal(v, session.state_dict[k])
@@ -154,7 +154,7 @@ def test_help_describes_the_defaults(capsys):
     out = capsys.readouterr().out
     for flag in ("--preset", "--spec", "--dataset", "--epochs", "--batch-size", "--optimizer",
                  "--lr", "--schedule", "--augment", "--seed", "--dtype", "--save", "--json",
-                 "--no-remember"):
+                 "--remember"):
         assert flag in out
 
 

@@ -1,4 +1,4 @@
-"""Remembered trained weights per preset, and reading weight files with clear errors."""
+"""The user's kept weights per preset and dataset, and reading weight files with clear errors."""
 
 from __future__ import annotations
 
@@ -30,35 +30,55 @@ def states_equal(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
 
 
-def test_user_weights_round_trip_in_the_data_dir(tmp_path, monkeypatch):
+def test_user_weights_round_trip_per_preset_and_dataset(tmp_path, monkeypatch):
     monkeypatch.setenv("CNNVIZ_DATA_DIR", str(tmp_path / "data"))
-    path = user_weights_path("tiny")
-    assert path == tmp_path / "data" / "weights" / "tiny.npz"
+    path = user_weights_path("tiny", "mnist")
+    assert path == tmp_path / "data" / "weights" / "tiny" / "mnist.npz"
     fresh = tiny_net(seed=3)
-    assert load_user_weights("tiny", fresh) is False
+    assert load_user_weights("tiny", "mnist", fresh) is False
     trained = tiny_net(seed=1)
-    assert save_user_weights("tiny", trained) == path
-    assert load_user_weights("tiny", fresh) is True
+    assert save_user_weights("tiny", "mnist", trained) == path
+    assert load_user_weights("tiny", "shapes-8x8-2", fresh) is False  # another dataset
+    assert load_user_weights("tiny", "mnist", fresh) is True
     assert states_equal(fresh.state_dict(), trained.state_dict())
     other = Network.from_spec({**TINY, "layers": TINY["layers"][:-1] + [
         {"type": "dense", "units": 3}]})
     before = other.state_dict()
-    assert load_user_weights("tiny", other) is False
+    assert load_user_weights("tiny", "mnist", other) is False
     assert states_equal(before, other.state_dict())
     path.write_bytes(b"not a zip")
-    assert load_user_weights("tiny", fresh) is False
+    assert load_user_weights("tiny", "mnist", fresh) is False
     with pytest.raises(ValueError):
-        user_weights_path("../evil")
+        user_weights_path("../evil", "mnist")
+
+
+def test_the_old_per_preset_file_is_not_read(tmp_path, monkeypatch):
+    """cnnviz 0.1 saved <preset>.npz after every run, asked or not: it is left alone."""
+    monkeypatch.setenv("CNNVIZ_DATA_DIR", str(tmp_path))
+    (tmp_path / "weights").mkdir()
+    save_weights_npz(tmp_path / "weights" / "tiny.npz", tiny_net(seed=1).state_dict())
+    fresh = tiny_net(seed=3)
+    assert load_user_weights("tiny", "mnist", fresh) is False
+    assert states_equal(fresh.state_dict(), tiny_net(seed=3).state_dict())
+
+
+def test_a_dataset_path_gets_a_safe_distinct_file_name(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNVIZ_DATA_DIR", str(tmp_path))
+    a = user_weights_path("lenet5", "/data/fashion mnist/train")
+    b = user_weights_path("lenet5", "/other/fashion mnist/train")
+    assert a != b and a.parent == b.parent == tmp_path / "weights" / "lenet5"
+    assert a.name.startswith("train-") and " " not in a.name and "/" not in a.name[:-4]
 
 
 def test_user_weights_default_to_xdg_data_home(tmp_path, monkeypatch):
     monkeypatch.delenv("CNNVIZ_DATA_DIR", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
-    assert user_weights_path("lenet5") == tmp_path / "cnnviz" / "weights" / "lenet5.npz"
+    expected = tmp_path / "cnnviz" / "weights" / "lenet5" / "mnist.npz"
+    assert user_weights_path("lenet5", "mnist") == expected
     monkeypatch.delenv("XDG_DATA_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    expected = tmp_path / "home" / ".local" / "share" / "cnnviz" / "weights" / "mlp.npz"
-    assert user_weights_path("mlp") == expected
+    expected = tmp_path / "home" / ".local" / "share" / "cnnviz" / "weights" / "mlp" / "mnist.npz"
+    assert user_weights_path("mlp", "mnist") == expected
 
 
 def test_weight_files_round_trip_and_bad_files_are_value_errors(tmp_path):

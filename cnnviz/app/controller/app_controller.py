@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, Signal, SignalInstance
 from cnnviz.app.controller import app_state, modes
 from cnnviz.app.controller.predictions import Predictions
 from cnnviz.app.controller.sessions import SessionFileError, read_session, write_session
+from cnnviz.app.controller.weights import WeightBook
 from cnnviz.core.network import Network
 from cnnviz.core.optim import SGD
 from cnnviz.core.optim_base import Optimizer
@@ -33,7 +34,6 @@ from cnnviz.engine.records import StepRecord
 from cnnviz.engine.selection import Selection
 from cnnviz.engine.session import Restored
 from cnnviz.engine.stepper import Stepper
-from cnnviz.engine.userweights import load_user_weights
 
 DEFAULT_PRESET = "lenet5"
 
@@ -59,13 +59,15 @@ class AppController(QObject):
     def __init__(self, preset: str | None = DEFAULT_PRESET, *,
                  spec: dict | NetworkSpec | None = None, seed: int = 0,
                  dtype: str = "float32", user_weights: bool = True,
-                 parent: QObject | None = None) -> None:
+                 weights: str | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.seed, self.dtype = seed, dtype
         self.preset_name: str | None = preset if spec is None else None
         self.spec: NetworkSpec = parse_spec(spec if spec is not None else get_preset(preset))
         self.network: Network = Network.from_spec(self.spec, seed=seed, dtype=dtype)
-        self._trained = bool(user_weights and self.preset_name and self._load_user_weights())
+        self.weight_book = WeightBook(self)  # weights: auto (user, bundled, fresh) or one
+        self._trained = self.weight_book.open_initial(weights or (
+            "auto" if user_weights else "fresh"))
         self.optimizer: Optimizer = SGD(lr=0.01)  # the seeds' update rule, the easiest to read
         self.input_image, self.input_label = app_state.default_input(self.spec)
         self.dataset: Dataset | None = None
@@ -79,14 +81,6 @@ class AppController(QObject):
         self.stepper = self._make_stepper()
 
     # ----- construction helpers -------------------------------------------------------
-    def _load_user_weights(self) -> bool:
-        """Load the weights the user trained for this preset before (engine.userweights)."""
-        try:
-            return bool(load_user_weights(self.preset_name, self.network))
-        except Exception as error:  # noqa: BLE001 - a stale file must not stop the app
-            self.status_changed.emit(f"Could not load saved weights: {error}")
-            return False
-
     def _make_selection(self) -> Selection:
         """The engine's observable selection, bounds-checked against this network's shapes."""
         batch = 1 if self.batch is None else len(self.batch[0])
@@ -166,6 +160,7 @@ class AppController(QObject):
             self.batch = None
         self.spec, self.network, self.preset_name = new_spec, network, preset_name
         self._trained = self._trained and kept > 0
+        self.weight_book.forget(f"fresh weights, {kept} layers kept" if kept else "")
         self.optimizer = app_state.fresh_optimizer(self.optimizer)
         if self.input_image.shape != new_spec.input_shape:
             self.input_image, self.input_label = app_state.default_input(new_spec)
@@ -180,7 +175,7 @@ class AppController(QObject):
         return True
 
     def load_preset(self, name: str) -> bool:
-        """Switch to a named preset, with the user's trained weights for it if any."""
+        """Switch to a named preset: the user's kept weights, else bundled, else fresh."""
         try:
             spec = get_preset(name)
         except SpecError as error:
@@ -188,20 +183,21 @@ class AppController(QObject):
             return False
         if not self.set_spec(spec, keep_weights=False, preset_name=name):
             return False
-        if self._load_user_weights():
+        if self.weight_book.open_initial():
             self._trained = True
             self.new_pass()
             self.weights_changed.emit()
+        self.status_changed.emit(f"{name}: {self.weight_book.source}")
         return True
 
-    def set_weights(self, state_dict: dict[str, np.ndarray]) -> bool:
+    def set_weights(self, state_dict: dict[str, np.ndarray], trained: bool = True) -> bool:
         """Load weights from outside the stepper (a file); starts a new pass."""
         try:
             self.network.load_state_dict(state_dict)
         except (ValueError, KeyError) as error:
             self.error_raised.emit("Weights do not fit", str(error))
             return False
-        self._trained = True
+        self._trained = trained
         self.optimizer = app_state.fresh_optimizer(self.optimizer)
         self.stepper = self._make_stepper()
         self._emit(self.weights_changed, self.stepper_changed)
@@ -408,6 +404,7 @@ class AppController(QObject):
         self.network, self.spec = restored.net, restored.net.spec
         self.preset_name = restored.extra.get("preset")
         self.history, self._trained, self.weight_focus = restored.history, True, None
+        self.weight_book.forget("weights from the session")
         if restored.stepper is not None:
             self.stepper, self.optimizer = restored.stepper, restored.stepper.optimizer
             self.input_image = np.array(self.stepper.x[0], dtype=np.float32)
@@ -429,6 +426,7 @@ class AppController(QObject):
     # ----- training hand-over --------------------------------------------------------------
     def begin_training(self) -> None:
         """Training starts in a worker thread: stepping and editing are disabled."""
+        self.weight_book.push("Training run")
         self.busy = True
         self.busy_changed.emit(True)
         self.status_changed.emit("Training…")
@@ -438,6 +436,7 @@ class AppController(QObject):
         changed, so start a new pass on them."""
         self.busy = False
         self._trained = True
+        self.weight_book.source = "trained in this window (not kept)"
         self.optimizer = app_state.fresh_optimizer(self.optimizer)
         self.stepper = self._make_stepper()
         self.busy_changed.emit(False)

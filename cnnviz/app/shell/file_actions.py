@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
 from cnnviz.app.controller import AppController
 from cnnviz.app.editor.actions import write_json_atomic
+from cnnviz.app.shell.figure_export import export_figure
 from cnnviz.app.shell.menus import add_action
 from cnnviz.app.shell.settings import AppSettings
 
@@ -20,7 +21,7 @@ SESSION_FILTER = "cnnviz sessions (*.cnnviz)"
 
 
 class FileActions(QObject):
-    """Open/save sessions and specs, the recent-files menu, PNG export of a panel."""
+    """Open/save sessions and specs, the recent-files menu, figure export of a panel."""
 
     def __init__(self, window: QWidget, ctrl: AppController, settings: AppSettings,
                  panels: dict[str, QWidget], theme_name: Callable[[], str]) -> None:
@@ -99,15 +100,10 @@ class FileActions(QObject):
             self.ctrl.error_raised.emit("Could not save the spec", f"{path}: {error}")
 
     def export_panel(self, key: str, path: str) -> bool:
-        """Save a panel as a PNG figure (for slides)."""
-        ok = self.panels[key].grab().save(str(path), "PNG")
-        if not ok:
-            self.ctrl.error_raised.emit("Export failed", f"could not write {path}")
-        return ok
-
-    def export_panel_dialog(self, key: str) -> None:
-        """File → Export figure → panel."""
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export figure", f"{key}.png",
-                                              "PNG (*.png)")
-        if path:
-            self.export_panel(key, path)
+        """Save a panel as a figure for slides: .png at 2× or .svg (figure_export)."""
+        try:
+            export_figure(self.panels[key], path)
+        except (OSError, ValueError) as error:
+            self.ctrl.error_raised.emit("Export failed", f"could not write {path}: {error}")
+            return False
+        return True

@@ -41,12 +41,14 @@ from cnnviz.app.debugger.prediction import PredictionPanel
 from cnnviz.app.editor.layer_editor import LayerEditor
 from cnnviz.app.input.panel import InputPanel, accept_image_drop
 from cnnviz.app.shell.app_icon import app_icon
+from cnnviz.app.shell.figure_export import FigureExport
 from cnnviz.app.shell.file_actions import FileActions
 from cnnviz.app.shell.kernel_gate import KernelGate, KernelProgress
 from cnnviz.app.shell.menus import Shortcut, add_action
 from cnnviz.app.shell.mode_switch import ModeSwitch
 from cnnviz.app.shell.settings import AppSettings
 from cnnviz.app.shell.step_actions import ACTIONS, DebuggerActions
+from cnnviz.app.shell.weights_menu import WeightActions
 from cnnviz.app.training.panel import TrainingPanel
 from cnnviz.app.widgets import theme as themes
 from cnnviz.app.widgets.wheel_guard import guard_existing, install_wheel_guard
@@ -102,6 +104,8 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self.files = FileActions(self, self.ctrl, self.settings, self.panels,
                                  lambda: self.theme_name)
+        self.figures = FigureExport(self, self.ctrl, self.panels, self.docks)
+        self.weight_actions = WeightActions(self, self.ctrl)
         self._build_menus()
         self.addToolBar(toolbar := self.debugger.make_toolbar(self))
         toolbar.addAction(self.mode_switch.action)
@@ -193,12 +197,12 @@ class MainWindow(QMainWindow):
             self._add(self.preset_menu, name, lambda _=False, n=name: self.ctrl.load_preset(n))
         self._add(file_menu, "Open spec…", files.open_spec_dialog)
         self._add(file_menu, "Save spec…", files.save_spec_dialog)
-        export = file_menu.addMenu("Export figure (PNG)")
-        for key in DOCKS:
-            self._add(export, self.docks[key].windowTitle(),
-                      lambda _=False, k=key: files.export_panel_dialog(k))
+        self.figures.add_export_menu(file_menu)
+        file_menu.addSeparator()
+        self.weight_actions.add_to_file_menu(file_menu)
         file_menu.addSeparator()
         self._add(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.weight_actions.add_edit_menu(bar.addMenu("&Edit"))
         debug = bar.addMenu("&Debug")
         for key, *_ in ACTIONS:
             debug.addAction(self.debugger.actions[key])

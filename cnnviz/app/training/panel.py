@@ -33,6 +33,7 @@ from cnnviz.app.training.curves import (
     norm_x,
     restyle_plot,
 )
+from cnnviz.app.training.keep import KeepBar
 from cnnviz.app.training.settings import TrainingSettings, settings_text, start_text
 from cnnviz.app.training.worker import Snapshot, TrainingRunner, metrics_text, progress_text
 from cnnviz.app.widgets.flow_layout import FlowLayout
@@ -40,7 +41,6 @@ from cnnviz.app.widgets.theme import Colors
 from cnnviz.data import open_dataset
 from cnnviz.data.dataset import Dataset
 from cnnviz.engine.trainer import History, Progress, TrainConfig, Trainer, TrainResult
-from cnnviz.engine.userweights import save_user_weights
 
 REFRESH_MS = 100  # redraw at most 10 times a second, however fast progress arrives
 SHORTCUTS = {"start": "Ctrl+T", "pause": "Ctrl+P", "stop": "Ctrl+."}
@@ -126,8 +126,9 @@ class TrainingPanel(QWidget):
         self.tabs.addTab(self.grad_plot, "Gradient norms")
         self.tabs.addTab(self.compare, "Compare runs")
         self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.keep_bar = KeepBar(self.controller)
         for widget in (self.progress_label, self.progress_bar, self.metrics_label,
-                       self.message_label, self.tabs):
+                       self.message_label, self.keep_bar, self.tabs):
             layout.addWidget(widget)
         self.progress_bar.hide()  # shown from the first run on: until then the curves get the room
         self.metrics_label.hide()
@@ -186,6 +187,7 @@ class TrainingPanel(QWidget):
         self.metric_plots.clear()
         self.grad_plot.clear()
         self.message_label.hide()
+        self.keep_bar.hide()
         self.progress_bar.show()
         self.metrics_label.show()
         self.controller.begin_training()
@@ -254,6 +256,7 @@ class TrainingPanel(QWidget):
         self.controller.end_training(result.state if result is not None else "failed")
         if result is not None:
             self._show_outcome(result)  # after end_training: its message is the last word
+            self.keep_bar.offer()
         self._update_controls()
         self.run_changed.emit(result.state if result is not None else "failed")
 
@@ -266,19 +269,8 @@ class TrainingPanel(QWidget):
         if result.diverged:
             self._report("Training diverged", result.message, "warning")
         else:
-            saved = self._remember_weights() if result.state == "finished" else ""
-            self.controller.status_changed.emit(f"Training: {result.message}{saved}")
-            self._show_message(f"Training: {result.message}{saved}.", "info")
-
-    def _remember_weights(self) -> str:
-        """After a finished run on a preset, keep its weights for next time (as the CLI)."""
-        preset = self.controller.preset_name
-        if preset is None:
-            return ""
-        try:
-            return f"; weights kept in {save_user_weights(preset, self.controller.network)}"
-        except (OSError, ValueError) as error:
-            return f"; could not keep the weights: {error}"
+            self.controller.status_changed.emit(f"Training: {result.message}")
+            self._show_message(f"Training: {result.message}.", "info")
 
     def _report(self, title: str, message: str, kind: str, detail: str | None = None) -> None:
         """Message in the panel, status bar and the controller's error dialog."""

@@ -222,6 +222,7 @@ def test_gradient_norms_show_vanishing_gradients_in_deep_sigmoid(qtbot, controll
                                                                  artifacts_dir):
     """One log-scale curve per parameter tensor, in depth order, with the engine's numbers."""
     assert controller.load_preset("deep-sigmoid")
+    assert controller.weight_book.reset()  # vanishing gradients show at initialisation
     controller.set_dataset(make_shapes(n=60, size=28, seed=2))
     panel = TrainingPanel(controller)
     qtbot.addWidget(panel)
@@ -287,9 +288,9 @@ def test_shutdown_while_training_joins_the_thread_and_frees_the_controller(qtbot
     assert not panel._refresh_timer.isActive()
     done = controller.history.num_batches
     assert_same_weights(controller.network.state_dict(), replay(controller, panel._config, done))
-    from cnnviz.engine.userweights import user_weights_path
+    from cnnviz.engine.userweights import user_data_dir
 
-    assert not user_weights_path("square").exists()  # only finished runs are remembered
+    assert not (user_data_dir() / "weights").exists()  # a run keeps nothing by itself
 
 
 def test_shapes_is_opened_to_fit_the_network(qtbot, panel, controller):
@@ -313,17 +314,26 @@ def test_a_narrow_dock_puts_one_setting_per_row(qtbot, panel):
     assert grid.getItemPosition(grid.indexOf(label))[:2] == (1, 0)
 
 
-def test_a_finished_preset_run_keeps_its_weights_for_next_time(qtbot, panel, controller):
-    """Like `cnnviz train`: a finished run on a preset is remembered (a stopped one is not)."""
+def test_a_finished_run_keeps_nothing_until_asked(qtbot, panel, controller):
+    """A run never replaces the user's kept weights; Keep these weights does, for the
+    preset and the dataset trained on; Undo this run puts the earlier weights back."""
     from cnnviz.engine.userweights import load_user_weights, user_weights_path
 
+    dataset = controller.dataset.name
+    before = controller.network.state_dict()
     configure(panel, epochs=1)
     assert run_to_end(qtbot, panel) == "finished"
-    assert user_weights_path("square").is_file()
-    assert str(user_weights_path("square")) in panel.message_label.text()
+    assert not user_weights_path("square", dataset).exists()
+    assert panel.keep_bar.isVisible() and panel.keep_bar.keep_button.isEnabled()
+    panel.keep_bar.keep_button.click()
+    assert user_weights_path("square", dataset).is_file()
+    assert str(user_weights_path("square", dataset)) in panel.keep_bar.note.text()
     fresh = Network.from_spec(controller.spec, seed=99)
-    assert load_user_weights("square", fresh)
+    assert load_user_weights("square", dataset, fresh)
     assert_same_weights(fresh.state_dict(), controller.network.state_dict())
+    panel.keep_bar.undo_button.click()
+    assert_same_weights(controller.network.state_dict(), before)
+    assert panel.keep_bar.isHidden()
 
 
 def test_finished_runs_let_go_of_their_trainers_and_training_arrays(qtbot, panel, controller):
