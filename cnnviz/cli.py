@@ -16,7 +16,8 @@ from typing import NoReturn
 from cnnviz import __version__
 
 # Module names under cnnviz.commands, in the order `--help` lists them.
-COMMANDS = ["check", "gradcheck", "bench", "train", "export", "step", "screenshot", "animate"]
+COMMANDS = ["check", "gradcheck", "bench", "train", "export", "step", "screenshot", "animate",
+            "lesson"]
 
 
 class UserError(Exception):
