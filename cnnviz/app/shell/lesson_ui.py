@@ -45,6 +45,8 @@ class ShellLessonUi(LessonUi):
             panel.compare.add_run(record)
         last = runs[-1]
         self._show_settings(panel, last)
+        panel.metric_plots.clear()  # it skips curves whose length did not change
+        panel.grad_plot.clear()
         panel.metric_plots.set_curves(metric_curves(last.result.history, last.batches_per_epoch))
         panel.grad_plot.set_norms(norm_x(last.result.history, last.batches_per_epoch),
                                   last.result.history.grad_norms)
