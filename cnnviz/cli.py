@@ -18,7 +18,8 @@ from cnnviz.paths import configure_frozen
 from cnnviz.qt_preflight import qt_problem
 
 # Module names under cnnviz.commands, in the order `--help` lists them.
-COMMANDS = ["check", "gradcheck", "bench", "train", "export", "step", "screenshot", "animate"]
+COMMANDS = ["check", "gradcheck", "bench", "train", "export", "step", "screenshot", "animate",
+            "lesson"]
 
 
 class UserError(Exception):

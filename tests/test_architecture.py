@@ -65,7 +65,7 @@ def test_every_subpackage_is_installed():
 
 # ----- contracts between the packages and between the rooms of the app ----------------------
 
-APP_FEATURES = ["debugger", "editor", "input", "training"]
+APP_FEATURES = ["debugger", "editor", "input", "training", "lessons"]
 APP_ROOMS = ["shell", "controller", *APP_FEATURES, "widgets"]
 # What each room of cnnviz.app may import from the app, besides itself (docs/architecture.md).
 APP_ALLOWED = {
@@ -74,6 +74,7 @@ APP_ALLOWED = {
     "editor": {"controller", "widgets", "<app>"},
     "input": {"controller", "widgets", "<app>"},
     "training": {"controller", "widgets", "<app>"},
+    "lessons": {"controller", "widgets", "<app>"},
     "controller": {"<app>"},
     "widgets": {"<app>"},
     "<app>": {"shell"},  # cnnviz.app.MainWindow, imported on first use

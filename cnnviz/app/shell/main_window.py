@@ -40,10 +40,12 @@ from cnnviz.app.debugger.pipeline import PipelineView
 from cnnviz.app.debugger.prediction import PredictionPanel
 from cnnviz.app.editor.layer_editor import LayerEditor
 from cnnviz.app.input.panel import InputPanel, accept_image_drop
+from cnnviz.app.lessons.dock import LessonDock
 from cnnviz.app.shell.app_icon import app_icon
 from cnnviz.app.shell.figure_export import FigureExport
 from cnnviz.app.shell.file_actions import FileActions
 from cnnviz.app.shell.kernel_gate import KernelGate, KernelProgress
+from cnnviz.app.shell.lesson_ui import ShellLessonUi, fill_lesson_menu
 from cnnviz.app.shell.menus import Shortcut, add_action
 from cnnviz.app.shell.mode_switch import ModeSwitch
 from cnnviz.app.shell.settings import AppSettings
@@ -102,6 +104,7 @@ class MainWindow(QMainWindow):
         self.debugger.set_interval(self.settings.play_interval_ms)
         self.mode_switch = ModeSwitch(self.ctrl, self)  # train/eval: batch norm, dropout
         self._build_docks()
+        self._build_lesson_dock()
         self.files = FileActions(self, self.ctrl, self.settings, self.panels,
                                  lambda: self.theme_name)
         self.figures = FigureExport(self, self.ctrl, self.panels, self.docks)
@@ -159,6 +162,25 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(center)
         self._sized = False
 
+    def _build_lesson_dock(self) -> None:
+        """The lesson dock on the right, hidden until a lesson is opened (Help → Lessons)."""
+        self.lessons = LessonDock(self.ctrl, self.settings.qsettings, ShellLessonUi(self))
+        self.lesson_dock = QDockWidget("Lesson", self)
+        self.lesson_dock.setObjectName("lessons")
+        self.lesson_dock.setWidget(self.lessons)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.lesson_dock)
+        for corner in (Qt.Corner.TopRightCorner, Qt.Corner.BottomRightCorner):
+            self.setCorner(corner, Qt.DockWidgetArea.RightDockWidgetArea)  # full height
+        self.lesson_dock.hide()
+        self.lessons.lesson_changed.connect(
+            lambda: self.lesson_dock.setVisible(self.lessons.lesson is not None))
+
+    def open_lesson(self, lesson: str, step: int | None = None) -> None:
+        """Open a lesson (name or path) in the lesson dock, where it was left."""
+        self.lesson_dock.show()
+        self.lesson_dock.raise_()
+        self.lessons.open(lesson, step)
+
     def _size_docks(self) -> None:
         """Share the window: input, editor and training tabbed in a full-height left column
         (each usable without scrolling at 1440×900); on the right the pipeline with the
@@ -212,6 +234,7 @@ class MainWindow(QMainWindow):
         self._add(debug, "Step one example", self.single_example, "Ctrl+Shift+B")
         self._build_view_menu(bar.addMenu("&View"))
         help_menu = bar.addMenu("&Help")
+        fill_lesson_menu(help_menu.addMenu("Lessons"), self.open_lesson)
         self._add(help_menu, "Keyboard shortcuts", self.show_shortcuts, "F1")
         self._add(help_menu, "About cnnviz", self.show_about)
 
@@ -219,6 +242,7 @@ class MainWindow(QMainWindow):
         """Dock toggles, theme, presentation mode and zoom."""
         for key in DOCKS:
             view.addAction(self.docks[key].toggleViewAction())
+        view.addAction(self.lesson_dock.toggleViewAction())
         view.addSeparator()
         theme_menu = view.addMenu("Theme")
         group = QActionGroup(self)
