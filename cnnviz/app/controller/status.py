@@ -6,6 +6,7 @@ from cnnviz.core.spec import NetworkSpec
 from cnnviz.engine.explain_terms import idx
 from cnnviz.engine.selection import Selection
 from cnnviz.engine.stepper import Stepper
+from cnnviz.engine.steps import input_grad_of
 
 
 def step_status(stepper: Stepper) -> str:
@@ -36,7 +37,8 @@ def unit_value(stepper: Stepper, layer: int, index: tuple[int, ...]) -> float | 
 
 def unit_delta(stepper: Stepper, layer: int, index: tuple[int, ...], last: bool) -> float | None:
     """δ = ∂E/∂o of a unit (n, …) once the backward pass has reached it, else None."""
-    record = stepper.record("L" if last else f"B{layer + 1}")
-    if record is None:
-        return None
-    return float(record.values["grad_logits" if last else "grad_input"][index])
+    if last:
+        record = stepper.record("L")
+        return None if record is None else float(record.values["grad_logits"][index])
+    grad = input_grad_of(stepper, layer + 1)  # a residual block's: both branches' sum
+    return None if grad is None else float(grad[index])

@@ -38,6 +38,7 @@ from cnnviz.app.debugger.color_scales import (
 from cnnviz.app.widgets.mapview import ThumbGrid, same_data
 from cnnviz.app.widgets.theme import LIGHT, Colors
 from cnnviz.engine.records import StepRecord
+from cnnviz.engine.steps import input_grad_of
 
 INPUT, LOSS = "input", "loss"
 BAR_HEIGHT = 34
@@ -50,8 +51,8 @@ def delta_of(ctrl: AppController, layer: int) -> np.ndarray | None:
     if layer == len(ctrl.spec.layers) - 1:
         rec = st.record("L")
         return None if rec is None else rec.values["grad_logits"][n]
-    rec = st.record(f"B{layer + 1}")
-    return None if rec is None else rec.values["grad_input"][n]
+    grad = input_grad_of(st, layer + 1)  # a residual block's: the sum of both branches'
+    return None if grad is None else grad[n]
 
 
 def column_content(ctrl: AppController, key: int | str) -> tuple[np.ndarray | None, str, bool]:
