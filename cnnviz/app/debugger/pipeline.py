@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from cnnviz.app.controller import AppController
+from cnnviz.app.debugger import unit_labels
 from cnnviz.app.debugger.color_scales import (
     SCALE_TIPS,
     SCALES,
@@ -35,6 +36,7 @@ from cnnviz.app.debugger.color_scales import (
     display_of,
     shared_levels,
 )
+from cnnviz.app.debugger.overview import Overview
 from cnnviz.app.widgets.mapview import ThumbGrid, same_data
 from cnnviz.app.widgets.theme import LIGHT, Colors
 from cnnviz.engine.records import StepRecord
@@ -94,7 +96,8 @@ class LayerColumn(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
         layout.setSpacing(3)
-        layout.addLayout(self._gutter())
+        self.gutter = self._gutter()  # the overview stacks compact columns' markers
+        layout.addLayout(self.gutter)
         self.title = QLabel(title)
         self.title.setFont(_bold())
         self.shape_label = QLabel("×".join(str(s) for s in shape))
@@ -229,7 +232,10 @@ class PipelineView(QScrollArea):
         for signal in (ctrl.stepper_changed, ctrl.input_changed, ctrl.selection_changed,
                        ctrl.weights_changed):
             signal.connect(self.refresh)
+        self.overview: Overview | None = None  # the fit-to-width layout (presentation mode)
+        self.thumb_zoom = 1.0  # Ctrl+± scales the thumbnails' natural size
         self._on_spec_changed()
+        unit_labels.install(self)  # class names on the output units
 
     def _make_scale_bar(self) -> QWidget:
         """The row above the columns: the colour-scale choice."""
@@ -287,7 +293,8 @@ class PipelineView(QScrollArea):
         """Fit every column's maps into the panel's height, so that none is cut off."""
         super().resizeEvent(event)
         rect = self.viewport().geometry()
-        self.scale_bar.setGeometry(rect.x(), rect.y() - BAR_HEIGHT, rect.width(), BAR_HEIGHT)
+        bar = self.viewportMargins().top()  # BAR_HEIGHT, or more for a presentation font
+        self.scale_bar.setGeometry(rect.x(), rect.y() - bar, rect.width(), bar)
         self.fit_thumbnails()
         current = self.current_keys()
         if current and self.widget() is not None:
@@ -295,9 +302,15 @@ class PipelineView(QScrollArea):
             self._scroll_to(self.columns[current[0]])
 
     def fit_thumbnails(self) -> None:
-        """Scale the thumbnails to the room left under each column's heading."""
+        """Scale the thumbnails to the room left under each column's heading (the overview
+        lays them out itself)."""
+        if self.overview is not None:
+            self.overview.fit()
+            return
         room = self.viewport().height()
         for column in self.columns.values():
+            if column.thumbs.zoom != self.thumb_zoom:
+                column.thumbs.set_zoom(self.thumb_zoom)
             heading = column.sizeHint().height() - column.thumbs.height()
             column.thumbs.fit_height(room - heading - 24)
 
