@@ -84,6 +84,7 @@ class Overview:
         self.pipeline = pipeline
         self.zoom = zoom
         self.titles: dict[int | str, str] = {}
+        self.tips: dict[int | str, str] = {}
 
     # ----- choosing the focus ---------------------------------------------------------
     def focus_key(self) -> int | str:
@@ -191,6 +192,7 @@ class Overview:
     def style(self, column: Column, compact: bool, font: QFont) -> None:
         """Compact or full heading (the full title is remembered to put it back)."""
         full = self.titles.setdefault(column.key, column.title.text())
+        tip = self.tips.setdefault(column.key, column.toolTip())
         column.title.setText(short_title(column, full) if compact else full)
         column.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         column.setFont(font if compact else QFont())
@@ -205,7 +207,7 @@ class Overview:
             button.setVisible(not compact or button.isChecked())
         m = 2 if compact else 6
         column.layout().setContentsMargins(m, 2 if compact else 4, m, 2 if compact else 4)
-        column.setToolTip(f"{full}: {column.mode_label.text()}" if compact else "")
+        column.setToolTip(f"{full}: {column.mode_label.text()}\n{tip}" if compact else tip)
 
     def restore(self) -> None:
         """Undo the overview: full headings, natural thumbnails, the arrows' own font."""
