@@ -21,11 +21,13 @@ from PySide6.QtWidgets import (
 )
 
 from cnnviz.app.controller import AppController
+from cnnviz.app.debugger import unit_labels
 from cnnviz.app.debugger.color_scales import (
     SCALE_TIPS,
     SCALES,
     shared_levels,
 )
+from cnnviz.app.debugger.overview import Overview
 from cnnviz.app.debugger.pipeline_blocks import BlockFrame
 from cnnviz.app.debugger.pipeline_column import LayerColumn, bold_font, set_style
 from cnnviz.app.debugger.pipeline_content import (  # re-exported: panels and tests use them
@@ -65,7 +67,10 @@ class PipelineView(QScrollArea):
         for signal in (ctrl.stepper_changed, ctrl.input_changed, ctrl.selection_changed,
                        ctrl.weights_changed):
             signal.connect(self.refresh)
+        self.overview: Overview | None = None  # the fit-to-width layout (presentation mode)
+        self.thumb_zoom = 1.0  # Ctrl+± scales the thumbnails' natural size
         self._on_spec_changed()
+        unit_labels.install(self)  # class names on the output units
 
     def _make_scale_bar(self) -> QWidget:
         """The row above the columns: the colour-scale choice."""
@@ -138,7 +143,8 @@ class PipelineView(QScrollArea):
         """Fit every column's maps into the panel's height, so that none is cut off."""
         super().resizeEvent(event)
         rect = self.viewport().geometry()
-        self.scale_bar.setGeometry(rect.x(), rect.y() - BAR_HEIGHT, rect.width(), BAR_HEIGHT)
+        bar = self.viewportMargins().top()  # BAR_HEIGHT, or more for a presentation font
+        self.scale_bar.setGeometry(rect.x(), rect.y() - bar, rect.width(), bar)
         self.fit_thumbnails()
         current = self.current_keys()
         if current and self.widget() is not None:
@@ -147,7 +153,10 @@ class PipelineView(QScrollArea):
 
     def fit_thumbnails(self) -> None:
         """Scale the thumbnails to the room left under each column's heading (a block's
-        lanes share the height)."""
+        lanes share the height; the presentation overview lays them out itself)."""
+        if self.overview is not None:
+            self.overview.fit()
+            return
         room = self.viewport().height()
         inside = {key for block in self.blocks.values() for key in block.columns}
         inside |= set(self.blocks)
@@ -157,9 +166,10 @@ class PipelineView(QScrollArea):
         for block in self.blocks.values():
             block.fit(room, self._fit_column)
 
-    @staticmethod
-    def _fit_column(column: LayerColumn, room: int) -> None:
-        """Fit one column's maps into `room` pixels of height."""
+    def _fit_column(self, column: LayerColumn, room: int) -> None:
+        """Fit one column's maps into `room` pixels of height, at the Ctrl+± zoom."""
+        if column.thumbs.zoom != self.thumb_zoom:
+            column.thumbs.set_zoom(self.thumb_zoom)
         heading = column.sizeHint().height() - column.thumbs.height()
         column.thumbs.fit_height(room - heading - 24)
 

@@ -44,9 +44,9 @@ class LayerColumn(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
         layout.setSpacing(3)
-        gutter = self._gutter()
+        self.gutter = self._gutter()  # the overview stacks compact columns' markers
         if not compact:
-            layout.addLayout(gutter)
+            layout.addLayout(self.gutter)
         self.title = QLabel(title)
         self.title.setFont(bold_font())
         self.shape_label = QLabel("×".join(str(s) for s in shape))
@@ -62,7 +62,7 @@ class LayerColumn(QFrame):
             heading.addWidget(widget)
         heading.addStretch(1)
         if compact:  # the breakpoint markers beside the title: one line less
-            heading.insertLayout(0, gutter)
+            heading.insertLayout(0, self.gutter)
         layout.addLayout(heading)
         self.mode_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(self.mode_label)

@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from cnnviz.app.controller import AppController
+from cnnviz.app.debugger import unit_labels
 from cnnviz.app.widgets.theme import LIGHT, Colors
 
 
@@ -117,10 +118,7 @@ class PredictionPanel(QWidget):
 
     def class_names(self) -> list[str]:
         """Names from the dataset if it fits the network, else the class numbers."""
-        k = self.ctrl.spec.num_classes
-        names = getattr(self.ctrl.dataset, "class_names", None)
-        return list(names) if names is not None and len(names) == k else [str(i) for i in
-                                                                           range(k)]
+        return unit_labels.class_names(self.ctrl)
 
     def refresh(self) -> None:
         """Recompute from the engine (skipped while training changes the weights)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pyqtgraph as pg
-from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -48,6 +48,7 @@ from cnnviz.app.shell.kernel_gate import KernelGate, KernelProgress
 from cnnviz.app.shell.lesson_ui import ShellLessonUi, fill_lesson_menu
 from cnnviz.app.shell.menus import Shortcut, add_action
 from cnnviz.app.shell.mode_switch import ModeSwitch
+from cnnviz.app.shell.presentation import Presentation, recolor
 from cnnviz.app.shell.settings import AppSettings
 from cnnviz.app.shell.step_actions import ACTIONS, DebuggerActions
 from cnnviz.app.shell.weights_menu import WeightActions
@@ -57,7 +58,6 @@ from cnnviz.app.widgets.wheel_guard import guard_existing, install_wheel_guard
 from cnnviz.core.presets import preset_names
 
 DOCKS = ["pipeline", "inspector", "explain", "prediction", "editor", "input", "training"]
-SECONDARY = ["editor", "input", "training"]  # hidden in presentation mode
 EXTERNAL = {  # the docks whose panels sit in a scroll area: (class, title)
     "editor": (LayerEditor, "Layer editor"),
     "input": (InputPanel, "Input"),
@@ -97,9 +97,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.theme_name = theme or self.settings.theme
         self.point_size = themes.BASE_POINT_SIZE
-        self.presentation = False
-        self._docks_before = dict.fromkeys(SECONDARY, True)
-        self._state_before = QByteArray()
+        self.presenter = Presentation(self)  # F11, Ctrl+± and high contrast (presentation.py)
         self.debugger = DebuggerActions(self.ctrl, self)
         self.debugger.set_interval(self.settings.play_interval_ms)
         self.mode_switch = ModeSwitch(self.ctrl, self)  # train/eval: batch norm, dropout
@@ -256,7 +254,10 @@ class MainWindow(QMainWindow):
         self.presentation_action = self._add(view, "Presentation mode",
                                              self.toggle_presentation, "F11")
         self.presentation_action.setCheckable(True)
-        self._add(view, "Zoom in", lambda: self.zoom(+1), QKeySequence.StandardKey.ZoomIn)
+        self.contrast_action = self._add(view, "High contrast", self.toggle_high_contrast)
+        self.contrast_action.setCheckable(True)
+        zoom_in = self._add(view, "Zoom in", lambda: self.zoom(+1), "Ctrl+=")
+        zoom_in.setShortcuts([QKeySequence("Ctrl+="), QKeySequence.StandardKey.ZoomIn])
         self._add(view, "Zoom out", lambda: self.zoom(-1), QKeySequence.StandardKey.ZoomOut)
         self._add(view, "Reset zoom", lambda: self.zoom(0), "Ctrl+0")
 
@@ -325,9 +326,11 @@ class MainWindow(QMainWindow):
         """Light, dark or system; font size from zoom and presentation mode."""
         app = QApplication.instance()
         self.theme_name = name
-        colors = themes.apply_theme(app, name, point_size=self.point_size)
+        colors = themes.apply_theme(app, name, point_size=self.point_size,
+                                    high_contrast=self.presenter.high_contrast)
         for view in self.findChildren(pg.GraphicsView):
-            themes.restyle_view(view, colors)
+            themes.restyle_view(view, colors, self.point_size)
+        recolor(self)  # the colour maps may have changed (high contrast)
         for key in ("pipeline", "inspector", "prediction", "training"):
             self.panels[key].set_colors(colors)
         self.panels["explain"].refresh()  # its rich text is sized from the font
@@ -337,30 +340,26 @@ class MainWindow(QMainWindow):
         if remember:
             self.settings.theme = name
 
+    @property
+    def presentation(self) -> bool:
+        """True in presentation mode (F11)."""
+        return self.presenter.active
+
     def zoom(self, delta: int) -> None:
-        """Bigger or smaller fonts everywhere (0 = back to the default)."""
-        base = themes.PRESENTATION_POINT_SIZE if self.presentation else themes.BASE_POINT_SIZE
-        self.point_size = base if delta == 0 else max(8, min(32, self.point_size + delta))
-        self.apply_theme(self.theme_name)
+        """Bigger or smaller fonts and thumbnails everywhere (0 = back to the default)."""
+        self.presenter.zoom(delta)
+
+    def toggle_high_contrast(self) -> None:
+        """View → High contrast: black/white/yellow and colour-blind-safe colour maps."""
+        self.presenter.set_high_contrast(not self.presenter.high_contrast)
+        self.contrast_action.setChecked(self.presenter.high_contrast)
 
     def toggle_presentation(self) -> None:
-        """F11: big fonts, only the debugger panels and a taller pipeline, for a lecture
-        hall; leaving it brings back exactly the docks (and sizes) there were before."""
-        self.presentation = not self.presentation
+        """F11: full screen, only the debugger panels, the pipeline as a fit-to-width
+        overview and everything scaled for a lecture hall; F11 again brings back the
+        window, docks and sizes there were before (see `presentation.py`)."""
+        self.presenter.toggle()
         self.presentation_action.setChecked(self.presentation)
-        if self.presentation:
-            self._state_before = self.saveState()
-            self._docks_before = {k: self.docks[k].toggleViewAction().isChecked()
-                                  for k in SECONDARY}
-        restored = not self.presentation and self.restoreState(self._state_before)
-        if not restored:
-            for key in SECONDARY:
-                self.docks[key].setVisible(not self.presentation and self._docks_before[key])
-        self.zoom(0)
-        if self.presentation:
-            h = self.height()
-            self.resizeDocks([self.docks["pipeline"], self.docks["inspector"]],
-                             [int(h * 0.46), int(h * 0.48)], Qt.Orientation.Vertical)
 
     def show_shortcuts(self) -> None:
         """Help → Keyboard shortcuts."""

@@ -2,6 +2,10 @@
 
 Signed arrays (weights, deltas, gradients) use symmetric levels ``[-m, m]`` so that white is
 exactly zero. Also turns arrays into QImages for the small thumbnails of the pipeline.
+
+``set_palette("colorblind")`` (View → High contrast) swaps both maps for colour-blind-safe
+ones — cividis and a blue–white–orange diverging map — everywhere at once: every widget
+asks ``colormap_for`` / ``to_rgb`` when it draws.
 """
 
 from __future__ import annotations
@@ -20,6 +24,17 @@ _DIVERGING = [
     (5, 48, 97), (33, 102, 172), (67, 147, 195), (146, 197, 222), (247, 247, 247),
     (244, 165, 130), (214, 96, 77), (178, 24, 43), (103, 0, 31),
 ]
+# cividis (matplotlib; Nuñez et al. 2018): readable with any colour vision, 9 stops
+_CIVIDIS = [
+    (0, 34, 78), (18, 53, 112), (59, 73, 108), (87, 93, 109), (112, 113, 115),
+    (138, 134, 120), (165, 156, 116), (196, 179, 103), (254, 232, 56),
+]
+# blue – white – orange (ColorBrewer RdBu's blues, PuOr's oranges): no red–green contrast
+_BLUE_ORANGE = [
+    (5, 48, 97), (33, 102, 172), (67, 147, 195), (146, 197, 222), (247, 247, 247),
+    (253, 184, 99), (230, 97, 1), (179, 88, 6), (127, 59, 8),
+]
+PALETTES = ("standard", "colorblind")
 
 
 def _colormap(colors: list[tuple[int, int, int]]) -> pg.ColorMap:
@@ -29,15 +44,36 @@ def _colormap(colors: list[tuple[int, int, int]]) -> pg.ColorMap:
 
 SEQUENTIAL = _colormap(_VIRIDIS)
 DIVERGING = _colormap(_DIVERGING)
+_MAPS = {"standard": {False: SEQUENTIAL, True: DIVERGING},
+         "colorblind": {False: _colormap(_CIVIDIS), True: _colormap(_BLUE_ORANGE)}}
+_ACTIVE = {"palette": "standard"}
 
 
-_LUTS = {signed: (DIVERGING if signed else SEQUENTIAL).getLookupTable(0.0, 1.0, 256, alpha=False)
-         for signed in (False, True)}  # computed once: thumbnails are redrawn on every step
+def _luts(name: str) -> dict[bool, np.ndarray]:
+    """The 256-entry lookup tables of a palette (thumbnails are redrawn on every step)."""
+    return {signed: cmap.getLookupTable(0.0, 1.0, 256, alpha=False)
+            for signed, cmap in _MAPS[name].items()}
+
+
+_LUTS = _luts("standard")
+
+
+def set_palette(name: str) -> None:
+    """Use the "standard" or the "colorblind" maps from now on (widgets redraw to follow)."""
+    if name not in PALETTES:
+        raise ValueError(f"unknown palette {name!r}: use one of {', '.join(PALETTES)}")
+    _ACTIVE["palette"] = name
+    _LUTS.update(_luts(name))
+
+
+def palette() -> str:
+    """The palette in use: "standard" or "colorblind"."""
+    return _ACTIVE["palette"]
 
 
 def colormap_for(signed: bool) -> pg.ColorMap:
-    """The diverging map for signed data, the sequential one otherwise."""
-    return DIVERGING if signed else SEQUENTIAL
+    """The diverging map for signed data, the sequential one otherwise (of the palette)."""
+    return _MAPS[_ACTIVE["palette"]][signed]
 
 
 def levels_for(array: np.ndarray, signed: bool) -> tuple[float, float]:

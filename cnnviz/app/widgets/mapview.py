@@ -1,5 +1,6 @@
 """The reusable image widgets: a stack of maps as one zoomable mosaic with colour bar and hover
-(``MapView``), and small pixel-sharp thumbnails for the pipeline (``ThumbGrid``).
+(``MapView``), and small pixel-sharp thumbnails for the pipeline (``ThumbGrid``, in
+``thumb_grid.py``, imported from here as well).
 
 A ``(C, H, W)`` array is tiled into a grid of ``C`` maps with a one-pixel gap; a vector
 ``(K,)`` is shown as a vertical strip. Units are addressed per example like the controller:
@@ -14,16 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtCore import QPoint, QPointF, QRectF, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsRectItem, QWidget
 
-from cnnviz.app.widgets.colormaps import colormap_for, levels_for, to_qimage
-from cnnviz.app.widgets.theme import LIGHT
+from cnnviz.app.widgets.colormaps import colormap_for, levels_for
+from cnnviz.app.widgets.thumb_grid import GAP, ThumbGrid, as_stack
 from cnnviz.engine.explain_terms import idx
 
-GAP = 1
-THUMB = 64  # target thumbnail size in pixels (pipeline columns)
+__all__ = ["GAP", "MapView", "Mosaic", "ThumbGrid", "as_stack", "same_data", "unit_text"]
 
 
 @dataclass(frozen=True)
@@ -96,16 +96,6 @@ def unit_text(unit: tuple[int, ...]) -> str:
 UnitNamer = Callable[[tuple[int, ...]], str]
 
 
-def as_stack(array: np.ndarray) -> tuple[np.ndarray, bool]:
-    """(C, H, W) view of a map stack, a single map or a vector (as a K×1 strip)."""
-    array = np.asarray(array)
-    if array.ndim == 1:
-        return array.reshape(1, -1, 1), True
-    if array.ndim == 2:
-        return array[np.newaxis], False
-    return array, False
-
-
 class MapView(pg.GraphicsLayoutWidget):
     """A zoomable mosaic of maps with a colour bar and the exact value on hover."""
 
@@ -153,6 +143,12 @@ class MapView(pg.GraphicsLayoutWidget):
         self.colorbar.setLevels((lo, hi))
         self.view.setAspectLocked(not self.vector)
         self.view.autoRange(padding=0.02)
+
+    def recolor(self) -> None:
+        """Follow a palette change (View → High contrast): the colour bar recolours the image."""
+        if self.maps is not None:
+            self.colormap = colormap_for(self.signed)
+            self.colorbar.setColorMap(self.colormap)
 
     def image_data(self) -> np.ndarray | None:
         """The tiled image currently drawn (NaN in the gaps)."""
@@ -248,139 +244,3 @@ class MapView(pg.GraphicsLayoutWidget):
     def overlays(self) -> list[QRectF]:
         """Rectangles drawn over the image, in image pixels (tests use it)."""
         return [item.rect() for item in self._overlays]
-
-
-class ThumbGrid(QWidget):
-    """Small maps of one column, drawn pixel-sharp; clicks report (c, i, j) or (k,)."""
-
-    unit_clicked = Signal(tuple)
-
-    def __init__(self, shape: tuple[int, ...], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.stack_shape = as_stack(np.zeros(shape, dtype=np.float32))[0].shape
-        self.vector = len(shape) == 1
-        self.array: np.ndarray | None = None
-        self.images: list = []
-        self.outlines: list[tuple[int, int, int, int, int]] = []  # c, i0, i1, j0, j1
-        self.marks: list[tuple[int, ...]] = []
-        self.outline_color = LIGHT.outline
-        C, H, W = self.stack_shape
-        self.cols = 1 if self.vector or C <= 3 else 3 if C <= 6 else 4
-        self.rows = -(-C // self.cols)
-        self.full_scale = self._scale(C, H, W)
-        self.scale = self.full_scale
-        self._resize()
-        self.setCursor(Qt.CursorShape.PointingHandCursor)
-
-    def _resize(self) -> None:
-        """Fix the widget's size to the grid at the current scale."""
-        w, h = self._cell_size()
-        self.setFixedSize(self.cols * (w + 4), self.rows * (h + 4))
-
-    def set_columns(self, cols: int) -> None:
-        """Lay the maps out in `cols` columns (fewer rows: for a half-height lane)."""
-        C = self.stack_shape[0]
-        if self.vector or C <= 3:
-            return
-        self.cols = min(cols, C)
-        self.rows = -(-C // self.cols)
-        self._resize()
-        self.update()
-
-    def fit_height(self, height: int) -> None:
-        """Shrink (or grow back) the maps so that the grid is at most `height` pixels tall,
-        never larger than their natural size nor smaller than one pixel per cell."""
-        _, H, _ = self.stack_shape
-        per_row = max(1.0, height / self.rows - 4)
-        scale = max(1.0 if not self.vector else 0.1, min(self.full_scale, per_row / H))
-        if abs(scale - self.scale) > 1e-6:
-            self.scale = scale
-            self._resize()
-            self.update()
-
-    def _scale(self, C: int, H: int, W: int) -> float:
-        """Pixels per cell: maps near THUMB px; vectors at most 360 px tall."""
-        if self.vector:
-            return max(0.6, min(20.0, 240.0 / H))
-        return max(1.0, (THUMB * 1.5 if C <= 3 else 64 if C <= 6 else 48) / max(H, W))
-
-    def _cell_size(self) -> tuple[int, int]:
-        """(width, height) in pixels of one map."""
-        _, H, W = self.stack_shape
-        if self.vector:
-            return 22, max(1, int(round(H * self.scale)))
-        return int(round(W * self.scale)), int(round(H * self.scale))
-
-    def _rect(self, c: int) -> QRect:
-        """Where map c is drawn."""
-        w, h = self._cell_size()
-        row, col = divmod(c, self.cols)
-        return QRect(col * (w + 4) + 2, row * (h + 4) + 2, w, h)
-
-    def set_array(self, array: np.ndarray | None, signed: bool,
-                  levels: tuple[float, float] | None = None) -> None:
-        """Draw a (C, H, W) stack or a (K,) vector (None = not computed yet), on its own
-        range or on the given levels."""
-        self.array = None if array is None else np.asarray(array)
-        self.images = []
-        if self.array is not None:
-            stack = as_stack(self.array)[0]
-            levels = levels if levels is not None else levels_for(stack, signed)
-            self.images = [to_qimage(m, signed, levels) for m in stack]
-        self.update()
-
-    def paintEvent(self, event) -> None:
-        """Maps (or empty frames), then receptive-field outlines and marked cells."""
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-        for c in range(self.stack_shape[0]):
-            rect = self._rect(c)
-            if c < len(self.images):
-                painter.drawImage(rect, self.images[c])
-            painter.setPen(QPen(QColor("#888888"), 1))
-            painter.drawRect(rect.adjusted(0, 0, -1, -1))
-        self._paint_overlays(painter)
-        painter.end()
-
-    def _paint_overlays(self, painter: QPainter) -> None:
-        """Receptive-field boxes and marked units."""
-        w, h = self._cell_size()
-        _, H, W = self.stack_shape
-        sx, sy = w / W, h / H
-        painter.setPen(QPen(QColor(self.outline_color), 2))
-        for c, i0, i1, j0, j1 in self.outlines:
-            r = self._rect(c)
-            painter.drawRect(int(r.x() + j0 * sx), int(r.y() + i0 * sy),
-                             max(2, int((j1 - j0) * sx)), max(2, int((i1 - i0) * sy)))
-        painter.setPen(QPen(QColor("#ff00ff"), 2))
-        for unit in self.marks:
-            c, i, j = (0, unit[0], 0) if self.vector else unit
-            r = self._rect(c)
-            painter.drawRect(int(r.x() + j * sx), int(r.y() + i * sy),
-                             max(3, int(sx)), max(3, int(sy)))
-
-    def unit_at(self, pos: QPoint) -> tuple[int, ...] | None:
-        """The unit under a widget position."""
-        _, H, W = self.stack_shape
-        for c in range(self.stack_shape[0]):
-            r = self._rect(c)
-            if r.contains(pos):
-                i = min(H - 1, int((pos.y() - r.y()) * H / r.height()))
-                j = min(W - 1, int((pos.x() - r.x()) * W / r.width()))
-                return (i,) if self.vector else (c, i, j)
-        return None
-
-    def pos_of(self, unit: tuple[int, ...]) -> QPoint:
-        """Widget position of a unit's centre (tests click there)."""
-        c, i, j = (0, unit[0], 0) if self.vector else unit
-        r = self._rect(c)
-        _, H, W = self.stack_shape
-        return QPoint(int(r.x() + (j + 0.5) * r.width() / W),
-                      int(r.y() + (i + 0.5) * r.height() / H))
-
-    def mousePressEvent(self, event) -> None:
-        """Report the clicked unit."""
-        unit = self.unit_at(event.position().toPoint())
-        if unit is not None and event.button() == Qt.MouseButton.LeftButton:
-            self.unit_clicked.emit(unit)
-        super().mousePressEvent(event)

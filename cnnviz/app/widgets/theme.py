@@ -1,4 +1,5 @@
-"""Light and dark themes (following the system unless overridden) and lecture-hall fonts."""
+"""Light and dark themes (following the system unless overridden), a high-contrast variant
+for projectors (black, white and yellow, colour-blind-safe maps) and lecture-hall fonts."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ from dataclasses import dataclass
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
+
+from cnnviz.app.widgets.colormaps import set_palette
 
 THEMES = ("system", "light", "dark")
 BASE_POINT_SIZE = 11
@@ -32,6 +35,9 @@ LIGHT = Colors("#f4f4f4", "#111111", "#ffffff", "#1f6feb", "#d62728", "#ff8c00",
                "#777777")
 DARK = Colors("#1e1e1e", "#f0f0f0", "#2a2a2a", "#4ea1ff", "#ff4d4d", "#ffb000", "#40e040",
               "#999999")
+# black, white and yellow; the remaining accents are told apart by lightness, not hue
+HIGH_CONTRAST = Colors("#000000", "#ffffff", "#000000", "#ffff00", "#ff9f1c", "#00e5ff",
+                       "#ffffff", "#d0d0d0")
 
 
 def system_is_dark() -> bool:
@@ -73,15 +79,17 @@ def _palette(c: Colors) -> QPalette:
     return palette
 
 
-def apply_theme(app: QApplication, name: str = "system",
-                point_size: int = BASE_POINT_SIZE) -> Colors:
-    """Style the whole application (palette, fonts, pyqtgraph defaults); returns the colours.
+def apply_theme(app: QApplication, name: str = "system", point_size: int = BASE_POINT_SIZE,
+                high_contrast: bool = False) -> Colors:
+    """Style the whole application (palette, fonts, pyqtgraph defaults, colour maps); returns
+    the colours. High contrast overrides the theme's colours and picks colour-blind-safe maps.
 
     Views that exist already are restyled by their window (`restyle_view` on its own
     children): enumerating every widget of the process once crashed PySide6 on a
     half-destroyed widget of a closed window.
     """
-    c = colors(name)
+    c = HIGH_CONTRAST if high_contrast else colors(name)
+    set_palette("colorblind" if high_contrast else "standard")
     app.setStyle("Fusion")
     app.setPalette(_palette(c))
     font = QFont(app.font())
@@ -91,16 +99,42 @@ def apply_theme(app: QApplication, name: str = "system",
     return c
 
 
-def restyle_view(view: pg.GraphicsView, c: Colors) -> None:
+def restyle_view(view: pg.GraphicsView, c: Colors, point_size: int | None = None) -> None:
     """Give a pyqtgraph view and every axis, label and legend in it the theme's colours
-    (colour bars and plots made before a theme switch keep their old pens otherwise)."""
+    (colour bars and plots made before a theme switch keep their old pens otherwise), and,
+    given a point size, fonts that grow with the application's (zoom, presentation mode)."""
     view.setBackground(c.panel)
     for item in view.scene().items():
         if isinstance(item, pg.AxisItem):
             item.setPen(pg.mkPen(c.text))
             item.setTextPen(pg.mkPen(c.text))
+            if point_size is not None:
+                scale_axis_font(item, point_size)
         elif isinstance(item, pg.LabelItem):
             item.opts["color"] = c.text
+            if point_size is not None:
+                scale_label(item, point_size)
             item.setText(item.text)
         elif isinstance(item, pg.LegendItem):
             item.setLabelTextColor(c.text)
+
+
+def scale_axis_font(axis: pg.AxisItem, point_size: int) -> None:
+    """Tick labels one point above the application font, with room for them at the axis
+    ends: pyqtgraph drops a label that sticks out of the axis, so the axis may overhang
+    by half a line."""
+    font = QFont(QApplication.font())
+    font.setPointSize(point_size + 1)
+    overhang = QFontMetrics(font).height() // 2 + 2
+    axis.setStyle(tickFont=font, hideOverlappingLabels=overhang)
+    axis.setTickFont(font)
+
+
+def scale_label(item: pg.LabelItem, point_size: int) -> None:
+    """A label's text size in proportion to the application font (its size at the base
+    font is remembered the first time)."""
+    size = item.opts.get("size")
+    if not isinstance(size, str) or not size.endswith("pt"):
+        return
+    base = item.__dict__.setdefault("cnnviz_base_pt", float(size[:-2]))
+    item.opts["size"] = f"{base * point_size / BASE_POINT_SIZE:.3g}pt"
