@@ -305,67 +305,51 @@ def direct_grad_input(dz, wt, Wp, L, S, G):
     k2 − 1 leading zeros and `wt[c, m, o, q] = w[o, c, m, k2 − 1 − q]`, so every tap
     reads a contiguous run of δ and each kernel row of each input channel is one
     accumulation into one segment of G — no tap matrix, no col2im, and (unlike BLAS,
-    whose concurrent calls serialise) it runs in parallel on the kernel pool. For
-    5-wide kernels two input channels share each load of δ.
+    whose concurrent calls serialise) it runs in parallel on the kernel pool. Input
+    channels go in pairs (an even count: the caller pads with a zero channel), so two
+    output rows share each load of δ.
     """
-    N, C = G.shape[0], G.shape[1]
-    pairs = C // 2 if wt.shape[3] == 5 else 0
-    for n in range(N):
-        for c in range(0, 2 * pairs, 2):
-            _grad_input_pair5(dz, wt, Wp, L, S, G, n, c)
-        for c in range(2 * pairs, C):
-            _grad_input_one(dz, wt, Wp, L, S, G, n, c)
+    for n in range(G.shape[0]):
+        for c in range(0, G.shape[1], 2):
+            _grad_input_pair(dz, wt, Wp, L, S, G, n, c)
 
 
 @kernel
-def _grad_input_pair5(dz, wt, Wp, L, S, G, n, c):
-    """Input channels c and c+1 of image n for a 5-wide kernel: ten multiply-adds per load."""
-    k1, O = wt.shape[1], wt.shape[2]
+def _grad_input_pair(dz, wt, Wp, L, S, G, n, c):
+    """Input channels c, c+1 of image n: kernel-row taps five (ten multiply-adds per
+    store), three or one at a time."""
+    k1, O, k2 = wt.shape[1], wt.shape[2], wt.shape[3]
     for m in range(k1):
         a0 = G[n, c, m * Wp : m * Wp + L]
         a1 = G[n, c + 1, m * Wp : m * Wp + L]
         for o in range(O):
-            u0, u1, u2 = wt[c, m, o, 0], wt[c, m, o, 1], wt[c, m, o, 2]
-            u3, u4 = wt[c, m, o, 3], wt[c, m, o, 4]
-            v0, v1, v2 = wt[c + 1, m, o, 0], wt[c + 1, m, o, 1], wt[c + 1, m, o, 2]
-            v3, v4 = wt[c + 1, m, o, 3], wt[c + 1, m, o, 4]
-            s = n * S
-            s0, s1, s2 = dz[o, s : s + L], dz[o, s + 1 : s + 1 + L], dz[o, s + 2 : s + 2 + L]
-            s3, s4 = dz[o, s + 3 : s + 3 + L], dz[o, s + 4 : s + 4 + L]
-            for k in range(L):
-                x0, x1, x2, x3, x4 = s0[k], s1[k], s2[k], s3[k], s4[k]
-                a0[k] += u0 * x0 + u1 * x1 + u2 * x2 + u3 * x3 + u4 * x4
-                a1[k] += v0 * x0 + v1 * x1 + v2 * x2 + v3 * x3 + v4 * x4
-
-
-@kernel
-def _grad_input_one(dz, wt, Wp, L, S, G, n, c):
-    """Input channel c of image n, the taps of a kernel row five, three or one at a time."""
-    k1, O, k2 = wt.shape[1], wt.shape[2], wt.shape[3]
-    for m in range(k1):
-        acc = G[n, c, m * Wp : m * Wp + L]
-        for o in range(O):
             q = 0
             while q < k2:
                 s = n * S + q
+                u, v = wt[c, m, o], wt[c + 1, m, o]
                 if q + 5 <= k2:
-                    w0, w1, w2 = wt[c, m, o, q], wt[c, m, o, q + 1], wt[c, m, o, q + 2]
-                    w3, w4 = wt[c, m, o, q + 3], wt[c, m, o, q + 4]
+                    u0, u1, u2, u3, u4 = u[q], u[q + 1], u[q + 2], u[q + 3], u[q + 4]
+                    v0, v1, v2, v3, v4 = v[q], v[q + 1], v[q + 2], v[q + 3], v[q + 4]
                     s0, s1 = dz[o, s : s + L], dz[o, s + 1 : s + 1 + L]
                     s2, s3 = dz[o, s + 2 : s + 2 + L], dz[o, s + 3 : s + 3 + L]
                     s4 = dz[o, s + 4 : s + 4 + L]
                     for k in range(L):
-                        acc[k] += w0 * s0[k] + w1 * s1[k] + w2 * s2[k] + w3 * s3[k] + w4 * s4[k]
+                        x0, x1, x2, x3, x4 = s0[k], s1[k], s2[k], s3[k], s4[k]
+                        a0[k] += u0 * x0 + u1 * x1 + u2 * x2 + u3 * x3 + u4 * x4
+                        a1[k] += v0 * x0 + v1 * x1 + v2 * x2 + v3 * x3 + v4 * x4
                     q += 5
                 elif q + 3 <= k2:
-                    w0, w1, w2 = wt[c, m, o, q], wt[c, m, o, q + 1], wt[c, m, o, q + 2]
+                    u0, u1, u2, v0, v1, v2 = u[q], u[q + 1], u[q + 2], v[q], v[q + 1], v[q + 2]
                     s0, s1 = dz[o, s : s + L], dz[o, s + 1 : s + 1 + L]
                     s2 = dz[o, s + 2 : s + 2 + L]
                     for k in range(L):
-                        acc[k] += w0 * s0[k] + w1 * s1[k] + w2 * s2[k]
+                        x0, x1, x2 = s0[k], s1[k], s2[k]
+                        a0[k] += u0 * x0 + u1 * x1 + u2 * x2
+                        a1[k] += v0 * x0 + v1 * x1 + v2 * x2
                     q += 3
                 else:
-                    w0, s0 = wt[c, m, o, q], dz[o, s : s + L]
+                    u0, v0, s0 = u[q], v[q], dz[o, s : s + L]
                     for k in range(L):
-                        acc[k] += w0 * s0[k]
+                        a0[k] += u0 * s0[k]
+                        a1[k] += v0 * s0[k]
                     q += 1

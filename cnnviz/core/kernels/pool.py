@@ -50,7 +50,7 @@ def _max_forward(o, k1, k2, sh, sw, ph, pw, out, argmax):
 
 
 @kernel
-def _max_forward_2x2(o, out, argmax):
+def _max_forward_2x2(o, out, argmax, vm, vi):
     """2×2 windows, stride 2, no padding, no NaN (LeNet's pools), without branches.
 
     Per plane, a vertical pass over contiguous row pairs keeps the larger of each
@@ -59,11 +59,10 @@ def _max_forward_2x2(o, out, argmax):
     right pair wins a tie only with its upper cell (index 1) against the left's lower
     cell (index W). Written with selects over a whole row, both passes vectorise; the
     one-pass kernel compiled to branches that mispredicted on real activations (2×).
+    `vm` (o's dtype) and `vi` (int32), both (Ho, 2·Wo), hold one plane's vertical pass.
     """
     N, C, H, W = o.shape
     Ho, Wo = out.shape[2], out.shape[3]
-    vm = np.empty((Ho, 2 * Wo), dtype=o.dtype)
-    vi = np.empty((Ho, 2 * Wo), dtype=np.int32)
     lower, upper, one = np.int32(W), np.int32(0), np.int32(1)
     for n in range(N):
         for c in range(C):
@@ -173,7 +172,9 @@ def maxpool2d_forward(o, kernel_size, stride, padding):
     def task(start: int, stop: int) -> None:
         part, o_out, o_arg = o[start:stop], out[start:stop], argmax[start:stop]
         if pairs:
-            _max_forward_2x2(part, o_out, o_arg)
+            scratch = (shape[2], 2 * shape[3])
+            vm, vi = np.empty(scratch, dtype=o.dtype), np.empty(scratch, dtype=np.int32)
+            _max_forward_2x2(part, o_out, o_arg, vm, vi)
         else:
             _max_forward(part, *kernel_size, *stride, *padding, o_out, o_arg)
 
