@@ -178,7 +178,7 @@ def maxpool2d_forward(o, kernel_size, stride, padding):
         else:
             _max_forward(part, *kernel_size, *stride, *padding, o_out, o_arg)
 
-    run_chunks(task, batch_chunks(o.shape[0], o.size * 4))
+    run_chunks(task, batch_chunks(o.shape[0], o.size * 2))  # LeNet: pool1 splits, pool2 not
     return out, argmax
 
 
