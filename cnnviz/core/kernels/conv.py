@@ -25,6 +25,8 @@ Layout NCHW; weights `[out, in, k1, k2]`; `stride` and `padding` are (h, w) pair
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from cnnviz.core.kernels import conv_wide as CW
@@ -148,7 +150,7 @@ def _delta_planes(delta) -> np.ndarray:
 
 def _chunks(shape, weight_shape) -> list[tuple[int, int]]:
     N, O, Ho, Wo = shape
-    return batch_chunks(N, N * O * Ho * Wo * int(np.prod(weight_shape[1:])))
+    return batch_chunks(N, N * O * Ho * Wo * math.prod(weight_shape[1:]))  # np.prod: 5 µs
 
 
 # --- the stride-1 fast path (see conv_wide.py) -----------------------------------------
