@@ -307,26 +307,17 @@ def direct_grad_input(dz, wt, Wp, L, S, G):
     accumulation into one segment of G — no tap matrix, no col2im, and (unlike BLAS,
     whose concurrent calls serialise) it runs in parallel on the kernel pool. Input
     channels go in pairs (an even count: the caller pads with a zero channel), so two
-    output rows share each load of δ.
+    output rows share each load of δ; the taps of a kernel row go five (ten
+    multiply-adds per store), three or one at a time.
     """
-    for n in range(G.shape[0]):
-        for c in range(0, G.shape[1], 2):
-            _grad_input_pair(dz, wt, Wp, L, S, G, n, c)
-
-
-@kernel
-def _grad_input_pair(dz, wt, Wp, L, S, G, n, c):
-    """Input channels c, c+1 of image n: kernel-row taps five (ten multiply-adds per
-    store), three or one at a time."""
-    k1, O, k2 = wt.shape[1], wt.shape[2], wt.shape[3]
-    for m in range(k1):
-        a0 = G[n, c, m * Wp : m * Wp + L]
-        a1 = G[n, c + 1, m * Wp : m * Wp + L]
+    N, C2, k1, O, k2 = G.shape[0], G.shape[1], wt.shape[1], wt.shape[2], wt.shape[3]
+    for n, c, m in np.ndindex(N, C2 // 2, k1):
+        a0 = G[n, 2 * c, m * Wp : m * Wp + L]
+        a1 = G[n, 2 * c + 1, m * Wp : m * Wp + L]
         for o in range(O):
-            q = 0
+            u, v, q = wt[2 * c, m, o], wt[2 * c + 1, m, o], 0
             while q < k2:
                 s = n * S + q
-                u, v = wt[c, m, o], wt[c + 1, m, o]
                 if q + 5 <= k2:
                     u0, u1, u2, u3, u4 = u[q], u[q + 1], u[q + 2], u[q + 3], u[q + 4]
                     v0, v1, v2, v3, v4 = v[q], v[q + 1], v[q + 2], v[q + 3], v[q + 4]
