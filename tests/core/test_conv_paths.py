@@ -71,3 +71,23 @@ def test_2x2_max_pool_breaks_ties_in_row_major_order(dtype):
     want_out, want_argmax = R.maxpool2d_forward(x, (2, 2), (2, 2), (0, 0))
     np.testing.assert_array_equal(out, want_out)
     np.testing.assert_array_equal(argmax, want_argmax)
+
+
+def test_chunks_run_on_the_caller_when_the_other_cores_are_busy(monkeypatch):
+    """Same chunks, same order, no pool thread: the results cannot change."""
+    import threading
+
+    monkeypatch.setattr(_jit, "cores_busy", lambda: True)
+    seen = []
+
+    def task(start, stop):
+        seen.append(threading.current_thread())
+        return (start, stop)
+
+    chunks = [(0, 3), (3, 5), (5, 9)]
+    assert _jit.run_chunks(task, chunks) == chunks
+    assert seen == [threading.current_thread()] * 3
+
+
+def test_cores_busy_reads_a_bool():
+    assert _jit.cores_busy() in (True, False)
