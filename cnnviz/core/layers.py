@@ -89,7 +89,7 @@ class Conv2d(Layer):
         self.grads = {"weight": gw, "bias": gb}
         if not need_input_grad:
             return None
-        return K.conv2d_backward_input(grad_out, w, x.shape, stride, padding)
+        return K.conv2d_backward_input(grad_out, w, x.shape, stride, padding, self._taps)
 
 
 class Dense(Layer):

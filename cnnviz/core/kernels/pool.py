@@ -50,33 +50,37 @@ def _max_forward(o, k1, k2, sh, sw, ph, pw, out, argmax):
 
 
 @kernel
-def _max_forward_2x2(o, out, argmax):
-    """2×2 windows, stride 2, no padding, no NaN (LeNet's pools): branch-free selects."""
+def _max_forward_2x2(o, out, argmax, vm, vi):
+    """2×2 windows, stride 2, no padding, no NaN (LeNet's pools), without branches.
+
+    Per plane, a vertical pass over contiguous row pairs keeps the larger of each
+    column pair and whether it came from the lower row; a horizontal pass then picks
+    the left or right column pair. Ties go to the first maximum in row-major order: the
+    right pair wins a tie only with its upper cell (index 1) against the left's lower
+    cell (index W). Written with selects over a whole row, both passes vectorise; the
+    one-pass kernel compiled to branches that mispredicted on real activations (2×).
+    `vm` (o's dtype) and `vi` (int32), both (Ho, 2·Wo), hold one plane's vertical pass.
+    """
     N, C, H, W = o.shape
     Ho, Wo = out.shape[2], out.shape[3]
+    lower, upper, one = np.int32(W), np.int32(0), np.int32(1)
     for n in range(N):
         for c in range(C):
-            plane = o[n, c]
             for i in range(Ho):
-                top, bottom = plane[2 * i], plane[2 * i + 1]
-                best_row, where_row = out[n, c, i], argmax[n, c, i]
+                top, bottom, m, v = o[n, c, 2 * i], o[n, c, 2 * i + 1], vm[i], vi[i]
+                for k in range(2 * Wo):
+                    down = bottom[k] > top[k]
+                    m[k] = bottom[k] if down else top[k]
+                    v[k] = lower if down else upper
+            for i in range(Ho):
+                m, v, best, where = vm[i], vi[i], out[n, c, i], argmax[n, c, i]
                 base = 2 * i * W
                 for j in range(Wo):
-                    best, at = top[2 * j], 0
-                    v = top[2 * j + 1]
-                    up = v > best
-                    best = v if up else best
-                    at = 1 if up else at
-                    v = bottom[2 * j]
-                    up = v > best
-                    best = v if up else best
-                    at = W if up else at
-                    v = bottom[2 * j + 1]
-                    up = v > best
-                    best = v if up else best
-                    at = W + 1 if up else at
-                    best_row[j] = best
-                    where_row[j] = base + 2 * j + at
+                    left, right = m[2 * j], m[2 * j + 1]
+                    at_left, at_right = v[2 * j], v[2 * j + 1] + one
+                    go_right = (right > left) | ((right == left) & (at_right < at_left))
+                    best[j] = right if go_right else left
+                    where[j] = base + 2 * j + (at_right if go_right else at_left)
 
 
 @kernel
@@ -168,11 +172,13 @@ def maxpool2d_forward(o, kernel_size, stride, padding):
     def task(start: int, stop: int) -> None:
         part, o_out, o_arg = o[start:stop], out[start:stop], argmax[start:stop]
         if pairs:
-            _max_forward_2x2(part, o_out, o_arg)
+            scratch = (shape[2], 2 * shape[3])
+            vm, vi = np.empty(scratch, dtype=o.dtype), np.empty(scratch, dtype=np.int32)
+            _max_forward_2x2(part, o_out, o_arg, vm, vi)
         else:
             _max_forward(part, *kernel_size, *stride, *padding, o_out, o_arg)
 
-    run_chunks(task, batch_chunks(o.shape[0], o.size * 4))
+    run_chunks(task, batch_chunks(o.shape[0], o.size * 2))  # LeNet: pool1 splits, pool2 not
     return out, argmax
 
 
