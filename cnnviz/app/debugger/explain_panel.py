@@ -94,6 +94,18 @@ def to_html(ex: Explanation, big: bool = True) -> str:
     return "\n".join(lines)
 
 
+def result_html(ex: Explanation) -> str:
+    """The unit's result as one big bold line, e.g. `x[0,2,4,4] = -2.22213`, with the
+    recorded value when it differs in print (the recomputed sum's rounding)."""
+    first = ex.text.split("\n", 1)[0]
+    lhs = first.split(" = ", 1)[0].strip() if " = " in first else "value"
+    size = QGuiApplication.font().pointSize() + 4
+    text = f"{lhs} = {ex.value:.6g}"
+    if f"{ex.value:.6g}" != f"{ex.recorded:.6g}":
+        text += f"   (recorded {ex.recorded:.6g})"
+    return f"<span style='font-size:{size}pt'><b>{html.escape(text)}</b></span>"
+
+
 def unit_label(unit: object) -> str:
     """A unit or weight as the app writes indices: `[0,2,3]`, `w[0,0,3,2]`,
     `0.weight[3,0,2,2]` — never Python's tuple syntax."""
@@ -121,6 +133,9 @@ class ExplainPanel(QWidget):
         self.browser = QTextBrowser()
         self.browser.setObjectName("explain_text")
         self.header = QLabel("")
+        self.result = QLabel("")  # the unit's value, above the tabs: never below the fold
+        self.result.setObjectName("explain_result")
+        self.result.setWordWrap(True)
         self.copy_button = QPushButton("Copy as text")
         self.copy_button.setToolTip("Copy the formula with its numbers as plain text (Ctrl+C)")
         self.copy_button.clicked.connect(self.copy_text)
@@ -139,6 +154,7 @@ class ExplainPanel(QWidget):
         top.addWidget(self.copy_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.result)
         layout.addWidget(self.tabs, 1)
         for signal in (ctrl.stepper_changed, ctrl.selection_changed, ctrl.spec_changed,
                        ctrl.input_changed, ctrl.weights_changed):
@@ -152,10 +168,12 @@ class ExplainPanel(QWidget):
         self._refresh_animation()
         if self.explanation is None:
             self.header.setText("")
+            self.result.setText("")
             self.browser.setHtml(f"<p style='font-size:14pt'>{html.escape(self.message)}</p>")
             return
         self.header.setText(f"step {self.explanation.step}, unit "
                             f"{unit_label(self.explanation.unit)}")
+        self.result.setText(result_html(self.explanation))
         self.browser.setHtml(to_html(self.explanation))
 
     def _refresh_animation(self) -> None:

@@ -289,3 +289,23 @@ def test_the_explain_panel_writes_units_and_weights_as_indices(qtbot):
     ctrl.select_unit(4, (1,))
     ctrl.run_to("U")
     assert "[" in panel.header.text() and "(" not in panel.header.text()
+
+
+def test_the_result_line_sits_above_the_tabs_whatever_the_figure_size(qtbot):
+    """Issue 11: in presentation mode the Explain dock's result line fell below the fold;
+    the unit's value is now a line of its own above the tabs."""
+    from cnnviz.app.debugger.explain_panel import ExplainPanel
+
+    ctrl = AppController("lenet5", user_weights=False)
+    panel = ExplainPanel(ctrl)
+    qtbot.addWidget(panel)
+    panel.resize(700, 300)  # far shorter than F3's figure
+    panel.show()
+    qtbot.waitExposed(panel)
+    ctrl.run_to("F3")
+    ctrl.select_unit(3, (2, 4, 4))
+    value = ctrl.stepper.explain("F3", (0, 2, 4, 4)).value
+    assert panel.result.text().count(f"x[0,2,4,4] = {value:.6g}") == 1
+    assert panel.result.isVisible()
+    bottom = panel.result.mapTo(panel, panel.result.rect().bottomLeft()).y()
+    assert bottom <= panel.tabs.y() <= panel.height()
