@@ -20,6 +20,7 @@ from cnnviz.core.optim import make_optimizer
 from cnnviz.core.presets import preset_names
 from cnnviz.core.spec import SpecError
 from cnnviz.data import DataError, load_image, open_dataset
+from cnnviz.engine.bundled import describe_bundled
 from cnnviz.engine.lesson_values import LessonView, render
 from cnnviz.engine.lessons import Lesson, LessonError, action_kind, fill, resource_path
 from cnnviz.engine.trainer import TrainConfig, Trainer, TrainResult
@@ -132,16 +133,18 @@ class LessonRunner:
         if weights == "fresh":
             net = Network.from_spec(self.ctrl.spec, seed=int(action.get("seed", self.ctrl.seed)),
                                     dtype=self.ctrl.dtype)
-            state = net.state_dict()
+            state, source = net.state_dict(), f"fresh weights (seed {net.seed}), for the lesson"
         elif weights == "bundled":
-            state = self._bundled()
+            state, source = self._bundled(), describe_bundled(self.ctrl.preset_name)
         else:
+            source = "weights written in the lesson"
             state = self.ctrl.network.state_dict()
             for key, values in weights.items():
                 if key not in state:
                     raise LessonError(f"the network has no parameter {key!r} "
                                       f"(parameters: {', '.join(state)})")
                 state[key] = np.asarray(values, dtype=state[key].dtype).reshape(state[key].shape)
+        self.ctrl.weight_book.forget(source)  # before the change: the status field follows it
         self.ctrl.set_weights(state)
 
     def _bundled(self) -> dict[str, np.ndarray]:

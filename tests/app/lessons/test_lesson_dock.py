@@ -66,3 +66,10 @@ def test_help_menu_lists_the_lessons(window):
     assert len(titles) >= 10 and titles[0].startswith("1 · One neuron")
     lessons.actions()[0].trigger()
     assert window.lessons.lesson.name == "neuron"
+
+
+def test_the_weights_field_says_which_weights_the_lesson_loaded(window):
+    """A lesson loads fresh seeded weights; the status bar must not keep saying bundled."""
+    window.open_lesson("delta")
+    field = window.weight_actions.label.text()
+    assert field.startswith("Weights: fresh weights (seed 0)"), field
