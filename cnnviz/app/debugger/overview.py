@@ -83,8 +83,6 @@ class Overview:
     def __init__(self, pipeline: Pipeline, zoom: float = 1.0) -> None:
         self.pipeline = pipeline
         self.zoom = zoom
-        self.titles: dict[int | str, str] = {}
-        self.tips: dict[int | str, str] = {}
 
     # ----- choosing the focus ---------------------------------------------------------
     def focus_key(self) -> int | str:
@@ -190,9 +188,11 @@ class Overview:
 
     # ----- styling --------------------------------------------------------------------
     def style(self, column: Column, compact: bool, font: QFont) -> None:
-        """Compact or full heading (the full title is remembered to put it back)."""
-        full = self.titles.setdefault(column.key, column.title.text())
-        tip = self.tips.setdefault(column.key, column.toolTip())
+        """Compact or full heading (the full title is remembered on the column itself, to put
+        it back: a new network brings new columns under the same keys)."""
+        if not hasattr(column, "full_heading"):
+            column.full_heading = (column.title.text(), column.toolTip())
+        full, tip = column.full_heading
         column.title.setText(short_title(column, full) if compact else full)
         column.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         column.setFont(font if compact else QFont())

@@ -210,3 +210,17 @@ def test_high_contrast_switches_every_colour_map(lenet, qtbot):
     assert colormaps.palette() == "standard"
     assert thumbs.images[0].pixel(5, 5) == before
     assert np.any(colormaps.to_rgb(np.array([[0.0, 1.0]]), False) != 0)
+
+
+def test_a_new_network_in_presentation_mode_gets_its_own_column_titles(lenet, qtbot):
+    """Compact titles were remembered by column key, so after a preset switch in
+    presentation mode the square detector's columns read '0 flat', '1 dense' …"""
+    present(lenet, qtbot, (1920, 1080))
+    lenet.ctrl.run_to("F6")
+    lenet.ctrl.load_preset("square")
+    QApplication.processEvents()
+    pipeline = lenet.panels["pipeline"]
+    for layer in lenet.ctrl.spec.layers:
+        title = pipeline.column(layer.index).title.text()
+        assert title.split()[0] == str(layer.index)
+        assert layer.type[:3] in title or (layer.type == "sigmoid" and "σ" in title), title
