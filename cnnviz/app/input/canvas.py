@@ -1,6 +1,7 @@
 """The drawing canvas: draw a digit with the mouse or a tablet, white ink on black like MNIST.
 
-Strokes are painted antialiased with QPainter onto a 280×280 grayscale QImage. Every
+Strokes are painted antialiased with QPainter onto a 280×280 grayscale QImage, and, for
+networks that take colour, in the pen's colour onto an RGB one as well. Every
 stroke is kept, so undo replays the remaining ones; clearing is a step that undo can take
 back too. ``drawing_changed`` fires when a stroke ends (not on every mouse move), after
 undo and after clear; ``ink_changed`` fires while a stroke is being drawn (for previews).
@@ -34,6 +35,7 @@ class Stroke:
 
     points: list[tuple[float, float, float]] = field(default_factory=list)
     eraser: bool = False
+    colour: tuple[int, int, int] = (255, 255, 255)  # the pen's colour on the RGB surface
     clear: bool = False   # a "clear the canvas" step, so that undo can restore the ink
 
 
@@ -47,6 +49,10 @@ class DrawingCanvas(QWidget):
         super().__init__(parent)
         self._image = QImage(SIZE, SIZE, QImage.Format.Format_Grayscale8)
         self._image.fill(0)
+        self._rgb = QImage(SIZE, SIZE, QImage.Format.Format_RGB888)  # colour networks' ink
+        self._rgb.fill(QColor(0, 0, 0))
+        self.colour_mode = False  # show and use the RGB surface (3-channel networks)
+        self.pen_colour = (255, 255, 255)
         self._strokes: list[Stroke] = []
         self._current: Stroke | None = None
         self.brush_width = 20.0
@@ -71,6 +77,14 @@ class DrawingCanvas(QWidget):
         raw = np.frombuffer(ptr, dtype=np.uint8, count=stride * SIZE).reshape(SIZE, stride)
         return raw[:, :SIZE].astype(np.float32) / np.float32(255)
 
+    def ink_rgb(self) -> np.ndarray:
+        """The drawing in colour as (3, 280, 280) float32 in [0, 1]."""
+        ptr = self._rgb.constBits()
+        stride = self._rgb.bytesPerLine()
+        raw = np.frombuffer(ptr, dtype=np.uint8, count=stride * SIZE).reshape(SIZE, stride)
+        rgb = raw[:, : 3 * SIZE].reshape(SIZE, SIZE, 3)
+        return np.ascontiguousarray(rgb.transpose(2, 0, 1), dtype=np.float32) / np.float32(255)
+
     def has_ink(self) -> bool:
         """True when anything is drawn."""
         return bool(self.ink().any())
@@ -92,12 +106,23 @@ class DrawingCanvas(QWidget):
         """Switch between the pen and the eraser."""
         self.eraser = bool(on)
 
+    def set_colour_mode(self, on: bool) -> None:
+        """Show the colour surface (a network over RGB images) or the grayscale one."""
+        self.colour_mode = bool(on)
+        self.update()
+
+    def set_pen_colour(self, colour: QColor | str) -> None:
+        """The colour the next strokes paint on the colour surface."""
+        c = QColor(colour)
+        self.pen_colour = (c.red(), c.green(), c.blue())
+
     def clear(self) -> None:
         """Erase everything (undoable)."""
         if not self.has_ink():
             return
         self._strokes.append(Stroke(clear=True))
         self._image.fill(0)
+        self._rgb.fill(QColor(0, 0, 0))
         self.update()
         self.drawing_changed.emit()
 
@@ -112,19 +137,29 @@ class DrawingCanvas(QWidget):
     def _replay(self) -> None:
         """Repaint the image from the kept strokes."""
         self._image.fill(0)
+        self._rgb.fill(QColor(0, 0, 0))
         for stroke in self._strokes:
             if stroke.clear:
                 self._image.fill(0)
+                self._rgb.fill(QColor(0, 0, 0))
             else:
                 self._paint(stroke, 0)
         self.update()
 
     # ----- painting strokes --------------------------------------------------------------
     def _paint(self, stroke: Stroke, start: int) -> None:
+        """Paint a stroke on both surfaces: white ink on the grayscale one, the stroke's
+        colour on the RGB one (black for the eraser)."""
+        black, white = QColor(0, 0, 0), QColor(255, 255, 255)
+        self._paint_on(self._image, stroke, start, black if stroke.eraser else white)
+        pen = black if stroke.eraser else QColor(*stroke.colour)
+        self._paint_on(self._rgb, stroke, start, pen)
+
+    @staticmethod
+    def _paint_on(image: QImage, stroke: Stroke, start: int, colour: QColor) -> None:
         """Paint a stroke's segments from point `start` on (a lone point is a dot)."""
-        painter = QPainter(self._image)
+        painter = QPainter(image)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        colour = QColor(0, 0, 0) if stroke.eraser else QColor(255, 255, 255)
         points = stroke.points
         for k in range(max(start, 0), len(points)):
             x, y, width = points[k]
@@ -139,7 +174,7 @@ class DrawingCanvas(QWidget):
 
     def begin_stroke(self, pos: QPointF, pressure: float = 1.0) -> None:
         """Start a stroke at an image position."""
-        self._current = Stroke(eraser=self.eraser)
+        self._current = Stroke(eraser=self.eraser, colour=self.pen_colour)
         self._strokes.append(self._current)
         self.extend_stroke(pos, pressure)
 
@@ -178,7 +213,7 @@ class DrawingCanvas(QWidget):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         rect = self.target_rect()
-        painter.drawImage(rect, self._image)
+        painter.drawImage(rect, self._rgb if self.colour_mode else self._image)
         frame = self.palette().color(self.palette().ColorRole.Highlight if self.hasFocus()
                                      else self.palette().ColorRole.Mid)
         painter.setPen(QPen(frame, 2))

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from cnnviz.app.controller import AppController
 from cnnviz.app.input.canvas import DrawingCanvas
+from cnnviz.app.input.colour_pens import ColourPens
 from cnnviz.app.input.dataset_browser import DatasetBrowser
 from cnnviz.app.widgets.flow_layout import FlowLayout
 from cnnviz.app.widgets.mapview import MapView
@@ -171,6 +172,8 @@ class InputPanel(QWidget):
         for button in (self.eraser_button, self.undo_button, self.clear_button):
             tools.addWidget(button)
         layout.addLayout(tools)   # the tools above the canvas: in view in a short dock
+        self.colour_pens = ColourPens(self.canvas)
+        layout.addWidget(self.colour_pens)
         width = QHBoxLayout()
         width.addWidget(QLabel("Width"))
         self.width_slider = QSlider(Qt.Orientation.Horizontal)
@@ -185,8 +188,12 @@ class InputPanel(QWidget):
 
     # ----- actions ---------------------------------------------------------------------
     def drawn_input(self) -> np.ndarray:
-        """The canvas as a network input of the current spec's shape."""
-        return fit_to_input(self.canvas.ink(), tuple(self.controller.spec.input_shape))
+        """The canvas as a network input of the current spec's shape (its colours for a
+        network over RGB images)."""
+        C, H, W = self.controller.spec.input_shape
+        if C == 3:
+            return np.stack([resize(plane, (H, W)) for plane in self.canvas.ink_rgb()])
+        return fit_to_input(self.canvas.ink(), (C, H, W))
 
     def load_file(self, path: str | os.PathLike) -> bool:
         """Load an image file as the input (errors go to the error dialog)."""
@@ -213,6 +220,7 @@ class InputPanel(QWidget):
 
     def _on_input_changed(self) -> None:
         """Show the controller's actual input with its size and label."""
+        self.colour_pens.follow_network(self.controller.spec.input_shape[0])
         image = self.controller.input_image
         self.preview.set_array(image, signed=False)
         label = self.controller.input_label
