@@ -8,7 +8,7 @@ import threading
 
 import pytest
 from PySide6.QtCore import QSettings, QThread, QTimer
-from PySide6.QtWidgets import QApplication, QStatusBar
+from PySide6.QtWidgets import QApplication, QMessageBox, QStatusBar
 
 GRACE_MS = 1000  # a thread told to stop may need a moment to return from run()
 
@@ -77,6 +77,16 @@ def no_leftover_threads_or_timers(qtbot):
     yield
     problems = _active_timers() + _running_qthreads() + _new_python_threads(before)
     assert not problems, "left running after the test: " + "; ".join(problems)
+
+
+@pytest.fixture
+def dialogs(monkeypatch) -> list[tuple[str, str]]:
+    """Warning dialogs recorded as (title, text) instead of shown (offscreen they would
+    block the test)."""
+    shown: list[tuple[str, str]] = []
+    monkeypatch.setattr(QMessageBox, "warning",
+                        lambda parent, title, text, *a, **k: shown.append((title, text)))
+    return shown
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QContextMenuEvent
-from PySide6.QtWidgets import QApplication, QInputDialog, QMenu, QMessageBox, QToolBar
+from PySide6.QtWidgets import QApplication, QInputDialog, QMenu, QToolBar
 
 from cnnviz.app.controller import AppController
 from cnnviz.app.debugger.pipeline import INPUT, LayerColumn
@@ -15,15 +15,6 @@ from cnnviz.app.shell.main_window import MainWindow
 from cnnviz.app.shell.step_actions import ACTIONS
 from cnnviz.core.losses import softmax
 from cnnviz.data import open_dataset
-
-
-@pytest.fixture
-def dialogs(monkeypatch):
-    """Error dialogs recorded instead of shown."""
-    shown: list[tuple[str, str]] = []
-    monkeypatch.setattr(QMessageBox, "warning",
-                        lambda parent, title, text, *a, **k: shown.append((title, text)))
-    return shown
 
 
 def make_window(qtbot, settings, preset: str) -> MainWindow:

@@ -8,7 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from cnnviz.app.controller import AppController
 from cnnviz.app.debugger.color_scales import log_magnitude
@@ -18,15 +18,6 @@ from cnnviz.app.debugger.prediction import ProbabilityBars
 from cnnviz.app.shell.main_window import MainWindow
 from cnnviz.app.widgets.mapview import MapView
 from cnnviz.app.widgets.theme import DARK, LIGHT
-
-
-@pytest.fixture
-def dialogs(monkeypatch):
-    """Error dialogs recorded instead of shown."""
-    shown: list[tuple[str, str]] = []
-    monkeypatch.setattr(QMessageBox, "warning",
-                        lambda parent, title, text, *a, **k: shown.append((title, text)))
-    return shown
 
 
 def window(qtbot, settings, preset: str, size=(1440, 900)) -> MainWindow:

@@ -7,19 +7,9 @@ import zipfile
 
 import numpy as np
 import pytest
-from PySide6.QtWidgets import QMessageBox
 
 from cnnviz.app.controller import AppController
 from cnnviz.app.shell.main_window import MainWindow
-
-
-@pytest.fixture
-def dialogs(monkeypatch):
-    """Error dialogs recorded instead of shown."""
-    shown: list[tuple[str, str]] = []
-    monkeypatch.setattr(QMessageBox, "warning",
-                        lambda parent, title, text, *a, **k: shown.append((title, text)))
-    return shown
 
 
 def make_window(qtbot, settings, preset="square") -> MainWindow:
