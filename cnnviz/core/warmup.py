@@ -23,9 +23,18 @@ from cnnviz.core.network import Network
 
 
 def _conv_paths(t: type) -> None:
-    x = np.ones((1, 1, 4, 4), dtype=t)
-    for out_channels, stride in ((1, (1, 1)), (DIRECT_MAX_OUT + 1, (1, 1)), (1, (2, 2))):
-        w = np.ones((out_channels, 1, 2, 2), dtype=t)
+    """The direct and tap-matrix wide paths (2×2 kernels), the strided one, and the fused
+    3×3 path with short runs (BLAS) and long ones (the nine-tap kernels)."""
+    small, large = np.ones((1, 1, 4, 4), dtype=t), np.ones((1, 1, 30, 30), dtype=t)
+    cases = (
+        (small, 1, 2, (1, 1)),
+        (small, DIRECT_MAX_OUT + 1, 2, (1, 1)),
+        (small, 1, 2, (2, 2)),
+        (small, 1, 3, (1, 1)),
+        (large, 1, 3, (1, 1)),
+    )
+    for x, out_channels, size, stride in cases:
+        w = np.ones((out_channels, 1, size, size), dtype=t)
         b = np.zeros(out_channels, dtype=t)
         cache: dict = {}
         out = K.conv2d_forward(x, w, b, stride, (1, 1), cache)

@@ -318,19 +318,19 @@ def test_lenet5_pass_is_bit_identical_run_to_run():
 _WARMUP_SCRIPT = """
 import sys, numba, numpy as np
 from cnnviz.core import Network, warmup
-from cnnviz.core.kernels import activations, conv, conv_wide, losses, pool
+from cnnviz.core.kernels import activations, conv, conv3x3, conv_wide, dropout, losses, norm, pool
 from cnnviz.core.optim import SGD
 from cnnviz.core.presets import get_preset
 
 def signatures():
     return {(m.__name__, name): len(f.signatures)
-            for m in (activations, conv, conv_wide, losses, pool)
+            for m in (activations, conv, conv3x3, conv_wide, dropout, losses, norm, pool)
             for name, f in vars(m).items() if isinstance(f, numba.core.registry.CPUDispatcher)}
 
 warmup("float32")
 before = signatures()
 rng = np.random.default_rng(0)
-for preset in ("lenet5", "tinyvgg"):
+for preset in ("lenet5", "tinyvgg", "mini-resnet", "rgb-shapes", "lenet5-dropout"):
     net = Network.from_spec(get_preset(preset), seed=0)
     for batch in (1, 64):
         x = rng.random((batch, *net.spec.input_shape), dtype=np.float32)

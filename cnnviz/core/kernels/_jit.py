@@ -82,35 +82,54 @@ def _pool() -> ThreadPoolExecutor:
 
 def batch_chunks(batch: int, work: int) -> list[tuple[int, int]]:
     """Split `batch` examples into contiguous ranges, one per thread, if `work` is large."""
-    parts = thread_count() if work >= PARALLEL_MIN_WORK else 1
-    parts = max(1, min(parts, batch))
+    if work < PARALLEL_MIN_WORK or batch < 2:  # the common small case, without the sums
+        return [(0, batch)]
+    parts = max(1, min(thread_count(), batch))
     bounds = [round(k * batch / parts) for k in range(parts + 1)]
     return [(bounds[k], bounds[k + 1]) for k in range(parts)]
 
 
-_BUSY_RECHECK_S = 0.05
-_busy: list = [-1.0, False]  # when last checked, and whether other tasks filled the cores
+_BUSY_WINDOW_S = 0.1
+# when last sampled: wall clock, system busy CPU seconds, this process's CPU seconds; and
+# the verdict of the latest full window
+_busy_sample: list = [-1.0, 0.0, 0.0, False]
+
+
+def _system_busy_seconds() -> float | None:
+    """CPU seconds every core together spent busy since boot (steal included: a vCPU
+    another guest holds is not free), from /proc/stat; None where unknown."""
+    try:
+        with open("/proc/stat", "rb") as f:
+            values = [int(v) for v in f.readline().split()[1:9]]
+        ticks = os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, AttributeError):
+        return None
+    idle = values[3] + values[4]  # idle and iowait
+    return (sum(values) - idle) / ticks
 
 
 def cores_busy() -> bool:
-    """Whether every core but the caller's runs another task right now: the running-task
-    count of /proc/loadavg (the caller included) is at least the core count. Re-read at
-    most every 50 ms; False where unknown. GNU OpenMP's dynamic mode does the like with
-    the (1-minute, lagging) load average.
+    """Whether other processes keep every core but the caller's busy: over the last
+    ~100 ms, the system's busy CPU time minus this process's own left less than half a
+    core free. False where unknown.
 
-    A pool thread then only takes CPU from those tasks and from the caller: on the
-    shared 2-core build machine at load 2.5–3, two threads made a LeNet-5 step at batch
-    64 7–10 % slower than one (2.69–2.79 against 2.50–2.58 ms, same process, alternating).
+    (The running-task count of /proc/loadavg, used before, never fell below 2 on the
+    2-vCPU build machine even when idle, so the pool never ran.) A pool thread on a
+    busy machine only takes CPU from other tasks and from the caller: at load 2.5–3,
+    two threads made a LeNet-5 step at batch 64 7–10 % slower than one.
     """
-    now = time.monotonic()
-    if now - _busy[0] >= _BUSY_RECHECK_S:
-        try:
-            with open("/proc/loadavg", "rb") as f:
-                running = int(f.read().split()[3].split(b"/")[0])
-        except (OSError, ValueError, IndexError):
-            running = 0
-        _busy[:] = [now, running >= (os.cpu_count() or 1)]
-    return _busy[1]
+    now, own = time.monotonic(), time.process_time()
+    when, system_then, own_then, verdict = _busy_sample
+    if now - when < _BUSY_WINDOW_S:
+        return verdict
+    system = _system_busy_seconds()
+    if system is None:
+        return False
+    if when >= 0:
+        others = max(0.0, (system - system_then) - (own - own_then)) / (now - when)
+        verdict = (os.cpu_count() or 1) - 1 - others < 0.5
+    _busy_sample[:] = [now, system, own, verdict]
+    return verdict
 
 
 def run_chunks(task: Callable[[int, int], object], chunks: Sequence[tuple[int, int]]) -> list:

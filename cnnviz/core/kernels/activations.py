@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from cnnviz.core.kernels._jit import kernel
+from cnnviz.core.kernels._jit import batch_chunks, kernel, run_chunks
 
 
 @kernel
@@ -70,10 +70,15 @@ def _tanh_back(out, delta, grad):
 
 
 def _apply(fn, first, *rest):
-    """Run an element-wise kernel over flattened views, returning a new array."""
+    """Run an element-wise kernel over flattened views, returning a new array; large
+    arrays in slices on the kernel pool (mini-resnet's stem relu: 800k values)."""
     out = np.empty_like(first)
-    flat = [a.reshape(-1) if isinstance(a, np.ndarray) else a for a in (first, *rest)]
-    fn(*flat, out.reshape(-1))
+    flat = [a.reshape(-1) if isinstance(a, np.ndarray) else a for a in (first, *rest, out)]
+
+    def task(start: int, stop: int) -> None:
+        fn(*[a[start:stop] if isinstance(a, np.ndarray) else a for a in flat])
+
+    run_chunks(task, batch_chunks(first.size, first.size))
     return out
 
 

@@ -60,15 +60,15 @@ def wide_taps(P, k1, k2, Wp, L, taps):
 
 
 @kernel
-def crop_bias(wide, b, Wp, x):
-    """x[n, o, i, j] = wide[o, n·L + i·Wp + j] + b[o]: drop the garbage columns."""
+def crop_bias(wide, b, Wp, S, x):
+    """x[n, o, i, j] = wide[o, n·S + i·Wp + j] + b[o]: drop the garbage columns (S is
+    the image stride of the wide rows: L = Ho·Wp, or the plane size of a chunk's run)."""
     N, O, Ho, Wo = x.shape
-    L = Ho * Wp
     for n in range(N):
         for o in range(O):
             bias = b[o]
             for i in range(Ho):
-                src = wide[o, n * L + i * Wp : n * L + i * Wp + Wo]
+                src = wide[o, n * S + i * Wp : n * S + i * Wp + Wo]
                 dst = x[n, o, i]
                 for j in range(Wo):
                     dst[j] = src[j] + bias

@@ -186,7 +186,11 @@ def maxpool2d_backward(delta, argmax, input_shape):
     """∂E/∂o: the deltas routed to the recorded winners."""
     N, C, H, W = input_shape
     grad = np.zeros((N, C, H * W), dtype=delta.dtype)
-    _max_backward(delta, argmax, grad)
+
+    def task(start: int, stop: int) -> None:
+        _max_backward(delta[start:stop], argmax[start:stop], grad[start:stop])
+
+    run_chunks(task, batch_chunks(N, grad.size))
     return grad.reshape(input_shape)
 
 
