@@ -24,7 +24,7 @@ from cnnviz.core.network import Network
 from cnnviz.core.optim import optimizer_from_state
 from cnnviz.data.fileio import write_atomically
 from cnnviz.engine.metrics import History
-from cnnviz.engine.selection import Selection
+from cnnviz.engine.selection import Selection, selection_shapes
 from cnnviz.engine.session_io import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -128,8 +128,8 @@ class Session:
         """The Selection object (bounds-checked against net), or None."""
         if self.selection is None:
             return None
-
-        return Selection.from_dict(self.selection, [l.out_shape for l in net.layers], batch)
+        shapes, inner = selection_shapes(net.spec)
+        return Selection.from_dict(self.selection, shapes, batch, inner)
 
     def _history(self) -> Any:
         """The History object, or None."""

@@ -21,7 +21,7 @@ from cnnviz.core.optim import optimizer_from_state
 from cnnviz.core.spec import SpecError, parse_spec
 from cnnviz.data.fileio import NotAFileError, open_regular_file
 from cnnviz.engine.metrics import History
-from cnnviz.engine.selection import Selection
+from cnnviz.engine.selection import Selection, selection_shapes
 from cnnviz.engine.steps import step_names
 
 FORMAT_NAME = "cnnviz-session"
@@ -90,7 +90,7 @@ class _Reader:
         fields["rng_state"] = self._rng_state()
         fields["history"] = self._history()
         batch = len(fields["input"]) if "input" in fields else 1
-        fields["selection"] = self._selection([ls.out_shape for ls in spec.layers], batch)
+        fields["selection"] = self._selection(spec, batch)
         extra = self._json("extra.json", optional=True)
         if extra is not None and not isinstance(extra, dict):
             raise self.fail("extra.json must hold a JSON object")
@@ -270,7 +270,7 @@ class _Reader:
         except ValueError as error:
             raise self.fail(f"history.json: {error}") from error
 
-    def _selection(self, shapes: list[tuple], batch: int) -> dict | None:
+    def _selection(self, spec: Any, batch: int) -> dict | None:
         """selection.json, checked by Selection.from_dict."""
         doc = self._json("selection.json", optional=True)
         if doc is None:
@@ -278,7 +278,8 @@ class _Reader:
         if not isinstance(doc, dict):
             raise self.fail("selection.json must hold a JSON object")
         try:
-            Selection.from_dict(doc, shapes, batch)
+            shapes, inner = selection_shapes(spec)
+            Selection.from_dict(doc, shapes, batch, inner)
         except (ValueError, TypeError, KeyError) as error:
             raise self.fail(f"selection.json: {error}") from error
         return doc

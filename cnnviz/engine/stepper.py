@@ -313,6 +313,7 @@ class Stepper:
             )
         return explain_step(self, rec, unit)
 
-    def receptive_field(self, layer: int, unit: tuple) -> dict:
-        """The region of the input and of every earlier map that influences `unit`."""
-        return receptive_field(self.net, layer, unit)
+    def receptive_field(self, layer: int, unit: tuple, inner: str | None = None) -> dict:
+        """The region of the input and of every earlier map that influences `unit` (of an
+        inner layer of block `layer` with `inner`)."""
+        return receptive_field(self.net, layer, unit, inner)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from cnnviz.engine.records import PassView
 
 _NAME = re.compile(r"^([FB])(\d+)(?:\.(s?)(\d+))?$")
+_INNER = re.compile(r"^(body|shortcut)\.(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,23 @@ def parse_step(name: str) -> StepRef:
     return StepRef(kind, int(layer), "shortcut" if short else "body", int(j))
 
 
+def split_inner(inner: str) -> tuple[str, int]:
+    """"body.2" → ("body", 2), "shortcut.0" → ("shortcut", 0); ValueError if malformed."""
+    match = _INNER.match(inner) if isinstance(inner, str) else None
+    if match is None:
+        raise ValueError(f"{inner!r} is not an inner layer (body.0, shortcut.1)")
+    return match.group(1), int(match.group(2))
+
+
+def layer_spec_of(spec: Any, layer: int, inner: str | None = None) -> Any:
+    """The LayerSpec of top-level layer `layer`, or of its inner layer `inner` ("body.0")."""
+    top = spec.layers[layer]
+    if inner is None:
+        return top
+    branch, j = split_inner(inner)
+    return getattr(top, branch)[j]
+
+
 def layer_of(net: Network, ref: StepRef) -> Layer:
     """The layer a step runs: a top-level layer (a block for its addition) or an inner one."""
     layer = net.layers[ref.layer]
@@ -62,6 +80,14 @@ def layer_of(net: Network, ref: StepRef) -> Layer:
 def inner_name(kind: str, layer: int, branch: str, j: int) -> str:
     """The step name of inner layer j of a block's branch: "F3.1", "B3.s0"."""
     return f"{kind}{layer}.{'s' if branch == 'shortcut' else ''}{j}"
+
+
+def step_suffix(layer: int, inner: str | None = None) -> str:
+    """A layer's step name without its F/B: "3", or "4.0" / "6.s1" for inner layers."""
+    if inner is None:
+        return str(layer)
+    branch, j = split_inner(inner)
+    return inner_name("F", layer, branch, j)[1:]
 
 
 def _forward_names(layer: Any) -> list[str]:
@@ -95,6 +121,18 @@ def param_step(key: str) -> tuple[str, str]:
     if len(parts) == 1:
         return f"B{parts[0]}", pname
     return inner_name("B", int(parts[0]), parts[1], int(parts[2])), pname
+
+
+def inner_output_grad_of(view: PassView, ref: StepRef) -> np.ndarray | None:
+    """The recorded ∂E/∂(output of a block's inner layer), or None if not computed yet: the
+    addition's copy (`B<i>`) for a branch's last layer, else the input gradient of the next
+    layer of the branch."""
+    branch = getattr(view.net.layers[ref.layer], ref.branch)
+    if ref.j == len(branch) - 1:
+        rec = view.record(f"B{ref.layer}")
+        return None if rec is None else rec.values[f"grad_{ref.branch}_output"]
+    rec = view.record(inner_name("B", ref.layer, ref.branch, ref.j + 1))
+    return None if rec is None else rec.values["grad_input"]
 
 
 def input_grad_of(view: PassView, i: int) -> np.ndarray | None:

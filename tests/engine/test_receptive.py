@@ -145,3 +145,63 @@ def test_padded_pools_with_stride_bound_the_field(unit):
     inside = (rows >= i0) & (rows < i1) & (cols >= j0) & (cols < j1)
     assert not moved[~inside].any()
     assert moved[inside].any()  # max pooling hides most pixels, but not all
+
+
+# -- residual blocks: both paths, and units of inner layers ------------------------------------
+
+def inner_responses(net, layer, inner, unit, x):
+    """The value of a unit of a block's inner layer (branch, j) for a batch of inputs."""
+    out = x
+    for lay in net.layers[:layer]:
+        out = lay.forward(out)
+    branch, j = inner.split(".")
+    for lay in getattr(net.layers[layer], branch)[: int(j) + 1]:
+        out = lay.forward(out)
+    return out[(slice(None), *unit)]
+
+
+def test_a_block_is_walked_back_along_both_paths_and_names_its_inner_maps():
+    """mini-resnet layer 7 (relu after the strided block 6): the body's two 3×3 convs, one
+    of stride 2, need input rows 3…9 of block 6's input; the 1×1 stride-2 projection only
+    row 6 — the union is the body's box. Inner maps are keyed by their step names."""
+    field = receptive_field(get_preset("mini-resnet"), 7, (0, 3, 3))
+    assert field[6]["box"] == field["6.4"]["box"] == field["6.s1"]["box"] == (3, 4, 3, 4)
+    assert field["6.2"]["box"] == (2, 5, 2, 5) and len(field["6.2"]["channels"]) == 32
+    assert field["6.s0"]["box"] == (3, 4, 3, 4)
+    assert field[5]["box"] == (3, 10, 3, 10)  # body: 2·2−1 … 2·4−1+3; shortcut: 6…7
+    assert set(field) >= {"4.0", "4.4", "6.0", "6.s0", 3, "input"}
+
+
+def test_a_unit_of_an_inner_layer_walks_back_through_its_branch_only():
+    field = receptive_field(get_preset("mini-resnet"), 6, (1, 2, 2), inner="shortcut.1")
+    assert field["6.s0"]["box"] == (2, 3, 2, 3)
+    assert not any(str(key).startswith("6.") and ".s" not in str(key) for key in field)
+    assert field[5]["box"] == (4, 5, 4, 5)  # the 1×1 stride-2 projection
+    body = receptive_field(get_preset("mini-resnet"), 4, (0, 5, 5), inner="body.3")
+    assert body["4.2"]["box"] == (4, 7, 4, 7) and body[3]["box"] == (3, 8, 3, 8)
+    assert "4.3" not in body and "4.4" not in body
+    with pytest.raises(ValueError, match="no inner layer body.9"):
+        receptive_field(get_preset("mini-resnet"), 4, (0, 0, 0), inner="body.9")
+
+
+@pytest.mark.parametrize(("layer", "inner", "unit"), [
+    (7, None, (3, 3, 3)), (7, None, (3, 0, 6)), (4, "body.3", (2, 5, 9)),
+    (6, "shortcut.1", (1, 2, 2)), (6, "body.0", (5, 6, 0)),
+])
+def test_pixels_outside_never_move_a_unit_behind_or_inside_a_block(layer, inner, unit):
+    """Empirically, in eval mode (batch norm then works unit by unit): pixels outside the
+    field never move the unit, through both paths of a block and inside one."""
+    net = Network.from_spec(get_preset("mini-resnet"), seed=2, dtype="float64")
+    net.eval()
+    x = np.random.default_rng(1).random(net.spec.input_shape)
+    if inner is None:
+        respond = lambda batch: unit_responses(net, layer, unit, batch)  # noqa: E731
+    else:
+        respond = lambda batch: inner_responses(net, layer, inner, unit, batch)  # noqa: E731
+    base = respond(x[None])[0]
+    xs, rows, cols = perturbed_batch(x)
+    moved = respond(xs) != base
+    i0, i1, j0, j1 = receptive_field(net, layer, unit, inner)["input"]["box"]
+    inside = (rows >= i0) & (rows < i1) & (cols >= j0) & (cols < j1)
+    assert not moved[~inside].any()
+    assert moved[inside].mean() > 0.3

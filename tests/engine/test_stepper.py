@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 from engine_nets import MIXED, batch, make_net
 
+from cnnviz.core import Network
 from cnnviz.core.optim import SGD, Adam
 from cnnviz.core.presets import get_preset
-from cnnviz.engine import Selection, Stepper, StepRecord
+from cnnviz.core.spec import parse_spec
+from cnnviz.engine import Selection, Session, Stepper, StepRecord, load_session, save_session
+from cnnviz.engine.selection import selection_shapes
 
 
 def params_equal(a: dict, b: dict) -> bool:
@@ -336,6 +339,46 @@ def test_selection_round_trips_through_dict():
         Selection().unit = (1,)
     again.clear()
     assert again.layer is None and again.unit is None
+
+
+def test_an_inner_layer_of_a_block_can_be_selected_with_its_own_shape():
+    """inner = "body.0" selects a block's inner layer; its unit is checked against that
+    layer's output; selecting the top-level layer goes back up (one "layer" event)."""
+    spec = parse_spec(get_preset("mini-resnet"))
+    sel = Selection.for_spec(spec, batch_size=1)
+    events: list[str] = []
+    sel.add_listener(events.append)
+    sel.select(6, (31, 6, 6), inner="body.0")  # block 6's strided conv: 32×7×7
+    assert (sel.layer, sel.inner, sel.unit) == (6, "body.0", (31, 6, 6))
+    assert events == ["layer", "unit"]
+    with pytest.raises(ValueError, match="not inside layer 6.body.0"):
+        sel.select(6, (0, 7, 0), inner="body.0")
+    assert (sel.layer, sel.inner, sel.unit) == (6, "body.0", (31, 6, 6))  # unchanged
+    for bad in ("body.9", "shortcut.2", "bodies.0"):
+        with pytest.raises(ValueError):
+            sel.select_layer(6, bad)
+    with pytest.raises(ValueError, match="no inner layer shortcut.0"):
+        sel.select_layer(4, "shortcut.0")  # block 4's shortcut is the identity
+    sel.select_layer(6, "shortcut.0")  # 32×7×7 as well: the unit still fits
+    assert sel.unit == (31, 6, 6) and events[-1] == "layer"
+    sel.layer = 6  # the block itself (its ⊕ output, 32×7×7)
+    assert sel.inner is None and sel.unit == (31, 6, 6) and events[-1] == "layer"
+    d = Selection.for_spec(spec).to_dict()
+    assert "inner" not in d  # a top-level selection's dict is unchanged
+
+
+def test_an_inner_selection_round_trips_through_dict_and_a_session(tmp_path):
+    net = Network.from_spec(get_preset("mini-resnet"))
+    sel = Selection.for_spec(net.spec)
+    sel.select(4, (2, 3, 4), inner="body.3")
+    d = sel.to_dict()
+    assert d == {"layer": 4, "unit": [2, 3, 4], "example": 0, "inner": "body.3"}
+    shapes, inner_shapes = selection_shapes(net.spec)
+    again = Selection.from_dict(d, shapes, 1, inner_shapes)
+    assert (again.layer, again.inner, again.unit) == (4, "body.3", (2, 3, 4))
+    save_session(tmp_path / "s.cnnviz", Session.capture(net, selection=sel))
+    restored = load_session(tmp_path / "s.cnnviz").restore().selection
+    assert (restored.layer, restored.inner, restored.unit) == (4, "body.3", (2, 3, 4))
 
 
 class _FailingSGD(SGD):

@@ -4,9 +4,11 @@ Widgets never change engine objects directly: they call the methods here, which 
 work through the core/engine and emit one signal per change (``<noun>_changed``).
 Conventions used by every panel:
 
-- ``selection`` is the engine's ``Selection``: ``layer`` is a layer index or ``None``.
+- ``selection`` is the engine's ``Selection``: ``layer`` is a layer index or ``None``;
+  ``selection.inner`` ("body.0", "shortcut.1") an inner layer of block ``layer``, or None.
 - ``selection.unit`` is a unit of that layer's OUTPUT *per example*: ``(c, i, j)`` for maps,
   ``(k,)`` for vectors; the example of the batch is ``selection.example``.
+- ``weight_focus`` ``(layer, index)`` is a weight of the selected (inner) layer, or None.
 - while ``busy`` (training runs in a worker thread) stepping and editing are refused.
 """
 
@@ -34,6 +36,7 @@ from cnnviz.engine.records import StepRecord
 from cnnviz.engine.selection import Selection
 from cnnviz.engine.session import Restored
 from cnnviz.engine.stepper import Stepper
+from cnnviz.engine.steps import layer_spec_of
 
 DEFAULT_PRESET = "lenet5"
 
@@ -84,7 +87,7 @@ class AppController(QObject):
     def _make_selection(self) -> Selection:
         """The engine's observable selection, bounds-checked against this network's shapes."""
         batch = 1 if self.batch is None else len(self.batch[0])
-        selection = Selection([layer.out_shape for layer in self.spec.layers], batch_size=batch)
+        selection = Selection.for_spec(self.spec, batch_size=batch)
         selection.add_listener(self._on_selection_event)
         return selection
 
@@ -327,25 +330,35 @@ class AppController(QObject):
         self.status_changed.emit(f"Breakpoint {state} on {step_name}")
 
     # ----- selection -----------------------------------------------------------------------
-    def select_layer(self, index: int | None) -> None:
-        """Select a layer (None = nothing); the unit is kept only if it still fits."""
-        self._set_selection(lambda: setattr(self.selection, "layer", index))
+    def select_layer(self, index: int | None, inner: str | None = None) -> None:
+        """Select a layer (None = nothing), or an inner layer of block `index`; the unit is
+        kept only if it still fits, a focused weight only on the same layer."""
+        if (index, inner) != (self.selection.layer, self.selection.inner):
+            self.weight_focus = None
+        self._set_selection(lambda: self.selection.select_layer(index, inner))
 
-    def select_unit(self, layer: int, unit: tuple[int, ...] | None) -> None:
-        """Select one unit of a layer's output, per example: (c, i, j) or (k,)."""
+    def select_unit(self, layer: int, unit: tuple[int, ...] | None,
+                    inner: str | None = None) -> None:
+        """Select one unit of a layer's output, per example: (c, i, j) or (k,); with
+        `inner`, a unit of that inner layer of block `layer`."""
         self.weight_focus = None
-        self._set_selection(lambda: self.selection.select(layer, unit))
+        self._set_selection(lambda: self.selection.select(layer, unit, inner))
 
-    def select_weight(self, layer: int, index: tuple[int, ...] | None) -> None:
-        """Focus one weight of a layer, (o, c, m, n) or (o, k): the explain panel shows its
-        gradient on B steps and its update on U."""
-        shape = self.spec.layers[layer].param_shapes.get("weight") if 0 <= layer < len(
-            self.spec.layers) else None
+    def select_weight(self, layer: int, index: tuple[int, ...] | None,
+                      inner: str | None = None) -> None:
+        """Focus one weight of a layer (or of inner layer `inner` of block `layer`),
+        (o, c, m, n) or (o, k): the explain panel shows its gradient on B steps and its
+        update on U."""
+        try:
+            shape = layer_spec_of(self.spec, layer, inner).param_shapes.get("weight")
+        except (IndexError, ValueError):
+            shape = None
         if index is not None and (shape is None or len(index) != len(shape)):
-            self.error_raised.emit("Selection", f"layer {layer} has no weight w{idx(*index)}")
+            name = layer if inner is None else f"{layer}.{inner}"
+            self.error_raised.emit("Selection", f"layer {name} has no weight w{idx(*index)}")
             return
         self.weight_focus = None if index is None else (layer, tuple(int(i) for i in index))
-        self._set_selection(lambda: setattr(self.selection, "layer", layer))
+        self._set_selection(lambda: self.selection.select_layer(layer, inner))
 
     def select_example(self, n: int) -> None:
         """Which example of the mini-batch the panels show."""

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from cnnviz.app.controller import AppController
 from cnnviz.app.debugger.animation_view import AnimationView
 from cnnviz.app.debugger.computation_view import ComputationView
+from cnnviz.app.debugger.targets import delta_step, selected_target
 from cnnviz.engine.explain import Explanation
 from cnnviz.engine.explain_terms import idx
 
@@ -30,35 +31,34 @@ KIND_TITLES = {"forward": "Forward", "loss": "Loss", "backward": "Backward", "up
 
 
 def pick_request(ctrl: AppController) -> tuple[str, tuple[int, ...]] | str:
-    """(step, unit) to explain for the selection at the current step, or a hint why not."""
+    """(step, unit) to explain for the selection at the current step, or a hint why not.
+    The selection may be an inner layer of a block: its steps are F4.0 / B4.0, its
+    parameters 4.body.0.weight."""
     st, sel, n = ctrl.stepper, ctrl.selection, ctrl.selection.example
-    rec, L = st.current, sel.layer
-    if L is None:
+    rec, t = st.current, selected_target(ctrl)
+    if t is None:
         return "Click a unit in the pipeline or the inspector to see its formula."
-    has_params = bool(ctrl.spec.layers[L].param_shapes)
+    label, has_params = t.label(ctrl), bool(t.params(ctrl))
     kind = rec.kind if rec is not None else "forward"
-    if ctrl.weight_focus is not None and ctrl.weight_focus[0] == L:
+    F, B = t.step("F"), t.step("B")
+    if ctrl.weight_focus is not None and ctrl.weight_focus[0] == t.layer:
         index = ctrl.weight_focus[1]
         if kind == "update":
-            return "U", (f"{L}.weight", index)
-        if st.record(f"B{L}") is not None:
-            return f"B{L}", ("weight", index)
-        return (f"Weight w{idx(*index)} of layer {L}: its gradient appears once B{L} "
-                "has run.")
+            return "U", (f"{label}.weight", index)
+        if st.record(B) is not None:
+            return B, ("weight", index)
+        return f"Weight w{idx(*index)} of layer {label}: its gradient appears once {B} has run."
     if sel.unit is None:
-        return f"Layer {L} selected: click one of its units to see its formula."
+        return f"Layer {label} selected: click one of its units to see its formula."
     unit = (n, *sel.unit)
     if kind == "update" and has_params:
-        return "U", (f"{L}.bias", (sel.unit[0],))
-    if kind in ("backward", "loss", "update"):
-        last = len(ctrl.spec.layers) - 1 <= L
-        if not last and st.record(f"B{L + 1}") is not None:
-            return f"B{L + 1}", unit
-        if last and st.record("L") is not None:
-            return "L", unit
-    if st.record(f"F{L}") is not None:
-        return f"F{L}", unit
-    return (f"Unit {idx(*sel.unit)} of layer {L} is computed by step F{L}: step forward to "
+        return "U", (f"{label}.bias", (sel.unit[0],))
+    delta = delta_step(ctrl, t) if kind in ("backward", "loss", "update") else None
+    if delta is not None:
+        return delta, unit
+    if st.record(F) is not None:
+        return F, unit
+    return (f"Unit {idx(*sel.unit)} of layer {label} is computed by step {F}: step forward to "
             "it (F10).")
 
 

@@ -7,8 +7,9 @@ clicking the input or the winners selects that unit of the previous layer (the i
 stays on this layer); clicking a filter cell focuses that weight. The cells of the current
 explanation are highlighted, the selected unit is outlined.
 
-The inspector follows the pass (the current step's layer) until a click pins it to a
-layer; a reset, a new network, new weights or training let it follow the pass again.
+The inspector follows the pass (the current step's layer — inside a residual block, the
+inner layer the step runs, "4.body.0" at F4.0 and B4.0) until a click pins it to a layer;
+a reset, a new network, new weights or training let it follow the pass again.
 """
 
 from __future__ import annotations
@@ -43,9 +44,17 @@ from cnnviz.app.debugger.norm_view import (
     layer_record,
     mask_of,
     norm_rows,
-    rgb_filters,
+    show_rgb,
 )
-from cnnviz.app.debugger.pipeline import delta_of
+from cnnviz.app.debugger.targets import (
+    Target,
+    current_target,
+    output_delta,
+    previous_target,
+    selected_target,
+    target_of_step,
+    title_text,
+)
 from cnnviz.app.widgets.mapview import MapView, unit_text
 from cnnviz.app.widgets.theme import LIGHT, Colors
 from cnnviz.engine.explain import Explanation
@@ -60,6 +69,8 @@ class Inspector(QWidget):
         self.ctrl = ctrl
         self.colors = LIGHT
         self.title = QLabel("")
+        self.title.setObjectName("inspector_title")
+        self.title.setWordWrap(True)  # an inner layer's title is long: two lines, not cut
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.note = QLabel("")
         self.note.setWordWrap(True)
@@ -93,8 +104,8 @@ class Inspector(QWidget):
             self.views[key] = view
             self.tabs.setTabToolTip(self.tabs.addTab(view, label), TAB_TIPS[key])
         self._auto = "maps"
-        self._pinned: int | None = None  # the layer a click chose; None: follow the pass
-        self._keep: int | None = None  # stay on this layer through the next selection change
+        self._pinned: Target | None = None  # the layer a click chose; None: follow the pass
+        self._keep: Target | None = None  # stay on this layer through the next selection change
         self.tabs.currentChanged.connect(lambda _index: self.refresh())
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -108,32 +119,39 @@ class Inspector(QWidget):
         self.refresh()
 
     # ----- what each tab shows -------------------------------------------------------------
-    def layer(self) -> int:
-        """The inspected layer: the one a click pinned, else the current step's, else 0."""
-        rec = self.ctrl.stepper.current
-        if self._pinned is not None and self._pinned < len(self.ctrl.spec.layers):
+    def target(self) -> Target:
+        """The inspected layer: the one a click pinned, else the current step's (an inner
+        layer of a block for an inner step; the last layer for the loss), else 0."""
+        if self._pinned is not None and self._pinned.fits(self.ctrl):
             return self._pinned
-        if rec is not None and rec.kind == "loss":  # the loss reads the last layer
-            return len(self.ctrl.spec.layers) - 1
-        return rec.layer if rec is not None and rec.layer is not None else 0
+        return current_target(self.ctrl)
+
+    def layer(self) -> int:
+        """The inspected top-level layer (a block's index for one of its inner layers)."""
+        return self.target().layer
+
+    def params(self) -> dict[str, np.ndarray]:
+        """The inspected layer's live parameters ({} for none)."""
+        return self.target().params(self.ctrl)
 
     def content(self, key: str) -> tuple[np.ndarray | None, bool, int, str]:
         """(array, signed, mosaic columns, note) for a tab of the inspected layer."""
-        st, L, n = self.ctrl.stepper, self.layer(), self.ctrl.selection.example
-        fwd, back = st.record(f"F{L}"), st.record(f"B{L}")
-        params = self.ctrl.network.layers[L].params
+        st, t, n = self.ctrl.stepper, self.target(), self.ctrl.selection.example
+        F, B = t.step("F"), t.step("B")
+        fwd, back = st.record(F), st.record(B)
+        params = self.params()
         if key == "input":
             if fwd is None:
-                return None, False, 0, f"step to F{L} to see this layer's input"
+                return None, False, 0, f"step to {F} to see this layer's input"
             x = fwd.values["input"][n]
             return x, bool(np.min(x) < 0), 0, "the layer's input o (previous output)"
         if key == "maps":
             if fwd is None:
-                return None, False, 0, f"step to F{L} to see the feature maps"
+                return None, False, 0, f"step to {F} to see the feature maps"
             out = fwd.values["output"][n]
             return out, bool(np.min(out) < 0), 0, "output of the layer (per channel)"
         if key == "mask":
-            rec = layer_record(self.ctrl, L, ("dropout",))
+            rec = layer_record(self.ctrl, t, ("dropout",))
             mask = mask_of(rec, n)
             if mask is None:
                 return None, False, 0, "dropout mask: select a dropout layer and step its F " \
@@ -149,24 +167,24 @@ class Inspector(QWidget):
             stack, cols = weight_stack(params["weight"])
             return stack, True, cols, "weights w: one row per output channel"
         if key == "deltas":
-            delta = delta_of(self.ctrl, L)
+            delta = output_delta(self.ctrl, t)
             if delta is None:
                 return None, True, 0, "the deltas appear when the backward pass reaches this layer"
             return delta, True, 0, "δ = ∂E/∂o of the layer's output"
         if key == "wgrads":
             if back is None or "grad_weight" not in back.values:
-                return None, True, 0, f"∂E/∂w appears at step B{L} (layers with weights)"
+                return None, True, 0, f"∂E/∂w appears at step {B} (layers with weights)"
             stack, cols = weight_stack(back.values["grad_weight"])
             return stack, True, cols, "∂E/∂w = δ ⋆ o (summed over the batch)"
-        return self._winners_content(L, n)
+        return self._winners_content(t, n)
 
-    def _winners_content(self, L: int, n: int) -> tuple[np.ndarray | None, bool, int, str]:
+    def _winners_content(self, t: Target, n: int) -> tuple[np.ndarray | None, bool, int, str]:
         """The pool's input (forward) or the routed gradient (backward), winners marked."""
-        if self.ctrl.spec.layers[L].type != "maxpool2d":
+        if t.spec(self.ctrl).type != "maxpool2d":
             return None, False, 0, "pool winners: select a max-pool layer"
-        fwd, back = self.ctrl.stepper.record(f"F{L}"), self.ctrl.stepper.record(f"B{L}")
+        fwd, back = self.ctrl.stepper.record(t.step("F")), self.ctrl.stepper.record(t.step("B"))
         if fwd is None:
-            return None, False, 0, f"step to F{L} to see the winners"
+            return None, False, 0, f"step to {t.step('F')} to see the winners"
         if back is not None:
             return back.values["grad_input"][n], True, 0, \
                 "backward: the delta goes to the winners only (marked)"
@@ -181,15 +199,14 @@ class Inspector(QWidget):
         """Redraw the visible tab (the others are drawn when shown)."""
         self._sync_example()
         self._follow_direction()
-        L = self.layer()
-        spec = self.ctrl.spec.layers[L]
-        shape = "×".join(str(s) for s in spec.out_shape)
+        t = self.target()
+        spec = t.spec(self.ctrl)
         key = TABS[self.tabs.currentIndex()][0]
-        self.title.setText(f"<b>Layer {L} {spec.type}</b> → {shape}")
+        self.title.setText(title_text(t, spec))
         weight = spec.param_shapes.get("weight", ())
         self.rgb.setVisible(len(weight) == 4 and weight[1] == 3)
         if key == "norm":
-            self.note.setText(self._refresh_norm(L))
+            self.note.setText(self._refresh_norm(t))
             return
         array, signed, cols, note = self.content(key)
         self.note.setText(note)
@@ -203,12 +220,12 @@ class Inspector(QWidget):
 
     def _rgb_filters(self) -> bool:
         """True when the filters tab draws colour images (3 input channels, RGB on)."""
-        shape = self.ctrl.spec.layers[self.layer()].param_shapes.get("weight", ())
+        shape = self.target().spec(self.ctrl).param_shapes.get("weight", ())
         return self.rgb.isChecked() and len(shape) == 4 and shape[1] == 3
 
-    def _refresh_norm(self, L: int) -> str:
+    def _refresh_norm(self, t: Target) -> str:
         """Fill the batch-norm table; the note says which step it shows."""
-        rec = layer_record(self.ctrl, L, NORM_TYPES)
+        rec = layer_record(self.ctrl, t, NORM_TYPES)
         if rec is None:
             self.norm_view.show_rows([], True)
             return "batch norm: select a batch-norm layer (or step to one) and run its F step"
@@ -219,8 +236,7 @@ class Inspector(QWidget):
 
     def _on_selection_changed(self) -> None:
         """A click (here or in another panel) pins the inspector to the selected layer."""
-        layer = self.ctrl.selection.layer
-        self._pinned = self._keep if self._keep is not None else layer
+        self._pinned = self._keep if self._keep is not None else selected_target(self.ctrl)
         self._keep = None
         self.refresh()
 
@@ -240,7 +256,7 @@ class Inspector(QWidget):
         picked another tab by hand."""
         rec = self.ctrl.stepper.current
         kind = rec.kind if rec is not None else "forward"
-        spec = self.ctrl.spec.layers[self.layer()]
+        spec = self.target().spec(self.ctrl)
         wanted = auto_tab(kind, spec.type, "weight" in spec.param_shapes)
         if wanted == self._auto:
             return
@@ -260,19 +276,20 @@ class Inspector(QWidget):
 
     def _draw_overlays(self, key: str, view: MapView) -> None:
         """Selected unit, explanation cells and pool winners."""
-        sel, c, L = self.ctrl.selection, self.colors, self.layer()
-        shown_layer = L - 1 if key in ("input", "winners") else L
+        sel, c, t = self.ctrl.selection, self.colors, self.target()
+        shown = previous_target(self.ctrl, t) if key in ("input", "winners") else t
+        selected = selected_target(self.ctrl)
         if key in ("maps", "deltas", "input", "winners") and sel.unit is not None \
-                and sel.layer == shown_layer:
+                and selected is not None and selected == shown:
             view.mark_units([tuple(sel.unit)], c.outline)
         if key == "winners":  # lighter once the gradient is drawn, which it must not hide
-            backward = self.ctrl.stepper.record(f"B{self.layer()}") is not None
+            backward = self.ctrl.stepper.record(t.step("B")) is not None
             color = "#66" + c.winner[1:] if backward else c.winner
             view.mark_units(self.winners(), color, width=1.0)
-        if key == "filters" and self.ctrl.weight_focus is not None:
+        if key == "filters" and self.ctrl.weight_focus is not None and selected == t:
             view.mark_units([self._weight_cell(self.ctrl.weight_focus[1])], c.outline)
         ex, _ = current_explanation(self.ctrl)
-        if ex is not None and ex.layer == self.layer():
+        if ex is not None and target_of_step(ex.step) == t:
             cells = self._explained_cells(key, ex)
             if key == "filters":  # whole kernels outlined: every weight stays visible
                 view.outline_maps([cell[0] for cell in cells], c.accent)
@@ -282,15 +299,16 @@ class Inspector(QWidget):
     def winners(self) -> list[tuple[int, int, int]]:
         """The engine's argmax cells of the inspected max-pool layer for the shown example,
         without the windows whose cells are all equal (no real winner)."""
-        fwd, n = self.ctrl.stepper.record(f"F{self.layer()}"), self.ctrl.selection.example
+        t, n = self.target(), self.ctrl.selection.example
+        fwd = self.ctrl.stepper.record(t.step("F"))
         if fwd is None or "argmax" not in fwd.values:
             return []
-        spec = self.ctrl.spec.layers[self.layer()]
+        spec = t.spec(self.ctrl)
         return winner_cells(fwd.values["argmax"][n], spec.in_shape[2], self._tied(fwd, n))
 
     def _tied(self, fwd: StepRecord, n: int) -> np.ndarray:
         """The inspected pool's windows without a real winner, for example n."""
-        spec = self.ctrl.spec.layers[self.layer()]
+        spec = self.target().spec(self.ctrl)
         config = spec.config
         return tied_windows(fwd.values["input"][n], config["kernel_size"], config["stride"],
                             config["padding"], spec.out_shape[1:])
@@ -299,15 +317,14 @@ class Inspector(QWidget):
         """How the hover readout names a cell: w[o,c,m,n] for weights, o[c,i,j] for maps."""
         if key == "filters" and self._rgb_filters():
             return f"mean over R, G, B of w[{unit[0]},:,{unit[1]},{unit[2]}]"
-        if key in ("filters", "wgrads") and "weight" in self.ctrl.network.layers[
-                self.layer()].params:
+        if key in ("filters", "wgrads") and "weight" in self.params():
             name = weight_name(self._weight_index(unit))
             return name if key == "filters" else f"∂E/∂{name}"
         return SYMBOLS.get(key, "") + unit_text(unit)
 
     def _weight_index(self, cell: tuple[int, ...]) -> tuple[int, ...]:
         """The weight index of a cell of the filters mosaic (inverse of _weight_cell)."""
-        shape = self.ctrl.spec.layers[self.layer()].param_shapes["weight"]
+        shape = self.target().spec(self.ctrl).param_shapes["weight"]
         if self._rgb_filters():  # one colour tile per filter: its red weight
             return (cell[0], 0, cell[1], cell[2])
         if len(shape) == 4:
@@ -318,7 +335,7 @@ class Inspector(QWidget):
     def _weight_cell(self, index: tuple[int, ...]) -> tuple[int, ...]:
         """A weight index as a cell of the filters mosaic."""
         if len(index) == 4:
-            cin = self.ctrl.spec.layers[self.layer()].param_shapes["weight"][1]
+            cin = self.target().spec(self.ctrl).param_shapes["weight"][1]
             o, ci, m, q = index
             return (o * cin + ci, m, q)
         return (0, *index)
@@ -330,7 +347,7 @@ class Inspector(QWidget):
             found = list(cells.get("input", [])) + list(cells.get("window", []))
             winner = cells.get("winner")
             found += [winner] if winner is not None else []
-            ndim = 3 if len(self.ctrl.spec.layers[self.layer()].in_shape) == 3 else 1
+            ndim = 3 if len(self.target().spec(self.ctrl).in_shape) == 3 else 1
             return [tuple(u)[-ndim:] for u in found if len(u) >= ndim]
         if key == "filters" and ex.kind == "forward":
             return [self._weight_cell(tuple(w)) for w in cells.get("weight", [])]
@@ -340,22 +357,24 @@ class Inspector(QWidget):
     def _on_unit_clicked(self, key: str, unit: tuple) -> None:
         """Maps and deltas select a unit; the input and the winners select that unit of the
         previous layer (the inspector stays here); filters and gradients focus a weight."""
-        L = self.layer()
+        t = self.target()
         if key in ("maps", "deltas"):
-            self.ctrl.select_unit(L, unit)
+            self.ctrl.select_unit(t.layer, unit, t.inner)
         elif key in ("input", "winners"):
-            self._select_input_cell(L, key, unit)
-        elif "weight" in self.ctrl.network.layers[L].params:
-            self.ctrl.select_weight(L, self._weight_index(unit))
+            self._select_input_cell(t, key, unit)
+        elif "weight" in self.params():
+            self.ctrl.select_weight(t.layer, self._weight_index(unit), t.inner)
 
-    def _select_input_cell(self, L: int, key: str, unit: tuple) -> None:
-        """A cell of this layer's input is a unit of layer L−1's output (or a pixel)."""
-        if L == 0:
+    def _select_input_cell(self, t: Target, key: str, unit: tuple) -> None:
+        """A cell of this layer's input is a unit of the previous layer's output (inside a
+        block: the branch's previous layer, or the layer before the block), or a pixel."""
+        previous = previous_target(self.ctrl, t)
+        if previous is None:
             value = self.views[key].value_at(unit)
             self.ctrl.status_changed.emit(f"network input x{unit_text(unit)} = {value:.6g}")
             return
-        self._keep = L
-        self.ctrl.select_unit(L - 1, unit)
+        self._keep = t
+        self.ctrl.select_unit(previous.layer, unit, previous.inner)
         self._keep = None
 
     def _on_example_changed(self, n: int) -> None:
@@ -374,12 +393,3 @@ class Inspector(QWidget):
         """Switch to a tab by key (tests and menu actions) and return its view."""
         self.tabs.setCurrentIndex([k for k, _ in TABS].index(key))
         return self.norm_view if key == "norm" else self.views[key]
-
-
-def show_rgb(view: MapView, weight: np.ndarray) -> None:
-    """Draw [out, 3, kh, kw] filters as one colour tile each (hover: the channel mean)."""
-    view.set_array(weight.mean(axis=1), True)
-    colours = rgb_filters(weight)
-    tiled = np.stack([view.mosaic.tile(colours[..., k]) for k in range(3)], axis=-1)
-    view.image.setImage(np.nan_to_num(tiled, nan=1.0), levels=(0.0, 1.0))
-    view.colorbar.setVisible(False)

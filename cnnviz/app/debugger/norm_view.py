@@ -1,7 +1,8 @@
 """The inspector's batch-norm table and dropout mask, and RGB filters of a colour layer.
 
 The table and the mask come from the forward record of a batch-norm or dropout step: the
-current step's layer when it is one (inside a block too), else the inspected layer. γ and β
+current step's layer when it is one (inside a block too), else the inspected layer (an
+inner layer too). γ and β
 are the layer's live parameters. Nothing is computed here but the display scaling.
 """
 
@@ -12,6 +13,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTableWidget, QTableWidgetItem
 
 from cnnviz.app.controller import AppController
+from cnnviz.app.debugger.targets import Target
+from cnnviz.app.widgets.mapview import MapView
 from cnnviz.engine.records import StepRecord
 from cnnviz.engine.steps import layer_of, parse_step
 
@@ -20,14 +23,15 @@ COLUMNS = ["c", "batch μ", "batch σ²", "running μ before", "running μ after
            "running σ² before", "running σ² after", "γ", "β"]
 
 
-def layer_record(ctrl: AppController, layer: int, types: tuple[str, ...]) -> StepRecord | None:
+def layer_record(ctrl: AppController, target: Target,
+                 types: tuple[str, ...]) -> StepRecord | None:
     """The forward record of the current step's layer if its type is one of `types`, else
-    that of the inspected top-level layer if it is; None when neither ran."""
+    that of the inspected layer (inner ones too) if it is; None when neither ran."""
     st, current = ctrl.stepper, ctrl.stepper.current
     if current is not None and current.layer_type in types and current.kind != "update":
         return st.record("F" + current.name[1:])
-    if ctrl.spec.layers[layer].type in types:
-        return st.record(f"F{layer}")
+    if target.spec(ctrl).type in types:
+        return st.record(target.step("F"))
     return None
 
 
@@ -83,3 +87,12 @@ class NormStatsView(QTableWidget):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.setItem(r, c, item)
         self.resizeColumnsToContents()
+
+
+def show_rgb(view: MapView, weight: np.ndarray) -> None:
+    """Draw [out, 3, kh, kw] filters as one colour tile each (hover: the channel mean)."""
+    view.set_array(weight.mean(axis=1), True)
+    colours = rgb_filters(weight)
+    tiled = np.stack([view.mosaic.tile(colours[..., k]) for k in range(3)], axis=-1)
+    view.image.setImage(np.nan_to_num(tiled, nan=1.0), levels=(0.0, 1.0))
+    view.colorbar.setVisible(False)

@@ -201,6 +201,8 @@ class Overview:
         column.title.setFont(title)
         column.shape_label.setVisible(not compact)
         column.mode_label.setVisible(not compact)
+        if getattr(column, "rgb_box", None) is not None:
+            column.rgb_box.setVisible(not compact)
         column.gutter.setDirection(QBoxLayout.Direction.TopToBottom if compact
                                    else QBoxLayout.Direction.LeftToRight)
         for button in column.markers.values():

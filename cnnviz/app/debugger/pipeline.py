@@ -5,7 +5,8 @@ output while the pass goes forward and, once ``B<l>`` has run, the delta ``∂E/
 output — so the panel shows where the error has reached. The current step is framed, the
 direction of travel is drawn as an arrow, and each layer has IDE-like breakpoint markers.
 
-The colour scale (``color_scales.py``) is per column, shared per kind, or log magnitude.
+The colour scale (``color_scales.py``) is per column, shared per kind, or log magnitude;
+a colour input is drawn as one RGB image whatever the scale (``input_rgb``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from cnnviz.app.debugger.pipeline_content import (  # re-exported: panels and te
     inner_ref,
     object_name,
 )
+from cnnviz.app.debugger.targets import selected_target
 from cnnviz.app.widgets.theme import LIGHT, Colors
 from cnnviz.engine.records import StepRecord
 
@@ -54,6 +56,7 @@ class PipelineView(QScrollArea):
         self.ctrl = ctrl
         self.colors = LIGHT
         self.scale = "column"
+        self.input_rgb = True  # a colour input as one RGB image (False: a map per channel)
         self.scale_bar = self._make_scale_bar()
         self.setViewportMargins(0, BAR_HEIGHT, 0, 0)
         self.columns: dict[Key, LayerColumn] = {}
@@ -97,6 +100,11 @@ class PipelineView(QScrollArea):
             raise ValueError(f"unknown colour scale {scale!r}: use one of {', '.join(SCALES)}")
         self.scale = scale
         self.scale_box.setCurrentIndex(list(SCALES).index(scale))
+        self.refresh()
+
+    def set_input_rgb(self, on: bool) -> None:
+        """Draw a colour input as one RGB image (True) or as one map per channel."""
+        self.input_rgb = bool(on)
         self.refresh()
 
     def _on_spec_changed(self) -> None:
@@ -258,13 +266,13 @@ class PipelineView(QScrollArea):
         """Outline the selected unit and its receptive field on the input and earlier maps."""
         for column in self.columns.values():
             column.thumbs.outlines, column.thumbs.marks = [], []
-        sel = self.ctrl.selection
-        if sel.layer is not None and sel.unit is not None:
-            self.columns[sel.layer].thumbs.marks = [tuple(sel.unit)]
-            field = self.ctrl.stepper.receptive_field(sel.layer, tuple(sel.unit))
+        sel, target = self.ctrl.selection, selected_target(self.ctrl)
+        if target is not None and sel.unit is not None and target.key in self.columns:
+            self.columns[target.key].thumbs.marks = [tuple(sel.unit)]
+            field = self.ctrl.stepper.receptive_field(sel.layer, tuple(sel.unit), sel.inner)
             for key, region in field.items():
                 column = self.columns.get(INPUT if key == "input" else key)
-                if column is not None and key != sel.layer:
+                if column is not None and key != target.key:
                     column.thumbs.outlines = region_boxes(region)
         for column in self.columns.values():
             column.thumbs.update()

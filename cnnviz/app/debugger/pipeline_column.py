@@ -1,4 +1,8 @@
-"""One column of the pipeline: breakpoint markers, title, shape, maps and their range."""
+"""One column of the pipeline: breakpoint markers, title, shape, maps and their range.
+
+The input column draws a colour (3-channel) input as one RGB image — its numbers are the
+colours, R, G, B in [0, 1], whatever the colour scale — with an *RGB* box to show one map
+per channel instead; its δ (once the backward pass reaches the input) is per channel."""
 
 from __future__ import annotations
 
@@ -7,25 +11,40 @@ from typing import Protocol
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QFont
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from cnnviz.app.controller import AppController
 from cnnviz.app.debugger.color_scales import Content, Levels, display_of
 from cnnviz.app.debugger.pipeline_content import (
+    INPUT,
     LOSS,
     Key,
     inner_ref,
     object_name,
     step_names_of,
 )
+from cnnviz.app.debugger.targets import target_of_key
 from cnnviz.app.widgets.mapview import ThumbGrid, same_data
 from cnnviz.app.widgets.theme import Colors
 
 
 class ColumnHost(Protocol):
-    """What a column needs of the panel it sits in: the controller."""
+    """What a column needs of the panel it sits in: the controller, and whether a colour
+    input is drawn as one RGB image (the input column's box sets it)."""
 
     ctrl: AppController
+    input_rgb: bool
+
+    def set_input_rgb(self, on: bool) -> None: ...
 
 
 class LayerColumn(QFrame):
@@ -66,6 +85,9 @@ class LayerColumn(QFrame):
         layout.addLayout(heading)
         self.mode_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(self.mode_label)
+        self.rgb_box = self._rgb_box() if key == INPUT and self.shape[:1] == (3,) else None
+        if self.rgb_box is not None:
+            layout.addWidget(self.rgb_box, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(self.thumbs, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addStretch(1)
         self.setFrameShape(QFrame.Shape.Box)
@@ -87,6 +109,16 @@ class LayerColumn(QFrame):
             row.addWidget(button)
         return row
 
+    def _rgb_box(self) -> QCheckBox:
+        """The input column's switch: one colour image, or a map per channel R, G, B."""
+        box = QCheckBox("RGB")
+        box.setObjectName("pipeline_input_rgb")
+        box.setChecked(self.pipeline.input_rgb)
+        box.setToolTip("The input as one colour image (R, G, B in [0, 1], drawn as they are); "
+                       "off: one map per colour channel, on the column's colour scale")
+        box.toggled.connect(self.pipeline.set_input_rgb)
+        return box
+
     def step_names(self) -> list[str]:
         """The steps this column stands for."""
         return step_names_of(self.key)
@@ -95,10 +127,13 @@ class LayerColumn(QFrame):
                 scale: str = "column", shared: dict | None = None) -> None:
         """Show the current content (under a colour scale) and the breakpoint state."""
         array, self.mode, signed = content
-        shown, shown_signed, levels = display_of(content, scale, shared or {})
-        drawn = (scale, levels)
+        rgb = self._shows_rgb(array)
+        shown, shown_signed, levels = (array, False, None) if rgb else \
+            display_of(content, scale, shared or {})
+        drawn = (scale, levels, rgb)
         if not same_data(array, self.source) or drawn != self._drawn:
             self.source, self._drawn = array, drawn
+            self.thumbs.set_rgb(rgb)
             self.thumbs.set_array(shown, shown_signed, levels)
         self.thumbs.outline_color = colors.outline
         self.mode_label.setText(self._mode_text(ctrl, array, scale, levels))
@@ -109,9 +144,24 @@ class LayerColumn(QFrame):
             set_style(button, f"color: {colors.breakpoint if on else colors.dim};"
                                "font-weight: bold; border: none;")
 
+    def _shows_rgb(self, array: np.ndarray | None) -> bool:
+        """True when the column draws one colour image: the input column, a colour input
+        (not its δ), the RGB box ticked."""
+        if self.rgb_box is None:
+            return False
+        self.rgb_box.setEnabled(self.mode == "input")
+        if self.rgb_box.isChecked() != self.pipeline.input_rgb:
+            self.rgb_box.blockSignals(True)
+            self.rgb_box.setChecked(self.pipeline.input_rgb)
+            self.rgb_box.blockSignals(False)
+        return self.pipeline.input_rgb and self.mode == "input" and array is not None \
+            and array.ndim == 3 and array.shape[0] == 3
+
     def _mode_text(self, ctrl: AppController, array: np.ndarray | None, scale: str,
                    levels: Levels | None) -> str:
         """What the column shows and its range (the shared range under a shared scale)."""
+        if self.thumbs.rgb and array is not None:  # the colours are the numbers: no scale
+            return f"input x, RGB  [{np.nanmin(array):.3g}, {np.nanmax(array):.3g}]"
         loss_name = "softmax p" if ctrl.spec.loss == "cross_entropy" else "output ŷ"
         text = {"output": "o", "delta": "δ = ∂E/∂o", "input": "input x",
                 "loss": loss_name, "": "not yet computed"}[self.mode]
@@ -126,18 +176,20 @@ class LayerColumn(QFrame):
         return text
 
     def _on_unit_clicked(self, unit: tuple) -> None:
-        """Select the clicked unit (and so its layer) everywhere; a unit inside a block
-        selects the block (units are those of top-level layers' outputs)."""
-        if isinstance(self.key, int):
-            self.pipeline.ctrl.select_unit(self.key, unit)
+        """Select the clicked unit (and so its layer) everywhere — inside a block, the unit
+        of that inner layer; the input and loss columns clear the selection (their cells
+        are no layer's units)."""
+        target = target_of_key(self.key)
+        if target is None:
+            self.pipeline.ctrl.select_layer(None)
         else:
-            self.pipeline.ctrl.select_layer(self.block)
+            self.pipeline.ctrl.select_unit(target.layer, unit, target.inner)
 
     def mousePressEvent(self, event) -> None:
-        """A click on the column (outside the maps) selects the layer (or its block)."""
-        layer = self.key if isinstance(self.key, int) else self.block
-        if event.button() == Qt.MouseButton.LeftButton and layer is not None:
-            self.pipeline.ctrl.select_layer(layer)
+        """A click on the column (outside the maps) selects its layer (or inner layer)."""
+        target = target_of_key(self.key)
+        if event.button() == Qt.MouseButton.LeftButton and target is not None:
+            self.pipeline.ctrl.select_layer(target.layer, target.inner)
         super().mousePressEvent(event)
 
     def breakpoint_menu(self) -> QMenu:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnviz.app.controller import AppController
-from cnnviz.engine.steps import StepRef, input_grad_of, parse_step
+from cnnviz.engine.steps import StepRef, inner_output_grad_of, input_grad_of, parse_step
 
 INPUT, LOSS = "input", "loss"
 Key = int | str
@@ -49,16 +49,10 @@ def delta_of(ctrl: AppController, layer: int) -> np.ndarray | None:
 
 
 def inner_delta(ctrl: AppController, ref: StepRef) -> np.ndarray | None:
-    """δ of an inner layer's output: from the addition's copy (B<i>) for a branch's last
-    layer, else from the next inner layer's backward step."""
-    st, n = ctrl.stepper, ctrl.selection.example
-    branch = getattr(ctrl.network.layers[ref.layer], ref.branch)
-    if ref.j == len(branch) - 1:
-        rec = st.record(f"B{ref.layer}")
-        return None if rec is None else rec.values[f"grad_{ref.branch}_output"][n]
-    short = "s" if ref.branch == "shortcut" else ""
-    rec = st.record(f"B{ref.layer}.{short}{ref.j + 1}")
-    return None if rec is None else rec.values["grad_input"][n]
+    """δ of an inner layer's output for the shown example: from the addition's copy (B<i>)
+    for a branch's last layer, else from the next inner layer's backward step."""
+    grad = inner_output_grad_of(ctrl.stepper, ref)
+    return None if grad is None else grad[ctrl.selection.example]
 
 
 def column_content(ctrl: AppController, key: Key) -> Content:

@@ -87,16 +87,18 @@ def shown_tensor(inspector: Inspector) -> tuple[np.ndarray | None, str]:
     """The tensor the inspector's tab shows, with a file-name stem; weights and weight
     gradients in their own shape (out, in, kh, kw), not the tiled picture."""
     key = TABS[inspector.tabs.currentIndex()][0]
-    ctrl, L = inspector.ctrl, inspector.layer()
+    ctrl, target = inspector.ctrl, inspector.target()
     array = None
     if key == "filters":
-        array = ctrl.network.layers[L].params.get("weight")
+        array = inspector.params().get("weight")
     elif key == "wgrads":
-        record = ctrl.stepper.record(f"B{L}")
+        record = ctrl.stepper.record(target.step("B"))
         array = None if record is None else record.values.get("grad_weight")
     if array is None:
         array = inspector.content(key)[0]
-    return (None if array is None else np.array(array)), f"layer{L}_{key}"
+    name = target.label(ctrl).replace(".", "_")  # no dots: "layer4_body_0_filters"
+    stem = f"layer{name}_{key}"
+    return (None if array is None else np.array(array)), stem
 
 
 def export_tensor(inspector: Inspector, path: str | Path) -> Path:

@@ -110,3 +110,15 @@ def to_qimage(array: np.ndarray, signed: bool,
     h, w = rgb.shape[:2]
     image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)
     return image.copy()
+
+
+def rgb_qimage(array: np.ndarray) -> QImage:
+    """A QImage of a (3, H, W) colour image whose channels are R, G, B in [0, 1]: the
+    numbers are the colours (no colour map, no stretching); values outside [0, 1] are
+    clipped, NaN is mid grey."""
+    data = np.asarray(array, dtype=np.float64)
+    rgb = np.clip(np.nan_to_num(data, nan=0.5), 0.0, 1.0)
+    pixels = np.ascontiguousarray(np.round(np.moveaxis(rgb, 0, -1) * 255.0), dtype=np.uint8)
+    h, w = pixels.shape[:2]
+    image = QImage(pixels.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+    return image.copy()

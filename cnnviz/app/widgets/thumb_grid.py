@@ -1,4 +1,7 @@
-"""Small pixel-sharp thumbnails of a column of maps (the pipeline) or a vector of units."""
+"""Small pixel-sharp thumbnails of a column of maps (the pipeline) or a vector of units.
+
+A 3-channel stack can be drawn as one colour image instead (`set_rgb`): its channels are
+R, G, B with values in [0, 1], shown as they are (an RGB input image)."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from PySide6.QtCore import QEvent, QPoint, QRect, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
-from cnnviz.app.widgets.colormaps import levels_for, to_qimage
+from cnnviz.app.widgets.colormaps import levels_for, rgb_qimage, to_qimage
 from cnnviz.app.widgets.theme import LIGHT
 
 GAP = 1  # pixels between the maps of a mosaic (MapView)
@@ -30,13 +33,17 @@ class ThumbGrid(QWidget):
     """Small maps of one column, drawn pixel-sharp; clicks report (c, i, j) or (k,).
 
     A vector is a strip of units with their indices (or `labels`, e.g. class names) beside
-    it. `zoom` scales the natural size; `arrange` sets the grid and scale (the overview)."""
+    it. `zoom` scales the natural size; `arrange` sets the grid and scale (the overview).
+    With `set_rgb(True)` a (3, H, W) stack is one colour image: `stack_shape` is then
+    (1, H, W), the grid's layout, while `data_shape` stays (3, H, W)."""
 
     unit_clicked = Signal(tuple)
 
     def __init__(self, shape: tuple[int, ...], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.stack_shape = as_stack(np.zeros(shape, dtype=np.float32))[0].shape
+        self.data_shape = as_stack(np.zeros(shape, dtype=np.float32))[0].shape
+        self.stack_shape = self.data_shape  # what the grid lays out: (1, H, W) in RGB
+        self.rgb = False
         self.vector = len(shape) == 1
         self.array: np.ndarray | None = None
         self.signed, self.levels = False, None
@@ -48,6 +55,11 @@ class ThumbGrid(QWidget):
         self.show_labels = True  # False: a bare strip (the overview's compact columns)
         self.zoom = 1.0
         self.strip = STRIP
+        self._lay_out()
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    def _lay_out(self) -> None:
+        """The natural grid and scale of `stack_shape`."""
         C, H, W = self.stack_shape
         self.default_cols = 1 if self.vector or C <= 3 else 3 if C <= 6 else 4
         self.cols = self.default_cols
@@ -55,7 +67,17 @@ class ThumbGrid(QWidget):
         self.full_scale = self._scale(C, H, W)
         self.scale = self.full_scale
         self._resize()
-        self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    def set_rgb(self, on: bool) -> None:
+        """One colour image of a 3-channel stack (R, G, B in [0, 1]), or a map per channel."""
+        on = bool(on) and not self.vector and self.data_shape[0] == 3
+        if on == self.rgb:
+            return
+        self.rgb = on
+        _, H, W = self.data_shape
+        self.stack_shape = (1, H, W) if on else self.data_shape
+        self._lay_out()
+        self.recolor()
 
     def _resize(self) -> None:
         """Fix the widget's size to the grid at the current scale."""
@@ -162,7 +184,9 @@ class ThumbGrid(QWidget):
     def recolor(self) -> None:
         """Draw the maps again in the current colour maps (the palette changed)."""
         self.images = []
-        if self.array is not None:
+        if self.array is not None and self.rgb:
+            self.images = [rgb_qimage(as_stack(self.array)[0])]
+        elif self.array is not None:
             stack = as_stack(self.array)[0]
             levels = self.levels if self.levels is not None else levels_for(stack, self.signed)
             self.images = [to_qimage(m, self.signed, levels) for m in stack]
@@ -208,13 +232,13 @@ class ThumbGrid(QWidget):
         sx, sy = w / W, h / H
         painter.setPen(QPen(QColor(self.outline_color), 2))
         for c, i0, i1, j0, j1 in self.outlines:
-            r = self._rect(c)
+            r = self._rect(0 if self.rgb else c)  # a colour image: all channels in one
             painter.drawRect(int(r.x() + j0 * sx), int(r.y() + i0 * sy),
                              max(2, int((j1 - j0) * sx)), max(2, int((i1 - i0) * sy)))
         painter.setPen(QPen(QColor("#ff00ff"), 2))
         for unit in self.marks:
             c, i, j = (0, unit[0], 0) if self.vector else unit
-            r = self._rect(c)
+            r = self._rect(0 if self.rgb else c)
             painter.drawRect(int(r.x() + j * sx), int(r.y() + i * sy),
                              max(3, int(sx)), max(3, int(sy)))
 
@@ -232,7 +256,7 @@ class ThumbGrid(QWidget):
     def pos_of(self, unit: tuple[int, ...]) -> QPoint:
         """Widget position of a unit's centre (tests click there)."""
         c, i, j = (0, unit[0], 0) if self.vector else unit
-        r = self._rect(c)
+        r = self._rect(0 if self.rgb else c)
         _, H, W = self.stack_shape
         return QPoint(int(r.x() + (j + 0.5) * r.width() / W),
                       int(r.y() + (i + 0.5) * r.height() / H))
