@@ -272,7 +272,8 @@ class Inspector(QWidget):
         if key == "filters" and self.ctrl.weight_focus is not None:
             view.mark_units([self._weight_cell(self.ctrl.weight_focus[1])], c.outline)
         ex, _ = current_explanation(self.ctrl)
-        if ex is not None and ex.layer == self.layer():
+        inner = ex is not None and "." in ex.step  # its cells index an inner layer's maps
+        if ex is not None and ex.layer == self.layer() and not inner:
             cells = self._explained_cells(key, ex)
             if key == "filters":  # whole kernels outlined: every weight stays visible
                 view.outline_maps([cell[0] for cell in cells], c.accent)
