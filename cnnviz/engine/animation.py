@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from cnnviz.engine.explain_blocks import InnerView
+
 if TYPE_CHECKING:
     from cnnviz.engine.records import PassView, StepRecord
 
@@ -66,6 +68,8 @@ def animation_for(view: PassView, rec: StepRecord, example: int, channel: int,
     if not 0 <= example < out.shape[0] or not 0 <= channel < out.shape[1]:
         raise ValueError(f"example {example}, map {channel} is out of range for {rec.name}: "
                          f"{out.shape[0]} example(s), {out.shape[1]} map(s)")
+    if rec.inner is not None:  # a layer inside a block: seen where its block stands
+        view = InnerView(view, rec)
     return builder(view, rec, example, channel, mode)
 
 

@@ -218,7 +218,8 @@ def _activation(st, rec, fwd, layer, unit) -> Explanation:
     recorded = float(rec.values["grad_input"][unit])
     text = sum_text(f"δ_in{idx(*unit)}", s, 0.0, None, s.total(), recorded)
     text += f"\nx = {fmt(x)}, f(x) = {fmt(o)}; {activation_formulas(t, 'x', slope)[1]}"
-    formula = f"δ_in[e,c,i,j] = δ[e,c,i,j]·f′(x[e,c,i,j]),  f = {t},  x = the input of F{rec.layer}"
+    formula = (f"δ_in[e,c,i,j] = δ[e,c,i,j]·f′(x[e,c,i,j]),  f = {t},  x = the input of "
+               f"F{rec.name[1:]}")
     return make(st, rec.name, unit, s, 0.0, recorded, text=text, formula=formula,
                 cells={"grad_output": [unit[1:]], "input": [unit[1:]]})
 

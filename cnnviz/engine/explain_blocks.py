@@ -20,12 +20,13 @@ from cnnviz.engine.explain_backward import explain_backward
 from cnnviz.engine.explain_forward import explain_forward
 from cnnviz.engine.explain_norm import NORM_TYPES, explain_norm
 from cnnviz.engine.explain_terms import Explanation, TermSum, check_unit, idx, make, sum_text
-from cnnviz.engine.steps import layer_of, parse_step
+from cnnviz.engine.steps import inner_name, layer_of, parse_step
 
 if TYPE_CHECKING:
     from cnnviz.core.layers import Layer
     from cnnviz.core.network import Network
     from cnnviz.engine.records import PassView, StepRecord
+    from cnnviz.engine.steps import StepRef
 
 
 def is_block_step(rec: StepRecord) -> bool:
@@ -112,11 +113,13 @@ def _join(view: PassView, rec: StepRecord, joined: StepRecord, unit: Any) -> Exp
 
 
 class _OneLayer:
-    """A network seen through InnerView: `layers[i]` is the inner layer, the rest is the net."""
+    """A network seen through InnerView: `layers[i]` is the inner layer, `layers[i − 1]` and
+    `layers[i + 1]` its neighbours in the same branch (when it has them), the rest is the
+    net."""
 
-    def __init__(self, net: Network, i: int, layer: Layer) -> None:
+    def __init__(self, net: Network, layers: dict[int, Layer]) -> None:
         self._net = net
-        self.layers = {i: layer}
+        self.layers = layers
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._net, name)
@@ -125,23 +128,31 @@ class _OneLayer:
 class InnerView:
     """A pass seen from an inner layer of block i, as if it stood where layer i stands.
 
-    The forward and backward explainers find a layer as `net.layers[i]`, its parameters
-    as "i.weight" and its steps as "F<i>" / "B<i>"; here those name the inner layer.
+    The forward and backward explainers (and the figure builders) find a layer as
+    `net.layers[i]`, its parameters as "i.weight" and its steps as "F<i>" / "B<i>"; here those
+    name the inner layer, and i − 1 / i + 1 the layers before and after it in its branch (a
+    first inner layer has no i − 1 here: its input is the block's, not one layer's output).
     """
 
     def __init__(self, view: PassView, rec: StepRecord) -> None:
-        i, suffix = rec.layer, rec.name[rec.name.index("."):]
+        ref = parse_step(rec.name)
+        i, j = ref.layer, ref.j
         self._view = view
-        self._layer = layer_of(view.net, parse_step(rec.name))
-        self._aliases = {f"F{i}": f"F{i}{suffix}", f"B{i}": f"B{i}{suffix}"}
+        self._layer = layer_of(view.net, ref)
+        self.first = j == 0
+        layers, self._aliases = _neighbours(view.net, ref)
         self._prefix = (f"{self._layer.key}.", f"{i}.")
-        self.net: Any = _OneLayer(view.net, i, self._layer)
+        self.net: Any = _OneLayer(view.net, layers)
         self.y: np.ndarray = view.y
         self.optimizer = view.optimizer
 
+    def alias(self, name: str) -> str:
+        """The step a name means here: "F<i>" is the inner layer's "F<i>.<j>"."""
+        return self._aliases.get(name, name)
+
     def record(self, name: str) -> StepRecord | None:
         """The record of a step, "F<i>" / "B<i>" meaning the inner layer's."""
-        return self._view.record(self._aliases.get(name, name))
+        return self._view.record(self.alias(name))
 
     def pass_params(self) -> dict[str, np.ndarray]:
         """The pass's parameters, the inner layer's also under "i.weight" / "i.bias"."""
@@ -151,3 +162,31 @@ class InnerView:
             if key.startswith(inner) and key.count(".") == inner.count("."):
                 params[outer + key[len(inner):]] = value
         return params
+
+
+def _neighbours(net: Network, ref: StepRef) -> tuple[dict[int, Layer], dict[str, str]]:
+    """Inner layer j of block i and its branch neighbours as layers i − 1, i, i + 1, and the
+    step names "F<i±1>" / "B<i±1>" stand for."""
+    i, j, branch = ref.layer, ref.j, getattr(net.layers[ref.layer], ref.branch)
+    layers, aliases = {}, {}
+    for offset in (-1, 0, 1):
+        if 0 <= j + offset < len(branch):
+            layers[i + offset] = branch[j + offset]
+            for kind in "FB":
+                aliases[f"{kind}{i + offset}"] = inner_name(kind, i, ref.branch, j + offset)
+    return layers, aliases
+
+
+def step_name(view: Any, name: str) -> str:
+    """How a view names a step: through an InnerView "F<i>" is the inner layer's step."""
+    alias = getattr(view, "alias", None)
+    return alias(name) if callable(alias) else name
+
+
+def layer_at(view: Any, i: int) -> Layer | None:
+    """Layer i as the view sees it (an InnerView: the inner layer or a branch neighbour),
+    None if there is none."""
+    layers = view.net.layers
+    if isinstance(layers, dict):
+        return layers.get(i)
+    return layers[i] if 0 <= i < len(layers) else None

@@ -1,12 +1,13 @@
 """Explanations of batch norm and dropout steps, in training and in eval mode.
 
-Batch norm (unit u in channel c, m values of that channel in the batch):
-forward `μ_B = (1/m)·Σ x`, `σ²_B = (1/m)·Σ (x − μ_B)²` (biased), `x̂ = (x − μ_B)/√(σ²_B + ε)`,
+Batch norm (unit u in channel c, M values of that channel in the batch):
+forward `μ_B = (1/M)·Σ x`, `σ²_B = (1/M)·Σ (x − μ_B)²` (biased), `x̂ = (x − μ_B)/√(σ²_B + ε)`,
 `o = γ·x̂ + β`; eval mode uses the running mean and variance instead. Backward in training
 mode has three terms, because μ_B and σ²_B depend on every x of the channel:
-`δ_in = γ/σ·δ − γ/(m·σ)·Σδ − γ·x̂/(m·σ)·Σ(δ·x̂)` with `σ = √(σ²_B + ε)`; in eval mode
-`δ_in = γ/σ·δ`. `∂E/∂γ = Σ δ·x̂`, `∂E/∂β = Σ δ`. Dropout: `o = x·m/(1 − p)` with the
-recorded mask m (1 kept, 0 dropped), `δ_in = δ·m/(1 − p)`; eval mode is the identity.
+`δ_in = γ/σ·δ − γ/(M·σ)·Σδ − γ·x̂/(M·σ)·Σ(δ·x̂)` with `σ = √(σ²_B + ε)`; in eval mode
+`δ_in = γ/σ·δ`. `∂E/∂γ = Σ δ·x̂`, `∂E/∂β = Σ δ`. Dropout: `o = x·mask/(1 − p_drop)` with
+the recorded mask (1 kept, 0 dropped), `δ_in = δ·mask/(1 − p_drop)`; eval mode is the
+identity. The symbols are those of `notation.BLOCK_SYMBOLS`.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def explain_norm(view: PassView, rec: StepRecord, unit: Any) -> Explanation:
     return _bn_backward(view, rec, fwd, layer, unit)
 
 
-def _gamma_beta(view: PassView, layer: Layer, c: int) -> tuple[float, float]:
+def gamma_beta(view: PassView, layer: Layer, c: int) -> tuple[float, float]:
     """γ[c] and β[c] as this pass used them."""
     params = view.pass_params()
     return float(params[f"{layer.key}.weight"][c]), float(params[f"{layer.key}.bias"][c])
@@ -62,20 +63,29 @@ def _channel(array: np.ndarray, c: int) -> np.ndarray:
     return np.asarray(array[:, c], dtype=np.float64)
 
 
-def _stats_text(fwd: StepRecord, c: int, training: bool) -> tuple[float, float, str]:
-    """μ and σ² the forward step normalised with, and the lines saying where they came from."""
-    if not training:
-        mu, var = float(fwd.values["mean"][c]), float(fwd.values["var"][c])
-        return mu, var, (f"eval mode: μ = running_mean[{c}] = {fmt(mu)}, σ² = running_var[{c}] "
-                         f"= {fmt(var)} (the running statistics, not the batch's)")
+def channel_stats(fwd: StepRecord, c: int) -> tuple[float, float]:
+    """The mean and variance a batch norm forward step normalised channel c with: in
+    training mode the batch's (recomputed in float64, the variance biased), in eval mode
+    the recorded running ones."""
+    if not fwd.meta.get("training", True):
+        return float(fwd.values["mean"][c]), float(fwd.values["var"][c])
     x = _channel(fwd.values["input"], c)
     mu = float(x.mean())
-    var = float(((x - mu) ** 2).mean())
-    m = x.size
+    return mu, float(((x - mu) ** 2).mean())
+
+
+def _stats_text(fwd: StepRecord, c: int, training: bool) -> tuple[float, float, str]:
+    """μ and σ² the forward step normalised with, and the lines saying where they came from."""
+    mu, var = channel_stats(fwd, c)
+    if not training:
+        return mu, var, (f"eval mode: running_mean[{c}] = {fmt(mu)}, running_var[{c}] "
+                         f"= {fmt(var)} (the running statistics, not the batch's)")
+    x = _channel(fwd.values["input"], c)
+    M = x.size
     dims = "·".join(str(d) for d in (fwd.values["input"].shape[0], *x.shape[1:]))
-    lines = (f"μ_B[{c}] = (1/m)·Σ x = (1/{m})·{fmt_factor(x.sum())} = {fmt(mu)}"
-             f"   (m = {dims} = {m} values of channel {c} in the batch)\n"
-             f"σ²_B[{c}] = (1/m)·Σ (x − μ_B)² = {fmt(var)}   (biased: divided by m)")
+    lines = (f"μ_B[{c}] = (1/M)·Σ x = (1/{M})·{fmt_factor(x.sum())} = {fmt(mu)}"
+             f"   (M = {dims} = {M} values of channel {c} in the batch)\n"
+             f"σ²_B[{c}] = (1/M)·Σ (x − μ_B)² = {fmt(var)}   (biased: divided by M)")
     return mu, var, lines
 
 
@@ -85,7 +95,7 @@ def _running_text(fwd: StepRecord, c: int) -> str:
     parts = [f"{key}[{c}]: {fmt(v[f'{key}_before'][c])} → {fmt(v[f'{key}_after'][c])}"
              for key in ("running_mean", "running_var")]
     return ("running statistics: " + ";  ".join(parts)
-            + "   (← (1 − momentum)·running + momentum·batch, the variance unbiased ·m/(m − 1))")
+            + "   (← (1 − momentum)·running + momentum·batch, the variance unbiased ·M/(M − 1))")
 
 
 def _bn_forward(view: PassView, rec: StepRecord, layer: Layer, unit: tuple) -> Explanation:
@@ -95,14 +105,14 @@ def _bn_forward(view: PassView, rec: StepRecord, layer: Layer, unit: tuple) -> E
     eps = layer.config["eps"]
     x = float(rec.values["input"][unit])
     x_hat = (x - mu) / math.sqrt(var + eps)
-    gamma, beta = _gamma_beta(view, layer, c)
+    gamma, beta = gamma_beta(view, layer, c)
     s = TermSum()
     s.add(gamma, x_hat, f"γ{idx(c)}", f"x̂{idx(*unit)}")
     recorded = float(rec.values["output"][unit])
-    sym = "μ_B" if training else "μ"
+    mean, var_sym = ("μ_B", "σ²_B") if training else ("running_mean", "running_var")
     text = "\n".join([
         head,
-        f"x̂{idx(*unit)} = (x − {sym})/√({sym.replace('μ', 'σ²')} + ε) = "
+        f"x̂{idx(*unit)} = (x − {mean})/√({var_sym} + ε) = "
         f"({fmt(x)} − {fmt_factor(mu)})/√({fmt(var)} + {fmt(eps)}) = {fmt(x_hat)}",
         sum_text(f"o{idx(*unit)}", s, beta, f"β{idx(c)}", s.total(beta), recorded),
     ] + ([_running_text(rec, c)] if training else []))
@@ -118,23 +128,25 @@ def _bn_backward(view: PassView, rec: StepRecord, fwd: StepRecord, layer: Layer,
     """The three-term batch norm backward (training), or γ/σ·δ (eval), for one input unit."""
     c, training = unit[1], fwd.meta.get("training", True)
     sigma = math.sqrt(float(fwd.values["var"][c]) + layer.config["eps"])
-    gamma = _gamma_beta(view, layer, c)[0]
+    gamma = gamma_beta(view, layer, c)[0]
     delta, x_hat = rec.values["grad_output"], fwd.values["x_hat"]
     d, xh = float(delta[unit]), float(x_hat[unit])
     s = TermSum()
     s.add(gamma / sigma, d, "γ/σ", f"δ{idx(*unit)}")
-    head = f"σ = √(σ² + ε) = {fmt(sigma)}, γ{idx(c)} = {fmt(gamma)}"
+    var_sym = "σ²_B" if training else "running_var"
+    head = f"σ = √({var_sym} + ε) = {fmt(sigma)}, γ{idx(c)} = {fmt(gamma)}"
     if training:
-        m = _channel(delta, c).size
+        M = _channel(delta, c).size
         sum_d = float(_channel(delta, c).sum())
         sum_dx = float((_channel(delta, c) * _channel(x_hat, c)).sum())
-        s.add(-gamma / (m * sigma), sum_d, "(−γ/(m·σ))", "Σδ")
-        s.add(-gamma * xh / (m * sigma), sum_dx, "(−γ·x̂/(m·σ))", "Σ(δ·x̂)")
-        head += f", m = {m}, x̂{idx(*unit)} = {fmt(xh)}; sums over channel {c} of the batch"
+        s.add(-gamma / (M * sigma), sum_d, "(−γ/(M·σ))", "Σδ")
+        s.add(-gamma * xh / (M * sigma), sum_dx, "(−γ·x̂/(M·σ))", "Σ(δ·x̂)")
+        head += f", M = {M}, x̂{idx(*unit)} = {fmt(xh)}; sums over channel {c} of the batch"
     recorded = float(rec.values["grad_input"][unit])
     text = head + "\n" + sum_text(f"δ_in{idx(*unit)}", s, 0.0, None, s.total(), recorded)
-    formula = ("δ_in = γ/(m·σ)·(m·δ − Σδ − x̂·Σ(δ·x̂))   (μ_B and σ²_B depend on every x "
-               "of the channel)" if training else "δ_in = γ/σ·δ   (eval mode: μ, σ² constant)")
+    formula = ("δ_in = γ/(M·σ)·(M·δ − Σδ − x̂·Σ(δ·x̂))   (μ_B and σ²_B depend on every x "
+               "of the channel)" if training else
+               "δ_in = γ/σ·δ   (eval mode: running_mean and running_var are constants)")
     cells = {"grad_output": [unit[1:]], "channel": c}
     return make(view, rec.name, unit, s, 0.0, recorded, text=text, formula=formula, cells=cells)
 
@@ -167,7 +179,8 @@ def _bn_param(view: PassView, rec: StepRecord, fwd: StepRecord, layer: Layer,
 
 def _dropout(view: PassView, rec: StepRecord, fwd: StepRecord, layer: Layer,
              unit: tuple) -> Explanation:
-    """o = x·m/(1 − p) forward, δ_in = δ·m/(1 − p) backward; the identity in eval mode."""
+    """o = x·mask/(1 − p_drop) forward, δ_in = δ·mask/(1 − p_drop) backward; the identity
+    in eval mode."""
     p = layer.config["p"]
     forward = rec.kind == "forward"
     src = rec.values["input"] if forward else rec.values["grad_output"]
@@ -182,12 +195,14 @@ def _dropout(view: PassView, rec: StepRecord, fwd: StepRecord, layer: Layer,
         return make(view, rec.name, unit, s, 0.0, recorded, text=text,
                     formula="o = x   (eval mode)" if forward else "δ_in = δ   (eval mode)")
     mask = float(fwd.values["mask"][unit])
-    s.add(mask / (1 - p), float(src[unit]), "m/(1 − p)", sym)
+    s.add(mask / (1 - p), float(src[unit]), "mask/(1 − p_drop)", sym)
     text = sum_text(lhs, s, 0.0, None, s.total(), recorded)
     state = "kept" if mask else "dropped"
-    text += (f"\nm{idx(*unit)} = {fmt(mask)}: {state} (each unit is kept with probability "
-             f"1 − p = {fmt(1 - p)}); kept units are scaled by 1/(1 − p) = {fmt(1 / (1 - p))}")
-    formula = ("o = x·m/(1 − p)   (inverted dropout, mask m from the network's generator)"
-               if forward else "δ_in = δ·m/(1 − p)   (the same mask as the forward step)")
+    text += (f"\nmask{idx(*unit)} = {fmt(mask)}: {state} (each unit is kept with probability "
+             f"1 − p_drop = {fmt(1 - p)}); kept units are scaled by 1/(1 − p_drop) = "
+             f"{fmt(1 / (1 - p))}")
+    formula = ("o = x·mask/(1 − p_drop)   (inverted dropout, the mask from the network's "
+               "generator)" if forward else
+               "δ_in = δ·mask/(1 − p_drop)   (the same mask as the forward step)")
     return make(view, rec.name, unit, s, 0.0, recorded, text=text, formula=formula,
                 cells={"mask": [unit[1:]]})

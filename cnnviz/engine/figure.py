@@ -118,3 +118,51 @@ def ix(unit: tuple) -> str:
 def labels(indices: list[int]) -> list[str]:
     """Row or column labels: the absolute index, '·' for padding outside the map."""
     return [str(i) for i in indices]
+
+
+OVERVIEW_CELLS = 64  # a whole map with more cells is drawn as colours (hover for numbers)
+VECTOR_ROW = 16  # a long vector is drawn in rows of this many cells
+
+
+def map_of(tensor: np.ndarray, unit: tuple) -> tuple[np.ndarray, tuple, tuple]:
+    """The map a unit lies in: plane (e, c) of an (N, C, H, W) tensor, or example e's vector
+    of an (N, F) one; with the map's leading indices and the unit's place in it."""
+    k = 2 if tensor.ndim == 4 else 1
+    lead, rest = tuple(int(v) for v in unit[:k]), tuple(int(v) for v in unit[k:])
+    return np.asarray(tensor[lead], dtype=np.float64), lead, rest
+
+
+def plane(symbol: str, values: np.ndarray, prefix: str, lead: tuple,
+          mark: tuple | None = None, signed: bool | None = None) -> Grid:
+    """A whole map for orientation, `mark` framed: its numbers when it is small, colours only
+    when it has more than OVERVIEW_CELLS cells (a vector: in rows, see `_vector_rows`)."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim == 2:
+        rows, cols = range(v.shape[0]), range(v.shape[1])
+        small = v.size <= OVERVIEW_CELLS  # numbers, with the row and column indices
+        grid = Grid(symbol, v, names=named(prefix, lead, rows, cols),
+                    row_labels=labels(list(rows)) if small else None,
+                    col_labels=labels(list(cols)) if small else None)
+        cell = mark
+    else:
+        grid, cell = _vector_rows(symbol, v, prefix, lead, mark)
+    grid.signed = bool((v < 0).any()) if signed is None else signed
+    grid.marks = {"winner": [tuple(cell)]} if cell is not None else {}
+    grid.overview = v.size > OVERVIEW_CELLS
+    return grid
+
+
+def _vector_rows(symbol: str, v: np.ndarray, prefix: str, lead: tuple,
+                 mark: tuple | None) -> tuple[Grid, tuple | None]:
+    """A vector in rows of VECTOR_ROW cells, each row labelled with its first index, the
+    cells past its end hatched and empty; and the marked cell's place."""
+    width = min(v.size, VECTOR_ROW)
+    rows = -(-v.size // width)
+    index = np.arange(rows * width).reshape(rows, width)
+    values = np.full(index.shape, np.nan)
+    values.flat[: v.size] = v
+    names = [[f"{prefix}{ix((*lead, k))}" if k < v.size else "no cell" for k in row]
+             for row in index.tolist()]
+    grid = Grid(symbol, values, names=names, pad=index >= v.size,
+                row_labels=[str(r * width) for r in range(rows)] if rows > 1 else None)
+    return grid, None if mark is None else divmod(int(mark[0]), width)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from cnnviz.engine.explain_blocks import layer_at, step_name
 from cnnviz.engine.explain_forward import activation_slope
 from cnnviz.engine.figure import (
     Figure,
@@ -121,10 +122,11 @@ def _seed_form(st: PassView, rec: StepRecord, ex: Explanation, fig: Figure) -> F
                  "read with eq. 1–3 this is (δ^(l+1) * w^(l+1))·f′ = (pad(δ^(l+1)) ⋆ "
                  "rot180(w^(l+1)))·f′. Eq. 22 writes δ * rot180(w): with * the true convolution "
                  "that flips the kernel twice, so it should read ⋆."]
-    before = st.net.layers[L - 1] if L > 0 else None
+    before = layer_at(st, L - 1)
     fwd = st.record(f"F{L - 1}") if before is not None else None
     if before is None or before.type not in ACTIVATIONS or fwd is None:
-        what = "the network input" if before is None else f"layer {L - 1} ({before.type})"
+        what = "the network input" if before is None else \
+            f"layer {step_name(st, f'F{L - 1}')[1:]} ({before.type})"
         fig.notes.append(f"Here the conv layer's input is {what}, not an activation: there is "
                          "no f′ to fold in, and δ^l is the δ_in above.")
         return fig
@@ -133,12 +135,13 @@ def _seed_form(st: PassView, rec: StepRecord, ex: Explanation, fig: Figure) -> F
     slope = float(before.config.get("negative_slope", 0.01))
     d = activation_slope(before.type, x, o, slope)
     u = f"[{e},{c},{ii},{jj}]"
-    fig.rows.append(Row(f"× f′(x^l) of {before.type} (step B{L - 1} of the app)", [
+    fig.rows.append(Row(f"× f′(x^l) of {before.type} (step {step_name(st, f'B{L - 1}')} of "
+                        "the app)", [
         scalar(f"δ_in{u}", ex.value), "×", scalar(f"f′(x^l{u})", d, False), "=",
         scalar(f"δ^l{u}", ex.value * d)]))
     fig.rows.append(Row("x^l is the input of the activation, from its forward step "
-                        f"F{L - 1}", [scalar(f"x^l{u}", x), f"→ {before.type} →",
-                                     scalar(f"o^l{u}", o, o < 0)]))
+                        f"{step_name(st, f'F{L - 1}')}", [
+        scalar(f"x^l{u}", x), f"→ {before.type} →", scalar(f"o^l{u}", o, o < 0)]))
     return fig
 
 
@@ -238,7 +241,7 @@ def _activation(st: PassView, rec: StepRecord, ex: Explanation) -> Figure:
     fig.rows.append(Row("the delta times the activation's slope", [
         scalar(f"δ{u}", delta), "×", scalar(f"f′(x{u})", f_prime, False), "=",
         scalar(f"δ_in{u}", ex.value)]))
-    fig.rows.append(Row(f"x and f(x) from the forward step F{rec.layer}", [
+    fig.rows.append(Row(f"x and f(x) from the forward step F{rec.name[1:]}", [
         scalar(f"x{u}", x), f"→ {rec.layer_type} →", scalar(f"o{u}", o, o < 0)]))
     return fig
 

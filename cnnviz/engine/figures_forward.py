@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from cnnviz.engine.explain_blocks import layer_at, step_name
 from cnnviz.engine.explain_forward import activation_slope
 from cnnviz.engine.figure import (
     Figure,
@@ -76,13 +77,14 @@ def _conv(st: PassView, rec: StepRecord, ex: Explanation) -> Figure:
 
 def _then_activation(st: PassView, layer: int, unit: tuple) -> list[Grid | str]:
     """`→ f →` o, when the next layer is an activation whose forward step has run."""
-    if layer + 1 >= len(st.net.layers) or st.net.layers[layer + 1].type not in ACTIVATIONS:
+    after = layer_at(st, layer + 1)
+    if after is None or after.type not in ACTIVATIONS:
         return []
     nxt = st.record(f"F{layer + 1}")
     if nxt is None:
         return []
     o = float(nxt.values["output"][unit])
-    return [f"→ {st.net.layers[layer + 1].type} (F{layer + 1}) →", scalar(f"o{ix(unit)}", o)]
+    return [f"→ {after.type} ({step_name(st, f'F{layer + 1}')}) →", scalar(f"o{ix(unit)}", o)]
 
 
 def _dense(st: PassView, rec: StepRecord, ex: Explanation) -> Figure:

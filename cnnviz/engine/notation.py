@@ -53,6 +53,27 @@ TENSORS: dict[str, str] = {
     "H, W": "height and width of an input map",
 }
 
+# residual blocks, batch norm and dropout: their explanations and computation figures
+BLOCK_SYMBOLS: dict[str, str] = {
+    "o_in": "a residual block's input (an identity shortcut adds it unchanged)",
+    "body, shortcut": "the outputs of a block's two branches: o = body + shortcut",
+    "δ_body, δ_shortcut": "the δ the addition hands each branch (both equal δ)",
+    "δ_in,body, δ_in,shortcut": "the input deltas the two branches send back; the block's "
+                                "δ_in is their sum",
+    "μ_B, σ²_B": "batch norm, training mode: mean and biased variance of a channel over the "
+                 "batch",
+    "running_mean, running_var": "batch norm: the running statistics (what eval mode "
+                                 "normalises with)",
+    "σ": "batch norm: √(σ²_B + ε) (eval mode: √(running_var + ε)), what the centred input "
+         "is divided by; ε is the layer's eps",
+    "x̂": "batch norm: the normalised input, (x − μ_B)/σ (eval mode: (x − running_mean)/σ)",
+    "γ, β": "batch norm: scale and shift (its weight and bias)",
+    "M": "batch norm: how many values of one channel the batch holds, N·H·W (N for "
+         "batchnorm1d)",
+    "mask": "dropout: 1 kept, 0 dropped, drawn from the network's seeded generator",
+    "p_drop": "dropout: the probability of dropping a unit (the layer's field p)",
+}
+
 # update rules: every optimizer state variable by its symbol
 OPTIMIZER_SYMBOLS: dict[str, str] = {
     "g": "the gradient an update uses, ∂E/∂w (+ λ·w with weight decay)",
@@ -152,7 +173,8 @@ SEED_MAPPING = (
 def table_rows() -> list[tuple[str, str]]:
     """(symbol, meaning) rows of the whole table, in the order the docs print them."""
     rows = [(s, m) for s, m in INDEX_ROLES.items()]
-    rows += list(TENSORS.items()) + list(OPTIMIZER_SYMBOLS.items())
+    rows += list(TENSORS.items()) + list(BLOCK_SYMBOLS.items())
+    rows += list(OPTIMIZER_SYMBOLS.items())
     rows += [(CROSS_CORRELATION, "cross-correlation, (I ⋆ K)[i,j] = Σ_m Σ_n I[i+m, j+n]·K[m,n]"
               " (seed 001 eq. 1); what conv layers compute"),
              (CONVOLUTION, "true convolution, (I * K)[i,j] = Σ_m Σ_n I[i−m, j−n]·K[m,n]"

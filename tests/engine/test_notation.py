@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 import pytest
-from engine_nets import MIXED, batch, make_net
+from engine_nets import BLOCKS, MIXED, batch, make_net
 from test_figures import RGB
 
 from cnnviz.core.optim import make_optimizer
@@ -28,7 +28,8 @@ def explanations(st: Stepper) -> list:
         elif rec.kind == "loss":
             found += [st.explain("L", (0,)), st.explain("L", (1, 1))]
         elif rec.kind == "backward":
-            found.append(st.explain(rec.name, (1,) + (0,) * (rec.values["grad_input"].ndim - 1)))
+            delta = rec.values.get("grad_input", rec.values["grad_output"])  # an addition's:
+            found.append(st.explain(rec.name, (1,) + (0,) * (delta.ndim - 1)))  # same shape
             for p in ("weight", "bias"):
                 if f"grad_{p}" in rec.values:
                     found.append(st.explain(rec.name, (p, (0,) * rec.values[f"grad_{p}"].ndim)))
@@ -39,9 +40,10 @@ def explanations(st: Stepper) -> list:
 
 
 def every_formula() -> list[tuple[str, object]]:
-    """(label, explanation) for two networks that hold every layer type and both losses."""
+    """(label, explanation) for networks that hold every layer type and both losses, and
+    residual blocks, batch norm and dropout."""
     out = []
-    for label, spec in (("mixed", MIXED), ("rgb", RGB)):
+    for label, spec in (("mixed", MIXED), ("rgb", RGB), ("blocks", BLOCKS)):
         net = make_net(spec)
         st = Stepper(net, *batch(net, 2), make_optimizer("momentum", lr=0.1))
         st.run_all()

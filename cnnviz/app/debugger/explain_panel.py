@@ -3,6 +3,7 @@
 The engine builds the ``Explanation`` (terms, value, text, cells, figures); this panel only
 chooses which step to ask about and shows the answer three ways: the computation view
 (grids of numbers), the formula as text, and the sliding-window animation of the map.
+With a residual block selected it follows the block's inner steps (`_block_request`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from cnnviz.app.debugger.computation_view import ComputationView
 from cnnviz.app.debugger.targets import delta_step, selected_target
 from cnnviz.engine.explain import Explanation
 from cnnviz.engine.explain_terms import idx
+from cnnviz.engine.records import StepRecord
 
 KIND_TITLES = {"forward": "Forward", "loss": "Loss", "backward": "Backward", "update": "Update"}
 
@@ -51,6 +53,9 @@ def pick_request(ctrl: AppController) -> tuple[str, tuple[int, ...]] | str:
     if sel.unit is None:
         return f"Layer {label} selected: click one of its units to see its formula."
     unit = (n, *sel.unit)
+    inner = _block_request(rec, L, unit)
+    if inner is not None:
+        return inner
     if kind == "update" and has_params:
         return "U", (f"{label}.bias", (sel.unit[0],))
     delta = delta_step(ctrl, t) if kind in ("backward", "loss", "update") else None
@@ -60,6 +65,28 @@ def pick_request(ctrl: AppController) -> tuple[str, tuple[int, ...]] | str:
         return F, unit
     return (f"Unit {idx(*sel.unit)} of layer {label} is computed by step {F}: step forward to "
             "it (F10).")
+
+
+def _block_request(rec: StepRecord | None, L: int,
+                   unit: tuple[int, ...]) -> tuple[str, tuple[int, ...]] | str | None:
+    """While the current step is one of the selected block's own — an inner layer's, or B<L>
+    handing δ to both branches — explain that step at the selected unit (the block's units
+    index its inner maps too), or say why the unit is not one of the step's. None otherwise."""
+    if rec is None or rec.layer != L or rec.kind not in ("forward", "backward"):
+        return None
+    if rec.inner is not None:
+        tensor = rec.values["output" if rec.kind == "forward" else "grad_input"]
+    elif rec.layer_type == "residual" and rec.kind == "backward":
+        tensor = rec.values["grad_output"]
+    else:
+        return None
+    if len(unit) == tensor.ndim and all(0 <= u < s for u, s in zip(unit, tensor.shape,
+                                                                    strict=True)):
+        return rec.name, unit
+    what = "output" if rec.kind == "forward" else "input delta"
+    dims = "×".join(str(s) for s in tensor.shape[1:])
+    return (f"Step {rec.name} ({rec.layer_type}, inside block {L}) has a {dims} {what}: unit "
+            f"{idx(*unit[1:])} is not in it. Select a unit within {dims} to see its grids.")
 
 
 def current_explanation(ctrl: AppController) -> tuple[Explanation | None, str]:
@@ -97,13 +124,21 @@ def to_html(ex: Explanation, big: bool = True) -> str:
 def result_html(ex: Explanation) -> str:
     """The unit's result as one big bold line, e.g. `x[0,2,4,4] = -2.22213`, with the
     recorded value when it differs in print (the recomputed sum's rounding)."""
-    first = ex.text.split("\n", 1)[0]
-    lhs = first.split(" = ", 1)[0].strip() if " = " in first else "value"
     size = QGuiApplication.font().pointSize() + 4
-    text = f"{lhs} = {ex.value:.6g}"
+    text = f"{result_symbol(ex.text)} = {ex.value:.6g}"
     if f"{ex.value:.6g}" != f"{ex.recorded:.6g}":
         text += f"   (recorded {ex.recorded:.6g})"
     return f"<span style='font-size:{size}pt'><b>{html.escape(text)}</b></span>"
+
+
+def result_symbol(text: str) -> str:
+    """The left-hand side of an explanation's sum: the line followed by its aligned
+    `= numbers` line (batch norm prints its statistics first), else the first line's."""
+    lines = text.split("\n")
+    for line, after in zip(lines, lines[1:], strict=False):
+        if " = " in line and after[:1] == " " and after.lstrip().startswith("= "):
+            return line.split(" = ", 1)[0].strip()
+    return lines[0].split(" = ", 1)[0].strip() if " = " in lines[0] else "value"
 
 
 def unit_label(unit: object) -> str:
