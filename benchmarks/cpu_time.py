@@ -1,6 +1,6 @@
-"""CPU time per LeNet-5 training step, ours against PyTorch's, both on one thread.
+"""CPU time per training step (LeNet-5 or another preset), ours against PyTorch's, on one thread.
 
-CNNVIZ_THREADS=1 python benchmarks/cpu_time.py [--batch 64] [--repeats 200]
+CNNVIZ_THREADS=1 python benchmarks/cpu_time.py [--batch 64] [--repeats 200] [--preset mini-resnet]
 
 Wall times on a shared machine swing with other processes (a step waits while its core
 runs someone else); the CPU time a step spends on its own thread swings far less, so it
@@ -42,12 +42,13 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, nargs="+", default=[1, 64])
     parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--preset", default="lenet5")
     args = parser.parse_args()
     if os.environ.get("CNNVIZ_THREADS") != "1":
         print("note: set CNNVIZ_THREADS=1, else our kernel pool's threads are not counted")
     for batch in args.batch:
-        m = cpu_medians(batch, args.repeats)
-        line = f"batch {batch:>2}: ours {m['ours']:.3f} ms CPU"
+        m = cpu_medians(batch, args.repeats, args.preset)
+        line = f"{args.preset} batch {batch:>2}: ours {m['ours']:.3f} ms CPU"
         if "torch" in m:
             ratio = m["ours"] / m["torch"]
             line += f"   PyTorch {m['torch']:.3f} ms CPU   (ours / PyTorch = {ratio:.2f})"

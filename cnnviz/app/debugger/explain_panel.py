@@ -53,7 +53,7 @@ def pick_request(ctrl: AppController) -> tuple[str, tuple[int, ...]] | str:
     if sel.unit is None:
         return f"Layer {label} selected: click one of its units to see its formula."
     unit = (n, *sel.unit)
-    inner = _block_request(rec, L, unit)
+    inner = _block_request(rec, t.layer, unit) if t.inner is None else None
     if inner is not None:
         return inner
     if kind == "update" and has_params:
