@@ -31,16 +31,27 @@ def median_ms(fn: Callable[[], object], repeats: int, warmup: int = 3) -> float:
     return paired_medians({"fn": fn}, repeats, warmup)["fn"]
 
 
+# Pause before each block of a multi-function comparison. PyTorch's OpenMP threads
+# spin on the cores for ~10 ms after its last step (seen: 7–10 ms of process CPU in the
+# first 10 ms of a sleep), so a block timed right after PyTorch's ran against them for
+# a core: our batch-64 LeNet-5 step took 2.6–2.8 ms there and 2.0–2.2 ms with
+# OMP_WAIT_POLICY=PASSIVE. Each block now starts on an otherwise idle process.
+SETTLE_S = 0.03
+
+
 def paired_medians(
     fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 3, block: int = 5
 ) -> dict[str, float]:
-    """Median ms of each function, timed in alternating blocks so all see the same load."""
+    """Median ms of each function, timed in alternating blocks so all see the same load
+    (with a short pause before each block when there are several, see SETTLE_S)."""
     for fn in fns.values():
         for _ in range(warmup):
             fn()
     times: dict[str, list[float]] = {name: [] for name in fns}
     while any(len(v) < repeats for v in times.values()):
         for name, fn in fns.items():
+            if len(fns) > 1:
+                time.sleep(SETTLE_S)
             for _ in range(min(block, repeats - len(times[name]))):
                 start = time.perf_counter()
                 fn()

@@ -15,9 +15,11 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 from numba import njit
 from threadpoolctl import threadpool_limits
@@ -80,10 +82,26 @@ def _pool() -> ThreadPoolExecutor:
     return _POOL
 
 
+_whole = threading.local()  # .on: this thread runs one chunk of a split step (see below)
+
+
+@contextmanager
+def whole_chunks() -> Iterator[None]:
+    """Within it, this thread's kernels take their whole input as one chunk: the caller
+    already runs on a share of the batch (a data-parallel step), and a pool thread
+    waiting on the pool could deadlock it."""
+    before = getattr(_whole, "on", False)
+    _whole.on = True
+    try:
+        yield
+    finally:
+        _whole.on = before
+
+
 def batch_chunks(batch: int, work: int) -> list[tuple[int, int]]:
     """Split `batch` examples into contiguous ranges, one per thread, if `work` is large."""
-    if work < PARALLEL_MIN_WORK or batch < 2:  # the common small case, without the sums
-        return [(0, batch)]
+    if work < PARALLEL_MIN_WORK or batch < 2 or getattr(_whole, "on", False):
+        return [(0, batch)]  # the common small case, without the sums
     parts = max(1, min(thread_count(), batch))
     bounds = [round(k * batch / parts) for k in range(parts + 1)]
     return [(bounds[k], bounds[k + 1]) for k in range(parts)]

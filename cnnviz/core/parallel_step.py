@@ -1,0 +1,109 @@
+"""Data-parallel training steps: the batch split over the kernel pool, one share per thread.
+
+Until its gradients are summed, a training step treats every example on its own — unless
+batch norm (batch statistics) or dropout (one mask draw for the batch) runs in training
+mode. For the other networks each pool thread runs the forward and backward pass of its
+share of the batch through its own copy of the layers (the same parameter arrays; its own
+saved tensors and gradients): one hand-off per step instead of one per layer, and every
+layer, the dense ones and the activations included, runs on all cores. LeNet-5 at batch
+64 spent ~0.5 ms a step in layers too small to split on their own.
+
+The shares' gradients are added in share order and the loss's mean is taken over the
+whole batch (each share's ∂E/∂output scaled by its size over the batch's), so the result
+does not depend on which thread ran which share, nor on whether the pool ran at all:
+`run_chunks` runs the same shares one after the other when other processes hold the
+cores. Inside a share the kernels take their input whole (`whole_chunks`).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from cnnviz.core.kernels._jit import batch_chunks, run_chunks, whole_chunks
+from cnnviz.core.layers import Layer, Residual, iter_layers
+
+if TYPE_CHECKING:
+    from cnnviz.core.network import Network
+
+BATCH_TYPES = ("batchnorm2d", "batchnorm1d", "dropout")  # couple a batch in training mode
+
+
+def splittable(net: Network) -> bool:
+    """Whether a training step of net may run in shares: no batch norm or dropout in
+    training mode."""
+    layers = iter_layers(net.layers)
+    return not any(layer.type in BATCH_TYPES and layer.training for layer in layers)
+
+
+def macs_per_example(specs: Any) -> int:
+    """Multiply-adds of one example's forward pass through conv and dense layers."""
+    total = 0
+    for spec in specs:
+        if spec.type == "residual":
+            total += macs_per_example(spec.body) + macs_per_example(spec.shortcut)
+        elif "weight" in spec.param_shapes:
+            total += math.prod(spec.out_shape) * math.prod(spec.param_shapes["weight"][1:])
+    return total
+
+
+def shares(net: Network, batch: int) -> list[tuple[int, int]]:
+    """The batch's shares: one per pool thread when the step is large enough, else one."""
+    if not splittable(net):
+        return [(0, batch)]
+    return batch_chunks(batch, batch * 3 * macs_per_example(net.spec.layers))
+
+
+def _replica(layer: Layer) -> Layer:
+    """A copy of the layer sharing its parameter arrays, with its own saved tensors and
+    gradients (and, for a block, its own copies of the inner layers)."""
+    clone = copy.copy(layer)
+    clone.saved, clone.grads = {}, {}
+    if isinstance(layer, Residual):
+        clone.body = [_replica(inner) for inner in layer.body]
+        clone.shortcut = [_replica(inner) for inner in layer.shortcut]
+    return clone
+
+
+def train_step_in_shares(net: Network, x: np.ndarray, y: np.ndarray, opt: Any,
+                         parts: list[tuple[int, int]]) -> float:
+    """One step of `Network.train_step` with the batch in `parts` (prepared x and y).
+
+    Afterwards each layer's `grads` hold the whole batch's gradients; its `saved` tensors
+    are cleared, except the last layer's output (the logits of the whole batch).
+    """
+    n = x.shape[0]
+    replicas = {part: [_replica(layer) for layer in net.layers] for part in parts}
+
+    def share(start: int, stop: int) -> tuple[float, np.ndarray, list[dict]]:
+        layers = replicas[(start, stop)]
+        with whole_chunks():
+            out = x[start:stop]
+            for layer in layers:
+                out = layer.forward(out)
+            loss, grad = net.compute_loss(out, y[start:stop])
+            weight = (stop - start) / n
+            grad = grad * grad.dtype.type(weight)
+            for layer in reversed(layers):
+                grad = layer.backward(grad, need_input_grad=layer is not layers[0])
+        return loss * weight, out, [layer.grads for layer in layers]
+
+    results = run_chunks(share, parts)
+    for k, layer in enumerate(net.layers):
+        layer.grads = _summed([grads[k] for _, _, grads in results])
+        layer.saved = {}
+    net.layers[-1].saved["output"] = np.concatenate([out for _, out, _ in results])
+    opt.step(net.params(), net.grads())
+    return float(sum(loss for loss, _, _ in results))
+
+
+def _summed(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Per-name sums of the shares' gradients, in share order."""
+    total = {name: array.copy() for name, array in parts[0].items()}
+    for more in parts[1:]:
+        for name, array in more.items():
+            total[name] += array
+    return total
