@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnviz.core import Network
+from cnnviz.core import Network, parallel_step
 from cnnviz.core.kernels._jit import thread_count
 from cnnviz.core.optim import SGD
 from cnnviz.core.presets import get_preset
@@ -65,12 +65,16 @@ def _batch(net: Network, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]
     return x, rng.integers(0, net.spec.num_classes, size=n)
 
 
-def cnnviz_step(preset: str, batch: int) -> Callable[[], object]:
-    """One training step of ours (forward, loss, backward, SGD update), ready to call."""
+def cnnviz_step(preset: str, batch: int, whole: bool = False) -> Callable[[], object]:
+    """One training step of ours (forward, loss, backward, SGD update), ready to call: the
+    trainer's (`parallel_step.train_step`: in shares on the pool where it can), or with
+    `whole` `Network.train_step` (the whole batch through each layer, as the stepper)."""
     net = Network.from_spec(get_preset(preset), seed=0, dtype="float32")
     x, y = _batch(net, batch)
     opt = SGD(lr=0.01)
-    return lambda: net.train_step(x, y, opt)
+    if whole:
+        return lambda: net.train_step(x, y, opt)
+    return lambda: parallel_step.train_step(net, x, y, opt)
 
 
 def cnnviz_pass(preset: str) -> Callable[[], object]:
@@ -196,12 +200,15 @@ def run_benchmarks(preset: str = "lenet5", repeats: int = 50, threads: int = 2) 
     }
     for batch in (1, 64):
         fns = {"ours": cnnviz_step(preset, batch)}
+        if batch > 1:
+            fns["whole"] = cnnviz_step(preset, batch, whole=True)
         theirs = torch_step(preset, batch, threads)
         if theirs is not None:
             fns["torch"] = theirs
         medians = paired_medians(fns, repeats)
         figures[f"step_b{batch}_ms"] = medians["ours"]
         figures[f"torch_step_b{batch}_ms"] = medians.get("torch")
+    figures["whole_step_b64_ms"] = medians["whole"]
     figures["run_pass_b1_ms"] = median_ms(cnnviz_pass(preset), repeats)
     figures["load_after"] = os.getloadavg()[0]
     return figures
@@ -216,6 +223,8 @@ def format_figures(f: dict) -> str:
         if theirs is not None:
             line += f"   PyTorch {theirs:8.3f} ms   (PyTorch / cnnviz = {theirs / ours:.2f}×)"
         lines.append(line)
+    lines.append(f"  (Network.train_step, whole batch as the stepper, batch 64: "
+                 f"{f['whole_step_b64_ms']:.3f} ms)")
     lines.append(f"run_pass, 1 image, all tensors: {f['run_pass_b1_ms']:8.3f} ms")
     lines.append(f"first-call compile, all kernels: {f['compile_cold_s']:6.2f} s (cold cache)")
     lines.append(f"later process, from Numba cache: {f['compile_cached_s']:6.2f} s")

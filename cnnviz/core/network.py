@@ -18,7 +18,6 @@ import numpy as np
 
 from cnnviz.core.layers import Dropout, Layer, build_layer, initialise, iter_layers
 from cnnviz.core.losses import LOSSES
-from cnnviz.core.parallel_step import shares, train_step_in_shares
 from cnnviz.core.spec import NetworkSpec, parse_spec
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -195,15 +194,11 @@ class Network:
     def train_step(self, x: Any, y: Any, opt: Any) -> float:
         """One pass and one optimizer update of this network's own arrays; returns the loss.
 
-        A large batch of a network without batch norm or dropout in training mode runs in
-        shares on the kernel pool (`parallel_step`); its layers then keep only the
-        logits in `saved`.
+        Exactly `run_pass` plus the update (the stepper's U gives the same bits); the
+        trainer's faster step in shares is `cnnviz.core.parallel_step.train_step`.
         """
         x = self.prepare_input(x)
         y = self.prepare_labels(y, x.shape[0])
-        parts = shares(self, x.shape[0])
-        if len(parts) > 1:
-            return train_step_in_shares(self, x, y, opt, parts)
         out = x
         for layer in self.layers:
             out = layer.forward(out)

@@ -1,4 +1,4 @@
-"""Data-parallel training steps: the batch split over the kernel pool, one share per thread.
+"""Data-parallel training steps for the trainer: the batch split over the kernel pool.
 
 Until its gradients are summed, a training step treats every example on its own — unless
 batch norm (batch statistics) or dropout (one mask draw for the batch) runs in training
@@ -68,13 +68,26 @@ def _replica(layer: Layer) -> Layer:
     return clone
 
 
-def train_step_in_shares(net: Network, x: np.ndarray, y: np.ndarray, opt: Any,
-                         parts: list[tuple[int, int]]) -> float:
-    """One step of `Network.train_step` with the batch in `parts` (prepared x and y).
+def train_step(net: Network, x: Any, y: Any, opt: Any) -> float:
+    """`net.train_step(x, y, opt)`, in shares on the kernel pool when the step allows it
+    and is large enough; returns the loss. The trainer's step.
 
-    Afterwards each layer's `grads` hold the whole batch's gradients; its `saved` tensors
-    are cleared, except the last layer's output (the logits of the whole batch).
+    In shares, the result equals `Network.train_step` to rounding (the gradients are
+    summed share by share), and afterwards each layer's `saved` tensors are cleared but
+    the last layer's output (the whole batch's logits, which the trainer's batch accuracy
+    reads). `Network.train_step` stays exactly `run_pass` plus the update (DESIGN.md).
     """
+    x = net.prepare_input(x)
+    y = net.prepare_labels(y, x.shape[0])
+    parts = shares(net, x.shape[0])
+    if len(parts) == 1:
+        return net.train_step(x, y, opt)
+    return _train_step_in_shares(net, x, y, opt, parts)
+
+
+def _train_step_in_shares(net: Network, x: np.ndarray, y: np.ndarray, opt: Any,
+                          parts: list[tuple[int, int]]) -> float:
+    """The step with the prepared batch in `parts`, one share per pool thread."""
     n = x.shape[0]
     replicas = {part: [_replica(layer) for layer in net.layers] for part in parts}
 

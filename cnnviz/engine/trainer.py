@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from cnnviz.core import parallel_step
 from cnnviz.core.optim import make_optimizer
 from cnnviz.core.schedules import make_schedule
 from cnnviz.engine.augment import augment_batch
@@ -214,7 +215,7 @@ class Trainer:
         opt_before = _copy_state(opt.state_dict())
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # guard decides
-                loss = float(net.train_step(xb, yb, opt))
+                loss = float(parallel_step.train_step(net, xb, yb, opt))
         except BaseException:  # a failed (or aborted) update never leaves half-updated weights
             net.load_state_dict(before)
             opt.load_state_dict(opt_before)

@@ -1,8 +1,9 @@
-"""Data-parallel training steps: the same step as one pass over the whole batch.
+"""Data-parallel training steps (the trainer's): the same step as one pass over the batch.
 
 A step in shares must give the whole batch's loss, gradients, logits and updated weights
 (to rounding: the gradients are summed per share), the same bits whether the pool or the
 caller runs the shares, and must not split a step that batch norm or dropout couple.
+`Network.train_step` itself never splits (it is run_pass plus the update, bit for bit).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def _step(preset: str, threads: int, monkeypatch, busy: bool = False, opt=None, 
     x = rng.random((batch, *net.spec.input_shape))
     y = rng.integers(0, net.spec.num_classes, size=batch)
     opt = opt or SGD(lr=0.05, momentum=0.9)
-    losses = [net.train_step(x, y, opt) for _ in range(2)]
+    losses = [PS.train_step(net, x, y, opt) for _ in range(2)]
     return net, losses
 
 
@@ -83,3 +84,16 @@ def test_a_split_step_leaves_the_logits_for_the_trainers_batch_accuracy(monkeypa
     assert [layer.saved for layer in net.layers[:-1]] == [{}] * (len(net.layers) - 1)
     y = np.argmax(logits, axis=1)
     assert _batch_accuracy(net, y) == 1.0
+
+
+def test_network_train_step_never_splits(monkeypatch):
+    """DESIGN.md: train_step is run_pass plus the update; the stepper's U equals it."""
+    _split(monkeypatch, 3)
+    net = Network.from_spec(get_preset("lenet5"), seed=3, dtype="float64")
+    calls = []
+    monkeypatch.setattr(PS, "_train_step_in_shares", lambda *a: calls.append(a))
+    x = np.random.default_rng(0).random((7, 1, 28, 28))
+    net.train_step(x, np.zeros(7, dtype=np.int64), SGD(lr=0.1))
+    assert calls == []
+    PS.train_step(net, x, np.zeros(7, dtype=np.int64), SGD(lr=0.1))
+    assert len(calls) == 1
