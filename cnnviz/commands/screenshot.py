@@ -1,7 +1,9 @@
 """`cnnviz screenshot`: render the main window offscreen at a given step and save a PNG.
 
 For the docs, bug reports and checks: `cnnviz screenshot --preset lenet5 --step F3
---unit 3:0,2,4,4 --out shot.png`. No display is needed (Qt's offscreen platform).
+--unit 3:0,2,4,4 --out shot.png`. No display is needed (Qt's offscreen platform). Inside a
+residual block `--unit` names an inner layer the way the window does, by its parameters'
+prefix: `--preset mini-resnet --step F4.1 --unit 4.body.1:0,2,5,6`.
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--input", help="an image file, or mnist:INDEX (default: an MNIST 7)")
     p.add_argument("--label", type=non_negative_int, help="the label of the input (class index)")
     p.add_argument("--size", default="1440x900", help="window size WxH (default 1440x900)")
-    p.add_argument("--unit", help="select a unit: LAYER:n,c,i,j (maps) or LAYER:n,k (vectors)")
+    p.add_argument("--unit", help="select a unit: LAYER:n,c,i,j (maps) or LAYER:n,k (vectors); "
+                   "LAYER is a layer index, or an inner layer of a residual block as the "
+                   "window names it: 4.body.1, 6.shortcut.0")
     p.add_argument("--tab", default="auto",
                    help="inspector tab: maps, input, filters, deltas, wgrads, winners, or auto "
                    "(default: the tab that follows the step, as in the window)")
@@ -60,20 +64,21 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def parse_unit(text: str) -> tuple[int, int, tuple[int, ...]]:
-    """'3:0,2,4,4' -> (layer 3, example 0, unit (2, 4, 4))."""
+def parse_unit(text: str) -> tuple[str, int, tuple[int, ...]]:
+    """'3:0,2,4,4' -> ("3", example 0, unit (2, 4, 4)); '4.body.1:0,2,5,6' -> ("4.body.1",
+    0, (2, 5, 6)). The layer name is checked against the network in `drive`."""
     # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.cli import UserError
 
     try:
         layer, rest = text.split(":")
         numbers = tuple(int(v) for v in rest.split(","))
-        if len(numbers) < 2:
+        if len(numbers) < 2 or not layer.strip():
             raise ValueError
-        return int(layer), numbers[0], numbers[1:]
+        return layer.strip(), numbers[0], numbers[1:]
     except ValueError:
         raise UserError(f"--unit {text!r}: write LAYER:n,c,i,j or LAYER:n,k, "
-                        "e.g. 3:0,2,4,4") from None
+                        "e.g. 3:0,2,4,4 or, inside a residual block, 4.body.1:0,2,5,6") from None
 
 
 def load_input(text: str, shape: tuple[int, int, int]) -> tuple[Any, int | None]:
@@ -194,6 +199,7 @@ def drive(window: Any, step: str, unit: Any, tab: str) -> None:
     # lazy import: the CLI loads only what this command needs (start-up time)
     from cnnviz.app.debugger.inspector import TABS
     from cnnviz.cli import UserError
+    from cnnviz.engine.steps import parse_layer_name
 
     ctrl = window.ctrl
     errors: list[str] = []
@@ -205,11 +211,14 @@ def drive(window: Any, step: str, unit: Any, tab: str) -> None:
                             f"{', '.join(ctrl.stepper.steps)} (or 'start')")
         ctrl.run_to(step)
     if unit is not None:
-        layer, n, index = unit
-        if not 0 <= layer < len(ctrl.spec.layers):
-            raise UserError(f"--unit: there is no layer {layer}")
+        name, n, index = unit
+        try:
+            layer, inner = parse_layer_name(ctrl.spec, name)
+        except ValueError as error:
+            written = f"{name}:{','.join(str(v) for v in (n, *index))}"
+            raise UserError(f"--unit {written}: {error}") from None
         ctrl.select_example(n)
-        ctrl.select_unit(layer, index)
+        ctrl.select_unit(layer, index, inner)
     if tab != "auto" and tab not in [k for k, _ in TABS]:
         raise UserError(f"--tab {tab!r}: auto or one of {', '.join(k for k, _ in TABS)}")
     if tab != "auto":

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnviz.data.fileio import bundled_file
+from cnnviz.engine.steps import split_layer_name
 
 # Action kinds and the extra fields each may carry beside its own key.
 ACTIONS: dict[str, set[str]] = {
@@ -35,6 +36,7 @@ ACTIONS: dict[str, set[str]] = {
 }
 PRIMARY = ("preset", "spec")  # with these, "weights" and "seed" are options, not actions
 WEIGHTS = ("fresh", "bundled")
+SELECT_FIELDS = ("layer", "unit", "weight")
 INSPECTOR_TABS = ("maps", "input", "filters", "deltas", "wgrads", "winners", "norm", "mask")
 EXPLAIN_TABS = ("computation", "formula", "animation")
 TRAIN_FIELDS = {"epochs", "dataset", "options", "optimizer", "lr", "batch_size", "seed",
@@ -231,7 +233,8 @@ def check_action(action: Any, where: str) -> str:
     extra = set(action) - {kind} - ACTIONS[kind]
     if extra:
         raise LessonError(f"{where}: {kind} takes no field(s) {', '.join(sorted(extra))}")
-    problem = _action_problem(kind, action[kind], action)
+    problem = _select_problem(action[kind]) if kind == "select" else \
+        _action_problem(kind, action[kind], action)
     if problem:
         raise LessonError(f"{where}: {kind}: {problem}")
     return kind
@@ -246,7 +249,6 @@ def _action_problem(kind: str, value: Any, action: dict) -> str:
         "preset": isinstance(value, str) or _is_names(value), "spec": isinstance(value, dict),
         "input": isinstance(value, dict | str), "batch": _is_count(value),
         "optimizer": isinstance(value, str), "run_to": isinstance(value, str),
-        "select": isinstance(value, dict) and isinstance(value.get("layer"), int),
         "tab": value in INSPECTOR_TABS, "explain": value in EXPLAIN_TABS,
         "animate": value is True,
         "train": isinstance(value, dict) and not set(value) - TRAIN_FIELDS,
@@ -254,6 +256,25 @@ def _action_problem(kind: str, value: Any, action: dict) -> str:
         and not set(value) - TRAIN_FIELDS,
     }
     return "" if checks.get(kind, True) else f"bad value {value!r} ({ACTION_HELP[kind]})"
+
+
+def _select_problem(value: Any) -> str:
+    """What is wrong with a select action's object, or '': its fields, and its layer — an
+    index, or an inner layer of a block as the app names it ("4.body.1"). Whether the
+    network has that layer is checked when the action runs."""
+    if not isinstance(value, dict) or "layer" not in value:
+        return f"bad value {value!r} ({ACTION_HELP['select']})"
+    unknown = set(value) - set(SELECT_FIELDS)
+    if unknown:
+        return f"unknown field(s) {', '.join(sorted(unknown))} (use {', '.join(SELECT_FIELDS)})"
+    layer = value["layer"]
+    if isinstance(layer, bool) or not isinstance(layer, int | str):
+        return f"layer {layer!r}: write an index such as 3, or \"4.body.1\" inside a block"
+    try:
+        split_layer_name(layer)
+    except ValueError as error:
+        return f"layer: {error}"
+    return ""
 
 
 def _is_names(value: Any) -> bool:
@@ -272,7 +293,8 @@ ACTION_HELP = {
     "weights": "fresh, bundled or arrays", "input": "an object (dataset/index or array/label)",
     "batch": "a number of test examples ≥ 1 (of `dataset`, if given)",
     "optimizer": "an optimizer name",
-    "run_to": "a step name such as F0, L, B2, U", "select": 'an object with "layer"',
+    "run_to": "a step name such as F0, L, B2, U",
+    "select": 'an object with "layer" (3, or "4.body.1" inside a block) and "unit" or "weight"',
     "tab": f"one of {', '.join(INSPECTOR_TABS)}", "explain": f"one of {', '.join(EXPLAIN_TABS)}",
     "animate": "true", "train": f"an object with fields among {', '.join(sorted(TRAIN_FIELDS))}",
     "compare": 'an object with "optimizers" and training fields',

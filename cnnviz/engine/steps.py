@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 _NAME = re.compile(r"^([FB])(\d+)(?:\.(s?)(\d+))?$")
 _INNER = re.compile(r"^(body|shortcut)\.(\d+)$")
+_LAYER_NAME = re.compile(r"^(\d+)(?:\.(body|shortcut)\.(\d+))?$")
+_SUFFIX = re.compile(r"^(\d+)\.(s?)(\d+)$")  # a step's layer without its F/B: "4.1", "6.s0"
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,47 @@ def layer_spec_of(spec: Any, layer: int, inner: str | None = None) -> Any:
         return top
     branch, j = split_inner(inner)
     return getattr(top, branch)[j]
+
+
+def split_layer_name(name: str | int) -> tuple[int, str | None]:
+    """A layer named as the app names it — a top-level index "3", or an inner layer of a
+    residual block by its parameters' prefix, "4.body.1" / "6.shortcut.0" — as (layer,
+    inner): (4, "body.1"), the form of `Selection.select`. Only the form is checked
+    (ValueError); `parse_layer_name` checks it against a network."""
+    text = str(name).strip()
+    match = _LAYER_NAME.match(text)
+    if match is None:
+        suffix = _SUFFIX.match(text)
+        hint = "" if suffix is None else (
+            f" (step F{text}'s layer is {suffix.group(1)}."
+            f"{'shortcut' if suffix.group(2) else 'body'}.{suffix.group(3)})")
+        raise ValueError(f"{text!r} is not a layer name: write a layer index such as 3 or, "
+                         f"inside a residual block, 4.body.1 or 6.shortcut.0{hint}")
+    layer, branch, j = match.groups()
+    return int(layer), None if branch is None else f"{branch}.{int(j)}"
+
+
+def parse_layer_name(spec: Any, name: str | int) -> tuple[int, str | None]:
+    """`split_layer_name`, checked against a NetworkSpec: ValueError says what is wrong —
+    a malformed name, no such layer, a layer that is no block, or an inner index past the
+    end of its branch."""
+    layer, inner = split_layer_name(name)
+    if layer >= len(spec.layers):
+        raise ValueError(f"there is no layer {layer}: the layers are 0…{len(spec.layers) - 1}")
+    if inner is None:
+        return layer, None
+    top, (branch, j) = spec.layers[layer], split_inner(inner)
+    if top.type != "residual":
+        raise ValueError(f"layer {layer} ({top.type}) is not a residual block, so it has no "
+                         f"inner layer {inner}")
+    layers = getattr(top, branch)
+    if not layers:
+        raise ValueError(f"block {layer} has an identity shortcut, which has no layers "
+                         f"(so no {layer}.{inner})")
+    if j >= len(layers):
+        raise ValueError(f"block {layer} has no {branch} layer {j}: its {branch} layers are "
+                         f"{layer}.{branch}.0…{layer}.{branch}.{len(layers) - 1}")
+    return layer, inner
 
 
 def layer_of(net: Network, ref: StepRef) -> Layer:

@@ -52,12 +52,29 @@ def _broken(change) -> dict:
     (lambda d: d["steps"][0].pop("title"), ["step 1", "missing field 'title'"]),
     (lambda d: d.update(steps=[]), ["at least one step"]),
     (lambda d: d["steps"][0]["actions"].append({"weights": "best"}), ["weights must be"]),
+    (lambda d: d["steps"][0]["actions"].append({"select": {"layer": "4.1", "unit": [0]}}),
+     ["actions[2]", "select: layer: '4.1' is not a layer name", "4.body.1"]),
+    (lambda d: d["steps"][0]["actions"].append({"select": {"layer": True}}),
+     ["select: layer True", '"4.body.1" inside a block']),
+    (lambda d: d["steps"][0]["actions"].append({"select": {"layer": 4, "inner": "body.1"}}),
+     ["select: unknown field(s) inner (use layer, unit, weight)"]),
+    (lambda d: d["steps"][0]["actions"].append({"select": {"unit": [0, 1]}}),
+     ["select: bad value", 'an object with "layer"']),
 ])
 def test_a_broken_lesson_names_file_step_and_field(change, words):
     with pytest.raises(LessonError) as info:
         parse_lesson(_broken(change), "t.json")
     for word in words:
         assert word in str(info.value)
+
+
+def test_select_names_an_inner_layer_the_way_the_app_does():
+    data = copy.deepcopy(GOOD)
+    data["steps"][0]["actions"] += [{"select": {"layer": "4.body.1", "unit": [2, 5, 6]}},
+                                    {"select": {"layer": "6.shortcut.0", "weight": [0, 1, 0, 0]}},
+                                    {"select": {"layer": 3}}, {"select": {"layer": "3"}}]
+    lesson = parse_lesson(data, "t.json")
+    assert lesson.steps[0].actions[2]["select"]["layer"] == "4.body.1"
 
 
 def test_placeholders_carry_expected_value_and_tolerance():

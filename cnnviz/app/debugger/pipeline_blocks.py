@@ -63,10 +63,12 @@ class PathLine(QWidget):
         mid = (top + bottom) // 2
         if self.kind == "lane":
             painter.drawLine(0, mid, w, mid)
-            if self.text:
+            if self.text:  # elided in a narrow lane rather than cut at both ends
+                text = self.fontMetrics().elidedText(self.text, Qt.TextElideMode.ElideRight,
+                                                     max(0, w - 8))
                 painter.drawText(self.rect().adjusted(4, 0, -4, -self.height() // 2 - 2),
                                  Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
-                                 self.text)
+                                 text)
             self._heads(painter, color, [(w - 2, mid)] if not self.backward else [(2, mid)])
         else:
             x = w // 2

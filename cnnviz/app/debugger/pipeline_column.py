@@ -75,12 +75,14 @@ class LayerColumn(QFrame):
         if compact:  # a block's lane: half the height, so wider and flatter
             self.thumbs.set_columns(8 if self.thumbs.stack_shape[0] > 16 else 4)
         self.thumbs.unit_clicked.connect(self._on_unit_clicked)
-        heading = QHBoxLayout()
+        self.heading = heading = QHBoxLayout()
         heading.addStretch(1)
         for widget in (self.title, self.shape_label):
             heading.addWidget(widget)
         heading.addStretch(1)
-        if compact:  # the breakpoint markers beside the title: one line less
+        self.gutter_inline = compact  # the breakpoint markers beside the title: one line less
+        self.gutter_above = False  # … unless set_gutter_above moved them
+        if compact:
             heading.insertLayout(0, self.gutter)
         layout.addLayout(heading)
         self.mode_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -108,6 +110,17 @@ class LayerColumn(QFrame):
             self.markers[name] = button
             row.addWidget(button)
         return row
+
+    def set_gutter_above(self, above: bool) -> None:
+        """A block lane's column: its breakpoint markers on a line of their own above the
+        title (the presentation overview's enlarged column: narrower), or beside it."""
+        if not self.gutter_inline or above == self.gutter_above:
+            return
+        source, target = (self.heading, self.layout()) if above else (self.layout(),
+                                                                       self.heading)
+        source.removeItem(self.gutter)
+        target.insertLayout(0, self.gutter)
+        self.gutter_above = above
 
     def _rgb_box(self) -> QCheckBox:
         """The input column's switch: one colour image, or a map per channel R, G, B."""

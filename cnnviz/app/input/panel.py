@@ -2,7 +2,9 @@
 
 Whatever the source, the image is turned into exactly the network's input shape (digit
 preprocessing for 1×28×28 networks, a plain resize otherwise) and handed to
-``controller.set_input``; the preview shows what the network really gets.
+``controller.set_input``; the preview shows what the network really gets — a colour
+(3-channel) input as one RGB image whose values are its colours, as the pipeline's input
+column draws it.
 """
 
 from __future__ import annotations
@@ -133,8 +135,9 @@ class InputPanel(QWidget):
         self.preview = MapView()
         self.preview.setMinimumSize(150, 100)
         self.preview.setMaximumHeight(170)
-        self.preview.setToolTip("What the network gets: the input after preprocessing. "
-                                "Hover for exact values.")
+        self.preview.setToolTip("What the network gets: the input after preprocessing "
+                                "(a colour input as one RGB image: its values, in [0, 1], "
+                                "are its colours). Hover for exact values.")
         row.addWidget(self.preview, stretch=3)
         column = QVBoxLayout()
         self.caption = QLabel()
@@ -212,7 +215,7 @@ class InputPanel(QWidget):
         now = time.monotonic()
         if now - self._last_preview >= PREVIEW_INTERVAL:
             self._last_preview = now
-            self.preview.set_array(self.drawn_input(), signed=False)
+            self._show(self.drawn_input())
 
     def _on_drawing_changed(self) -> None:
         """A stroke ended (or was undone, or the canvas cleared): the network gets it."""
@@ -222,12 +225,20 @@ class InputPanel(QWidget):
         """Show the controller's actual input with its size and label."""
         self.colour_pens.follow_network(self.controller.spec.input_shape[0])
         image = self.controller.input_image
-        self.preview.set_array(image, signed=False)
+        self._show(image)
         label = self.controller.input_label
         C, H, W = image.shape
-        text = f"<b>Network input</b><br>{C}×{H}×{W}"
+        text = f"<b>Network input</b><br>{C}×{H}×{W}" + (" RGB" if C == 3 else "")
         text += f", label <b>{label}</b>" if label is not None else ", no label"
         self.caption.setText(text)
+
+    def _show(self, image: np.ndarray) -> None:
+        """The preview of an input (C, H, W): a colour input as one RGB image (R, G, B in
+        [0, 1], clipped, never colour-mapped), any other as its maps on the sequential map."""
+        if image.ndim == 3 and image.shape[0] == 3:
+            self.preview.set_rgb(image)
+        else:
+            self.preview.set_array(image, signed=False)
 
     # ----- drops onto the panel ------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

@@ -23,6 +23,7 @@ from cnnviz.data import DataError, load_image, open_dataset
 from cnnviz.engine.bundled import describe_bundled
 from cnnviz.engine.lesson_values import LessonView, render
 from cnnviz.engine.lessons import Lesson, LessonError, action_kind, fill, resource_path
+from cnnviz.engine.steps import parse_layer_name
 from cnnviz.engine.trainer import TrainConfig, Trainer, TrainResult
 from cnnviz.engine.userweights import load_weights_npz
 
@@ -197,17 +198,19 @@ class LessonRunner:
         self.ctrl.run_to(name)
 
     def _do_select(self, spec: dict, _action: dict) -> None:
-        """{"layer", "unit"} a unit, {"layer", "weight"} a weight, {"layer"} a layer."""
-        layer = int(spec["layer"])
-        if not 0 <= layer < len(self.ctrl.spec.layers):
-            raise LessonError(f"no layer {layer} (the network has {len(self.ctrl.spec.layers)})")
+        """{"layer", "unit"} a unit, {"layer", "weight"} a weight, {"layer"} a layer; the
+        layer an index or an inner layer of a block as the app names it, "4.body.1"."""
+        try:
+            layer, inner = parse_layer_name(self.ctrl.spec, spec["layer"])
+        except ValueError as error:
+            raise LessonError(f"layer {spec['layer']!r}: {error}") from None
         if "unit" in spec:
-            self.ctrl.select_unit(layer, tuple(int(v) for v in spec["unit"]))
+            self.ctrl.select_unit(layer, tuple(int(v) for v in spec["unit"]), inner)
         elif "weight" in spec:
-            self.ctrl.select_unit(layer, None)
-            self.ctrl.select_weight(layer, tuple(int(v) for v in spec["weight"]))
+            self.ctrl.select_unit(layer, None, inner)
+            self.ctrl.select_weight(layer, tuple(int(v) for v in spec["weight"]), inner)
         else:
-            self.ctrl.select_layer(layer)
+            self.ctrl.select_layer(layer, inner)
 
     def _do_tab(self, key: str, _action: dict) -> None:
         """An inspector tab."""

@@ -1,7 +1,8 @@
 """Colour maps: sequential (viridis) for activations, diverging blue–white–red for signed data.
 
 Signed arrays (weights, deltas, gradients) use symmetric levels ``[-m, m]`` so that white is
-exactly zero. Also turns arrays into QImages for the small thumbnails of the pipeline.
+exactly zero. Also turns arrays into QImages for the small thumbnails of the pipeline, and
+a colour input's R, G, B values into its pixels as they are (``rgb_pixels``).
 
 ``set_palette("colorblind")`` (View → High contrast) swaps both maps for colour-blind-safe
 ones — cividis and a blue–white–orange diverging map — everywhere at once: every widget
@@ -112,13 +113,18 @@ def to_qimage(array: np.ndarray, signed: bool,
     return image.copy()
 
 
-def rgb_qimage(array: np.ndarray) -> QImage:
-    """A QImage of a (3, H, W) colour image whose channels are R, G, B in [0, 1]: the
-    numbers are the colours (no colour map, no stretching); values outside [0, 1] are
-    clipped, NaN is mid grey."""
+def rgb_pixels(array: np.ndarray) -> np.ndarray:
+    """The (H, W, 3) uint8 pixels of a (3, H, W) colour image whose channels are R, G, B in
+    [0, 1]: the numbers are the colours (no colour map, no stretching); values outside
+    [0, 1] are clipped, NaN is mid grey. Every RGB view of an input draws these."""
     data = np.asarray(array, dtype=np.float64)
     rgb = np.clip(np.nan_to_num(data, nan=0.5), 0.0, 1.0)
-    pixels = np.ascontiguousarray(np.round(np.moveaxis(rgb, 0, -1) * 255.0), dtype=np.uint8)
+    return np.ascontiguousarray(np.round(np.moveaxis(rgb, 0, -1) * 255.0), dtype=np.uint8)
+
+
+def rgb_qimage(array: np.ndarray) -> QImage:
+    """A QImage of a (3, H, W) colour image (R, G, B in [0, 1]; see `rgb_pixels`)."""
+    pixels = rgb_pixels(array)
     h, w = pixels.shape[:2]
     image = QImage(pixels.data, w, h, 3 * w, QImage.Format.Format_RGB888)
     return image.copy()

@@ -3,8 +3,10 @@
 ``thumb_grid.py``, imported from here as well).
 
 A ``(C, H, W)`` array is tiled into a grid of ``C`` maps with a one-pixel gap; a vector
-``(K,)`` is shown as a vertical strip. Units are addressed per example like the controller:
-``(c, i, j)`` for maps and ``(k,)`` for vectors. Clicking a cell emits ``unit_clicked``.
+``(K,)`` is shown as a vertical strip; ``set_rgb`` shows a colour image (R, G, B in [0, 1])
+as its own colours, with no colour map and no colour bar. Units are addressed per example
+like the controller: ``(c, i, j)`` for maps and ``(k,)`` for vectors. Clicking a cell emits
+``unit_clicked``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsRectItem, QWidget
 
-from cnnviz.app.widgets.colormaps import colormap_for, levels_for
+from cnnviz.app.widgets.colormaps import colormap_for, levels_for, rgb_pixels
 from cnnviz.app.widgets.thumb_grid import GAP, ThumbGrid, as_stack
 from cnnviz.engine.explain_terms import idx
 
@@ -116,6 +118,7 @@ class MapView(pg.GraphicsLayoutWidget):
         self.unit_name: UnitNamer = unit_text  # how the hover readout names a cell
         self.maps: np.ndarray | None = None
         self.vector = False
+        self.rgb = False  # True: `maps` is one (3, H, W) colour image, drawn as its colours
         self.mosaic = Mosaic(1, 1, 1)
         self._overlays: list[QGraphicsRectItem] = []
         self.scene().sigMouseClicked.connect(self._on_scene_clicked)
@@ -133,6 +136,7 @@ class MapView(pg.GraphicsLayoutWidget):
             self.colorbar.setVisible(False)  # an empty view shows no stale scale
             return
         self.colorbar.setVisible(True)
+        self.rgb = False
         self.maps, self.vector = as_stack(array)
         self.mosaic = Mosaic(*self.maps.shape, columns=columns)
         self.signed = signed
@@ -144,9 +148,24 @@ class MapView(pg.GraphicsLayoutWidget):
         self.view.setAspectLocked(not self.vector)
         self.view.autoRange(padding=0.02)
 
+    def set_rgb(self, array: np.ndarray) -> None:
+        """Show a (3, H, W) colour image whose channels are R, G, B in [0, 1]: its values are
+        its colours (``colormaps.rgb_pixels``: clipped to [0, 1], never colour-mapped or
+        stretched), so there is no colour bar; hovering reads a pixel's three values."""
+        self.clear_overlays()
+        self.maps, self.vector, self.rgb = np.asarray(array), False, True
+        _, H, W = self.maps.shape
+        self.mosaic = Mosaic(1, H, W)
+        self.colorbar.setVisible(False)
+        self.image.setImage(rgb_pixels(self.maps), autoLevels=False)
+        self.image.setLevels((0, 255))  # after setImage, which applies levels deferred earlier
+        self.view.setAspectLocked(True)
+        self.view.autoRange(padding=0.02)
+
     def recolor(self) -> None:
-        """Follow a palette change (View → High contrast): the colour bar recolours the image."""
-        if self.maps is not None:
+        """Follow a palette change (View → High contrast): the colour bar recolours the image
+        (a colour image keeps its own colours)."""
+        if self.maps is not None and not self.rgb:
             self.colormap = colormap_for(self.signed)
             self.colorbar.setColorMap(self.colormap)
 
@@ -155,9 +174,12 @@ class MapView(pg.GraphicsLayoutWidget):
         return None if self.maps is None else self.image.image
 
     def shown_maps(self) -> np.ndarray | None:
-        """The (C, H, W) stack recovered from the drawn image."""
+        """The (C, H, W) stack recovered from the drawn image (a colour image: the colours
+        drawn, as R, G, B in [0, 1])."""
         data = self.image_data()
-        return None if data is None else self.mosaic.untile(data)
+        if data is None or not self.rgb:
+            return None if data is None else self.mosaic.untile(data)
+        return np.moveaxis(data, -1, 0) / 255.0
 
     # ----- units and pixels --------------------------------------------------------------
     def unit_at(self, y: int, x: int) -> tuple[int, ...] | None:
@@ -172,7 +194,7 @@ class MapView(pg.GraphicsLayoutWidget):
     def cell_of(self, unit: tuple[int, ...]) -> tuple[int, int]:
         """Image pixel (y, x) of a unit."""
         c, i, j = (0, unit[0], 0) if self.vector else unit
-        y0, x0 = self.mosaic.origin(c)
+        y0, x0 = self.mosaic.origin(0 if self.rgb else c)  # a colour image: one tile
         return y0 + i, x0 + j
 
     def widget_pos_of(self, unit: tuple[int, ...]) -> QPoint:
@@ -204,9 +226,17 @@ class MapView(pg.GraphicsLayoutWidget):
         """Show the exact value under the mouse."""
         pixel = self._pixel(scene_pos)
         unit = None if pixel is None else self.unit_at(*pixel)
-        text = "" if unit is None else f"{self.unit_name(unit)} = {self.value_at(unit):.6g}"
+        text = "" if unit is None else self.hover_text(unit)
         self.readout.setText(text)
         self.hover_changed.emit(text)
+
+    def hover_text(self, unit: tuple[int, ...]) -> str:
+        """The readout of a cell: its exact value, or a colour pixel's three values."""
+        if not self.rgb:
+            return f"{self.unit_name(unit)} = {self.value_at(unit):.6g}"
+        _, i, j = unit
+        r, g, b = (float(v) for v in self.maps[:, i, j])
+        return f"[{i},{j}] = R {r:.6g}, G {g:.6g}, B {b:.6g}"
 
     # ----- overlays ----------------------------------------------------------------------
     def clear_overlays(self) -> None:
@@ -217,8 +247,8 @@ class MapView(pg.GraphicsLayoutWidget):
 
     def add_rect(self, c: int, i0: int, i1: int, j0: int, j1: int, color: str,
                  width: float = 2.0, fill: str | None = None) -> QGraphicsRectItem:
-        """Outline rows i0..i1-1, cols j0..j1-1 of map c."""
-        y0, x0 = self.mosaic.origin(c)
+        """Outline rows i0..i1-1, cols j0..j1-1 of map c (a colour image: of the image)."""
+        y0, x0 = self.mosaic.origin(0 if self.rgb else c)
         item = QGraphicsRectItem(QRectF(x0 + j0, y0 + i0, j1 - j0, i1 - i0))
         item.setPen(pg.mkPen(color, width=width))
         if fill is not None:
