@@ -1,10 +1,7 @@
 """The GUI's single source of truth: network, input, stepper and selection, with Qt signals.
 
 Widgets never change engine objects directly: they call the methods here, which do the
-work through the core/engine and emit one signal per change (``<noun>_changed``). This
-module holds the state and the changes of network, weights, input, optimizer, sessions
-and training; stepping (``step``, ``run_to`` …, ``stepping.py``) and selecting
-(``select_unit`` …, ``selecting.py``) are mixins of the same class.
+work through the core/engine and emit one signal per change (``<noun>_changed``).
 Conventions used by every panel:
 
 - ``selection`` is the engine's ``Selection``: ``layer`` is a layer index or ``None``;
@@ -17,14 +14,15 @@ Conventions used by every panel:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from PySide6.QtCore import QObject, Signal, SignalInstance
 
 from cnnviz.app.controller import app_state, modes
 from cnnviz.app.controller.predictions import Predictions
-from cnnviz.app.controller.selecting import Selecting
 from cnnviz.app.controller.sessions import SessionFileError, read_session, write_session
-from cnnviz.app.controller.stepping import Stepping
 from cnnviz.app.controller.weights import WeightBook
 from cnnviz.core.network import Network
 from cnnviz.core.optim import SGD
@@ -32,14 +30,18 @@ from cnnviz.core.optim_base import Optimizer
 from cnnviz.core.presets import get_preset
 from cnnviz.core.spec import NetworkSpec, SpecError, parse_spec
 from cnnviz.data.dataset import Dataset
+from cnnviz.engine.explain_terms import idx
 from cnnviz.engine.metrics import History
+from cnnviz.engine.records import StepRecord
+from cnnviz.engine.selection import Selection
 from cnnviz.engine.session import Restored
 from cnnviz.engine.stepper import Stepper
+from cnnviz.engine.steps import layer_spec_of
 
 DEFAULT_PRESET = "lenet5"
 
 
-class AppController(Stepping, Selecting, QObject):
+class AppController(QObject):
     """Holds the network, input, optimizer, stepper and selection; emits a signal per change.
 
     Predictions (the prediction panel's numbers) and session files are collaborators of
@@ -82,6 +84,13 @@ class AppController(Stepping, Selecting, QObject):
         self.stepper = self._make_stepper()
 
     # ----- construction helpers -------------------------------------------------------
+    def _make_selection(self) -> Selection:
+        """The engine's observable selection, bounds-checked against this network's shapes."""
+        batch = 1 if self.batch is None else len(self.batch[0])
+        selection = Selection.for_spec(self.spec, batch_size=batch)
+        selection.add_listener(self._on_selection_event)
+        return selection
+
     def _make_stepper(self) -> Stepper:
         """A fresh Stepper over the current network, input and optimizer."""
         if self.batch is not None:
@@ -97,11 +106,39 @@ class AppController(Stepping, Selecting, QObject):
             return int(self.input_label)
         return int(np.argmax(self.probabilities()))
 
+    # ----- listeners ---------------------------------------------------------------------
+    def _on_stepper_event(self, event: str) -> None:
+        """Turn stepper changes made by others (sessions, tests) into stepper_changed."""
+        if not self._quiet:
+            self.stepper_changed.emit()
+
+    def _on_selection_event(self, *args: Any) -> None:
+        """Selection object changed: tell the panels."""
+        if not self._quiet:
+            self.selection_changed.emit()
+
     @staticmethod
     def _emit(*signals: SignalInstance) -> None:
         """Emit several payload-free signals in order."""
         for signal in signals:
             signal.emit()
+
+    def _drive(self, action: Callable[..., StepRecord | None],
+               *args: Any) -> StepRecord | None:
+        """Run a stepper action with listener signals muted, then emit stepper_changed once."""
+        if self.busy:
+            self.status_changed.emit("Training is running: stepping is disabled until it stops.")
+            return None
+        self._quiet += 1
+        try:
+            result = action(*args)
+        except ValueError as error:
+            self.error_raised.emit("Stepper", str(error))
+            result = None
+        finally:
+            self._quiet -= 1
+        self.stepper_changed.emit()  # the status bar's step label follows this signal
+        return result
 
     # ----- queries -------------------------------------------------------------------------
     def has_trained_weights(self) -> bool:
@@ -245,6 +282,103 @@ class AppController(Stepping, Selecting, QObject):
     def set_history(self, history: History | None) -> None:
         """The latest training history (for sessions)."""
         self.history = history
+
+    # ----- stepping ------------------------------------------------------------------------
+    def step(self) -> StepRecord | None:
+        """Execute the next step (F10); at the end of a pass, start a new pass first."""
+        if self.stepper.finished and not self.busy:
+            self.stepper.new_pass()
+        return self._drive(self.stepper.step)
+
+    def back(self) -> StepRecord | None:
+        """Undo the last step exactly (Shift+F10), weights included."""
+        return self._drive(self.stepper.back)
+
+    def run_to_breakpoint(self) -> StepRecord | None:
+        """Run to the next breakpoint or the end of the pass (F5)."""
+        if self.stepper.finished and not self.busy:
+            self.stepper.new_pass()
+        return self._drive(self.stepper.resume)
+
+    def run_pass(self) -> StepRecord | None:
+        """Run to the end of the pass, ignoring breakpoints (Ctrl+F5)."""
+        if self.stepper.finished and not self.busy:
+            self.stepper.new_pass()
+        return self._drive(self.stepper.run_all)
+
+    def run_to(self, name: str) -> StepRecord | None:
+        """Run until the named step has executed (or a breakpoint stops it)."""
+        return self._drive(self.stepper.run_to, name)
+
+    def reset(self) -> StepRecord | None:
+        """Back to the start of this pass, everything undone (Ctrl+R)."""
+        return self._drive(self.stepper.reset)
+
+    def new_pass(self) -> StepRecord | None:
+        """A fresh pass on the current weights and input."""
+        return self._drive(self.stepper.new_pass)
+
+    def toggle_breakpoint(self, step_name: str) -> None:
+        """Add or remove a breakpoint on a step name such as "B3"."""
+        if step_name not in self.stepper.steps:
+            self.error_raised.emit("Breakpoint", f"there is no step named {step_name!r}")
+            return
+        points = self.stepper.breakpoints
+        points.symmetric_difference_update({step_name})
+        state = "set" if step_name in points else "cleared"
+        self.stepper_changed.emit()
+        self.status_changed.emit(f"Breakpoint {state} on {step_name}")
+
+    # ----- selection -----------------------------------------------------------------------
+    def select_layer(self, index: int | None, inner: str | None = None) -> None:
+        """Select a layer (None = nothing), or an inner layer of block `index`; the unit is
+        kept only if it still fits, a focused weight only on the same layer."""
+        if (index, inner) != (self.selection.layer, self.selection.inner):
+            self.weight_focus = None
+        self._set_selection(lambda: self.selection.select_layer(index, inner))
+
+    def select_unit(self, layer: int, unit: tuple[int, ...] | None,
+                    inner: str | None = None) -> None:
+        """Select one unit of a layer's output, per example: (c, i, j) or (k,); with
+        `inner`, a unit of that inner layer of block `layer`."""
+        self.weight_focus = None
+        self._set_selection(lambda: self.selection.select(layer, unit, inner))
+
+    def select_weight(self, layer: int, index: tuple[int, ...] | None,
+                      inner: str | None = None) -> None:
+        """Focus one weight of a layer (or of inner layer `inner` of block `layer`),
+        (o, c, m, n) or (o, k): the explain panel shows its gradient on B steps and its
+        update on U."""
+        try:
+            shape = layer_spec_of(self.spec, layer, inner).param_shapes.get("weight")
+        except (IndexError, ValueError):
+            shape = None
+        if index is not None and (shape is None or len(index) != len(shape)):
+            name = layer if inner is None else f"{layer}.{inner}"
+            self.error_raised.emit("Selection", f"layer {name} has no weight w{idx(*index)}")
+            return
+        self.weight_focus = None if index is None else (layer, tuple(int(i) for i in index))
+        self._set_selection(lambda: self.selection.select_layer(layer, inner))
+
+    def select_example(self, n: int) -> None:
+        """Which example of the mini-batch the panels show."""
+        self._set_selection(lambda: setattr(self.selection, "example", int(n)))
+        st = self.stepper
+        if len(st.x) > 1 and 0 <= n < len(st.x):  # the input panel shows that example
+            self.input_image, self.input_label = st.x[n].copy(), int(st.y[n])
+            self.input_changed.emit()
+
+    def _set_selection(self, change: Callable[[], None]) -> None:
+        """Apply a selection change; one selection_changed, or error_raised if it is invalid."""
+        self._quiet += 1
+        try:
+            change()
+        except ValueError as error:
+            self.error_raised.emit("Selection", str(error))
+            return
+        finally:
+            self._quiet -= 1
+        self.selection_changed.emit()
 
     # ----- predictions -----------------------------------------------------------------
     def probabilities(self) -> np.ndarray:
