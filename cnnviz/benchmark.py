@@ -31,16 +31,20 @@ def median_ms(fn: Callable[[], object], repeats: int, warmup: int = 3) -> float:
     return paired_medians({"fn": fn}, repeats, warmup)["fn"]
 
 
-# Pause before each block of a multi-function comparison. PyTorch's OpenMP threads
-# spin on the cores for ~10 ms after its last step (seen: 7–10 ms of process CPU in the
-# first 10 ms of a sleep), so a block timed right after PyTorch's ran against them for
-# a core: our batch-64 LeNet-5 step took 2.6–2.8 ms there and 2.0–2.2 ms with
-# OMP_WAIT_POLICY=PASSIVE. Each block now starts on an otherwise idle process.
+# Pause before each block of a multi-function comparison, then untimed steps. PyTorch's
+# OpenMP threads spin on the cores for ~10 ms after its last step (seen: 7–10 ms of
+# process CPU in the first 10 ms of a sleep), so a block timed right after PyTorch's ran
+# against them for a core (our batch-64 LeNet-5 step: 2.6–2.8 ms there, 2.0–2.2 ms with
+# OMP_WAIT_POLICY=PASSIVE). And after any pause the first steps run slow while the idle
+# second vCPU comes back (ours: 2.6–2.9 ms for the first few steps after 30 ms idle,
+# 1.6–1.9 ms in a run of steps). So each block starts on an otherwise idle process and
+# times the steady state, as a training run sees it.
 SETTLE_S = 0.03
+UNTIMED = 3
 
 
 def paired_medians(
-    fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 3, block: int = 5
+    fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 3, block: int = 10
 ) -> dict[str, float]:
     """Median ms of each function, timed in alternating blocks so all see the same load
     (with a short pause before each block when there are several, see SETTLE_S)."""
@@ -52,6 +56,8 @@ def paired_medians(
         for name, fn in fns.items():
             if len(fns) > 1:
                 time.sleep(SETTLE_S)
+                for _ in range(UNTIMED):
+                    fn()
             for _ in range(min(block, repeats - len(times[name]))):
                 start = time.perf_counter()
                 fn()

@@ -32,21 +32,17 @@ def _row_total(x, c, shift, square, part):
                 d = row[k] - shift
                 total += d * d if square else d
         return total
-    part[:] = 0.0
+    for k in range(L):
+        part[k] = 0.0
     for n in range(N):
         row = x[n, c]
         for k in range(L):
             d = row[k] - shift
             part[k] += d * d if square else d
-    return part.sum()
-
-
-@kernel
-def _stats(x, c, part):
-    """Batch mean and biased variance of channel c (two passes, float64 sums)."""
-    N, _, L = x.shape
-    mu = _row_total(x, c, 0.0, False, part) / (N * L)
-    return mu, _row_total(x, c, mu, True, part) / (N * L)
+    total = 0.0
+    for k in range(L):
+        total += part[k]
+    return total
 
 
 @kernel
@@ -70,8 +66,10 @@ def _forward_train(x, c0, c1, eps, gamma, beta, mean, var, x_hat, out):
     while the channel is still in the cache."""
     part = np.empty(x.shape[2], dtype=np.float64)
     factors = np.empty(2, dtype=out.dtype)
-    for c in range(c0, c1):
-        mean[c], var[c] = _stats(x, c, part)
+    count = x.shape[0] * x.shape[2]
+    for c in range(c0, c1):  # two passes with float64 sums: the mean, then the variance
+        mu = _row_total(x, c, 0.0, False, part) / count
+        mean[c], var[c] = mu, _row_total(x, c, mu, True, part) / count
         m, v = np.float64(mean[c]), np.float64(var[c])  # as stored: backward reads var
         _normalise_channel(x, c, m, v, eps, gamma, beta, x_hat, out, factors)
 
@@ -97,14 +95,19 @@ def _delta_sums(delta, x_hat, c, part_d, part_dh):
                 sum_d += d[k]
                 sum_dh += d[k] * h[k]
         return sum_d, sum_dh
-    part_d[:] = 0.0
-    part_dh[:] = 0.0
+    for k in range(L):
+        part_d[k] = 0.0
+        part_dh[k] = 0.0
     for n in range(N):
         d, h = delta[n, c], x_hat[n, c]
         for k in range(L):
             part_d[k] += d[k]
             part_dh[k] += d[k] * h[k]
-    return part_d.sum(), part_dh.sum()
+    sum_d = sum_dh = 0.0
+    for k in range(L):
+        sum_d += part_d[k]
+        sum_dh += part_dh[k]
+    return sum_d, sum_dh
 
 
 @kernel
