@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from gui_helpers import shown
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
@@ -18,10 +19,7 @@ def ctrl():
 @pytest.fixture
 def panel(qtbot, ctrl):
     widget = ExplainPanel(ctrl)
-    qtbot.addWidget(widget)
-    widget.resize(700, 400)
-    widget.show()
-    qtbot.waitExposed(widget)
+    shown(qtbot, widget, 700, 400)
     return widget
 
 

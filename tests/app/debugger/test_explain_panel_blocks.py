@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gui_helpers import shown
 
 from cnnviz.app.controller import AppController
 from cnnviz.app.debugger.explain_panel import ExplainPanel, pick_request
@@ -18,10 +19,7 @@ def ctrl():
 @pytest.fixture
 def panel(qtbot, ctrl):
     widget = ExplainPanel(ctrl)
-    qtbot.addWidget(widget)
-    widget.resize(900, 600)
-    widget.show()
-    qtbot.waitExposed(widget)
+    shown(qtbot, widget, 900, 600)
     return widget
 
 

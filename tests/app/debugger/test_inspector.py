@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gui_helpers import shown
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSplitter
 
@@ -26,10 +27,7 @@ def panels(qtbot, ctrl):
     inspector, explain, pipeline = Inspector(ctrl), ExplainPanel(ctrl), PipelineView(ctrl)
     for widget in (inspector, explain, pipeline):
         splitter.addWidget(widget)
-    qtbot.addWidget(splitter)
-    splitter.resize(1500, 600)
-    splitter.show()
-    qtbot.waitExposed(splitter)
+    shown(qtbot, splitter, 1500, 600)
     ctrl.test_container = splitter  # keep the splitter alive (qtbot holds a weak reference)
     return inspector, explain, pipeline
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gui_helpers import shown
 from PySide6.QtCore import Qt
 
 from cnnviz.app.controller import AppController
@@ -19,10 +20,7 @@ def ctrl():
 @pytest.fixture
 def pipeline(qtbot, ctrl):
     view = PipelineView(ctrl)
-    qtbot.addWidget(view)
-    view.resize(1200, 420)
-    view.show()
-    qtbot.waitExposed(view)
+    shown(qtbot, view, 1200, 420)
     return view
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gui_helpers import shown
 from PySide6.QtCore import Qt
 
 from cnnviz.app.controller import AppController
@@ -20,10 +21,7 @@ def rgb(qtbot) -> PipelineView:
     index = int(data.test_indices[0])
     ctrl.set_input(data.images[index], int(data.labels[index]))
     view = PipelineView(ctrl)
-    qtbot.addWidget(view)
-    view.resize(1200, 420)
-    view.show()
-    qtbot.waitExposed(view)
+    shown(qtbot, view, 1200, 420)
     return view
 
 

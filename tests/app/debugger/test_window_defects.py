@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from gui_helpers import shown
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QApplication
 
@@ -24,10 +25,7 @@ def window(qtbot, settings, preset: str, size=(1440, 900)) -> MainWindow:
     """A shown main window on a preset with fresh weights."""
     win = MainWindow(AppController(preset, user_weights=False), settings=settings,
                      theme="light")
-    qtbot.addWidget(win)
-    win.resize(*size)
-    win.show()
-    qtbot.waitExposed(win)
+    shown(qtbot, win, *size)
     return win
 
 
@@ -82,10 +80,7 @@ def test_the_loss_column_is_in_view_at_step_l_and_the_current_column_at_every_st
 def test_clicks_on_the_input_and_winners_tabs_select_a_unit_of_the_previous_layer(qtbot):
     ctrl = AppController("square", user_weights=False)
     inspector = Inspector(ctrl)
-    qtbot.addWidget(inspector)
-    inspector.resize(700, 600)
-    inspector.show()
-    qtbot.waitExposed(inspector)
+    shown(qtbot, inspector, 700, 600)
     ctrl.run_to("B2")
     ctrl.select_layer(2)  # the max pool
     view = inspector.show_tab("winners")

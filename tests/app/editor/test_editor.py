@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from gui_helpers import shown
 from PySide6.QtCore import QModelIndex, QPointF, Qt
 from PySide6.QtGui import QColor, QDropEvent, QPalette
 from PySide6.QtWidgets import QMessageBox, QToolButton
@@ -382,10 +383,7 @@ def test_an_error_in_a_short_dock_scrolls_into_view(qtbot, controller):
     area.setWidgetResizable(True)
     widget = LayerEditor(controller)
     area.setWidget(widget)
-    qtbot.addWidget(area)
-    area.resize(320, 380)
-    area.show()
-    qtbot.waitExposed(area)
+    shown(qtbot, area, 320, 380)
     label = widget.error_label
 
     def label_in_view() -> bool:

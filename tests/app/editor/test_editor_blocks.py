@@ -4,6 +4,7 @@ body and shortcut, the 1×1 projection switch, the inline error and its fix, und
 from __future__ import annotations
 
 import pytest
+from gui_helpers import shown
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox
 
@@ -14,10 +15,7 @@ from cnnviz.app.editor.layer_editor import LayerEditor
 @pytest.fixture
 def editor(qtbot):
     widget = LayerEditor(AppController("square", user_weights=False))
-    qtbot.addWidget(widget)
-    widget.resize(1000, 900)
-    widget.show()
-    qtbot.waitExposed(widget)
+    shown(qtbot, widget, 1000, 900)
     return widget
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from canvas_strokes import SEVEN, draw_seven, draw_stroke, tablet_stroke
+from gui_helpers import shown
 from PySide6.QtCore import Qt
 
 from cnnviz.app.input.canvas import SIZE, DrawingCanvas
@@ -14,10 +15,7 @@ from cnnviz.app.input.canvas import SIZE, DrawingCanvas
 def canvas(qtbot):
     """A shown 300×300 canvas."""
     widget = DrawingCanvas()
-    qtbot.addWidget(widget)
-    widget.resize(300, 300)
-    widget.show()
-    qtbot.waitExposed(widget)
+    shown(qtbot, widget, 300, 300)
     return widget
 
 

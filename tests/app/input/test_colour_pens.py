@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 from canvas_strokes import draw_stroke
+from gui_helpers import shown
 from PySide6.QtCore import Qt
 
 from cnnviz.app.controller import AppController
@@ -14,10 +15,7 @@ from cnnviz.app.input.panel import InputPanel
 def make_panel(qtbot, preset: str) -> InputPanel:
     """An input panel on a preset, shown."""
     panel = InputPanel(AppController(preset, user_weights=False))
-    qtbot.addWidget(panel)
-    panel.resize(500, 800)
-    panel.show()
-    qtbot.waitExposed(panel)
+    shown(qtbot, panel, 500, 800)
     return panel
 
 

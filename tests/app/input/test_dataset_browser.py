@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gui_helpers import shown
 from PySide6.QtCore import Qt
 
 from cnnviz.app.controller import AppController
@@ -29,10 +30,7 @@ def browser(qtbot):
     """A browser on an `mlp` controller, with the bundled MNIST opened through its combo."""
     controller = AppController("mlp", user_weights=False)
     widget = DatasetBrowser(controller)
-    qtbot.addWidget(widget)
-    widget.resize(640, 700)
-    widget.show()
-    qtbot.waitExposed(widget)
+    shown(qtbot, widget, 640, 700)
     row = widget.dataset_combo.findText("mnist")
     widget.dataset_combo.setCurrentIndex(row)
     widget.dataset_combo.activated.emit(row)                 # as a user's pick does

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from canvas_strokes import SEVEN, draw_seven, draw_stroke, press_and_move, release
+from gui_helpers import shown
 from PIL import Image, ImageDraw
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
@@ -20,10 +21,7 @@ from cnnviz.data.images import resize
 def make_panel(qtbot, preset: str) -> InputPanel:
     """An input panel on a fresh controller, shown with its Draw tab."""
     panel = InputPanel(AppController(preset, user_weights=False))
-    qtbot.addWidget(panel)
-    panel.resize(560, 820)
-    panel.show()
-    qtbot.waitExposed(panel)
+    shown(qtbot, panel, 560, 820)
     return panel
 
 

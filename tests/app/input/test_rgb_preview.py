@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from canvas_strokes import press_and_move, release
+from gui_helpers import shown
 from PySide6.QtCore import QPoint, Qt
 
 from cnnviz.app.controller import AppController
@@ -18,10 +19,7 @@ from cnnviz.data import open_dataset
 def make_panel(qtbot, preset: str) -> InputPanel:
     """An input panel on a preset, shown at a dock's size."""
     panel = InputPanel(AppController(preset, user_weights=False))
-    qtbot.addWidget(panel)
-    panel.resize(420, 700)
-    panel.show()
-    qtbot.waitExposed(panel)
+    shown(qtbot, panel, 420, 700)
     return panel
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from gui_helpers import shown
 from PySide6.QtWidgets import QApplication
 
 from cnnviz.app.controller import AppController
@@ -37,10 +38,7 @@ def window(qtbot, settings):
     """The window on square; the lesson loads mini-resnet itself."""
     win = MainWindow(AppController("square", user_weights=False), settings=settings,
                      theme="light", restore_layout=False)
-    qtbot.addWidget(win)
-    win.resize(1440, 900)
-    win.show()
-    qtbot.waitExposed(win)
+    shown(qtbot, win, 1440, 900)
     return win
 
 

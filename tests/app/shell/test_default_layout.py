@@ -5,6 +5,7 @@ dataset thumbnails, the training curves above the fold."""
 from __future__ import annotations
 
 import pytest
+from gui_helpers import shown
 from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QApplication, QScrollArea, QWidget
 
@@ -19,10 +20,7 @@ def window(request, qtbot, settings, artifacts_dir):
     """LeNet-5 in the default layout at a common screen size."""
     win = MainWindow(AppController("lenet5", user_weights=False), settings=settings,
                      theme="light", restore_layout=False)
-    qtbot.addWidget(win)
-    win.resize(*request.param)
-    win.show()
-    qtbot.waitExposed(win)
+    shown(qtbot, win, *request.param)
     win.size_name = "{}x{}".format(*request.param)
     return win
 

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from gui_helpers import shown
 from PIL import Image
 
 from cnnviz.app.controller import AppController
@@ -23,10 +24,7 @@ VECTOR = ("image", "path", "rect", "polyline", "text")  # what a drawn figure is
 def win(qtbot, settings):
     window = MainWindow(AppController("lenet5"), settings=settings, theme="light",
                         restore_layout=False)
-    qtbot.addWidget(window)
-    window.resize(1440, 900)
-    window.show()
-    qtbot.waitExposed(window)
+    shown(qtbot, window, 1440, 900)
     window.ctrl.run_to("B3")
     return window
 

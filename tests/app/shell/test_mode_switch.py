@@ -4,6 +4,7 @@ and the mode shows in the status bar."""
 from __future__ import annotations
 
 import pytest
+from gui_helpers import shown
 from PySide6.QtWidgets import QToolBar
 
 from cnnviz.app.controller import AppController
@@ -14,10 +15,7 @@ from cnnviz.app.shell.main_window import MainWindow
 def window(qtbot, settings):
     win = MainWindow(AppController("lenet5-dropout", user_weights=False), settings=settings,
                      theme="light")
-    qtbot.addWidget(win)
-    win.resize(1440, 900)
-    win.show()
-    qtbot.waitExposed(win)
+    shown(qtbot, win, 1440, 900)
     return win
 
 

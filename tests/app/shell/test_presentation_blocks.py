@@ -6,6 +6,7 @@ their ⊕ column, and keeps every column in view at 1920×1080 and 1280×720."""
 from __future__ import annotations
 
 import pytest
+from gui_helpers import shown as show_widget
 from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QApplication
 
@@ -23,10 +24,7 @@ def resnet(qtbot, settings):
     """The mini-resnet window, shown."""
     win = MainWindow(AppController("mini-resnet", user_weights=False), settings=settings,
                      theme="light", restore_layout=False)
-    qtbot.addWidget(win)
-    win.resize(1440, 900)
-    win.show()
-    qtbot.waitExposed(win)
+    show_widget(qtbot, win, 1440, 900)
     return win
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from gui_helpers import shown
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QScrollArea, QWidget
@@ -22,10 +23,7 @@ def window(qtbot, settings):
     """LeNet-5 in a window too short for its docks, so that the docks scroll."""
     win = MainWindow(AppController("lenet5", user_weights=False), settings=settings,
                      theme="light", restore_layout=False)
-    qtbot.addWidget(win)
-    win.resize(1280, 560)
-    win.show()
-    qtbot.waitExposed(win)
+    shown(qtbot, win, 1280, 560)
     return win
 
 
