@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gui_helpers import preset_window
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import QApplication, QInputDialog, QMenu, QToolBar
@@ -19,13 +20,7 @@ from cnnviz.data import open_dataset
 
 def make_window(qtbot, settings, preset: str) -> MainWindow:
     """A shown, active main window on a preset with fresh weights."""
-    win = MainWindow(AppController(preset, user_weights=False), settings=settings,
-                     theme="light")
-    qtbot.addWidget(win)
-    win.resize(1280, 800)
-    win.show()
-    win.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is win)
+    win = preset_window(qtbot, settings, preset, 1280, 800, active=True)
     return win
 
 

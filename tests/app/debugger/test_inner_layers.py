@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gui_helpers import preset_window
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 
-from cnnviz.app.controller import AppController
 from cnnviz.app.debugger.inspector import weight_stack
 from cnnviz.app.debugger.pipeline import INPUT
 from cnnviz.app.debugger.targets import Target
@@ -19,13 +18,7 @@ from cnnviz.app.shell.main_window import MainWindow
 @pytest.fixture
 def win(qtbot, settings, dialogs) -> MainWindow:
     """A shown, active main window on mini-resnet with fresh weights."""
-    window = MainWindow(AppController("mini-resnet", user_weights=False), settings=settings,
-                        theme="light")
-    qtbot.addWidget(window)
-    window.resize(1440, 900)
-    window.show()
-    window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    window = preset_window(qtbot, settings, "mini-resnet", active=True)
     return window
 
 

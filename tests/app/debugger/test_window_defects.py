@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from gui_helpers import shown
+from gui_helpers import preset_window, shown
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QApplication
 
@@ -23,9 +23,7 @@ from cnnviz.app.widgets.theme import DARK, LIGHT
 
 def window(qtbot, settings, preset: str, size=(1440, 900)) -> MainWindow:
     """A shown main window on a preset with fresh weights."""
-    win = MainWindow(AppController(preset, user_weights=False), settings=settings,
-                     theme="light")
-    shown(qtbot, win, *size)
+    win = preset_window(qtbot, settings, preset, *size)
     return win
 
 

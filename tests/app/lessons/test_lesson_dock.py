@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from gui_helpers import preset_window
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
-
-from cnnviz.app.controller import AppController
-from cnnviz.app.shell.main_window import MainWindow
 
 
 @pytest.fixture
 def window(qtbot, settings):
     """The window offscreen, active so that shortcuts reach it."""
-    win = MainWindow(AppController("square", user_weights=False), settings=settings,
-                     theme="light", restore_layout=False)
-    qtbot.addWidget(win)
-    win.resize(1440, 900)
-    win.show()
-    win.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is win)
+    win = preset_window(qtbot, settings, "square", active=True, restore_layout=False)
     return win
 
 

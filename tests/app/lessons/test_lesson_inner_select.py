@@ -7,12 +7,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from gui_helpers import shown
+from gui_helpers import preset_window
 from PySide6.QtWidgets import QApplication
 
-from cnnviz.app.controller import AppController
 from cnnviz.app.lessons.runner import check_lesson
-from cnnviz.app.shell.main_window import MainWindow
 from cnnviz.cli import main
 from cnnviz.engine.lessons import parse_lesson
 
@@ -36,9 +34,7 @@ BAD = "actions[0] select: layer '4.body.9': block 4 has no body layer 9"
 @pytest.fixture
 def window(qtbot, settings):
     """The window on square; the lesson loads mini-resnet itself."""
-    win = MainWindow(AppController("square", user_weights=False), settings=settings,
-                     theme="light", restore_layout=False)
-    shown(qtbot, win, 1440, 900)
+    win = preset_window(qtbot, settings, "square", restore_layout=False)
     return win
 
 

@@ -5,11 +5,10 @@ dataset thumbnails, the training curves above the fold."""
 from __future__ import annotations
 
 import pytest
-from gui_helpers import shown
+from gui_helpers import preset_window
 from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QApplication, QScrollArea, QWidget
 
-from cnnviz.app.controller import AppController
 from cnnviz.app.shell.main_window import MainWindow
 
 SIZES = [(1440, 900), (1280, 720), (1920, 1080)]
@@ -18,9 +17,7 @@ SIZES = [(1440, 900), (1280, 720), (1920, 1080)]
 @pytest.fixture(params=SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
 def window(request, qtbot, settings, artifacts_dir):
     """LeNet-5 in the default layout at a common screen size."""
-    win = MainWindow(AppController("lenet5", user_weights=False), settings=settings,
-                     theme="light", restore_layout=False)
-    shown(qtbot, win, *request.param)
+    win = preset_window(qtbot, settings, "lenet5", *request.param, restore_layout=False)
     win.size_name = "{}x{}".format(*request.param)
     return win
 

@@ -4,18 +4,13 @@ and the mode shows in the status bar."""
 from __future__ import annotations
 
 import pytest
-from gui_helpers import shown
+from gui_helpers import preset_window
 from PySide6.QtWidgets import QToolBar
-
-from cnnviz.app.controller import AppController
-from cnnviz.app.shell.main_window import MainWindow
 
 
 @pytest.fixture
 def window(qtbot, settings):
-    win = MainWindow(AppController("lenet5-dropout", user_weights=False), settings=settings,
-                     theme="light")
-    shown(qtbot, win, 1440, 900)
+    win = preset_window(qtbot, settings, "lenet5-dropout")
     return win
 
 

@@ -8,12 +8,10 @@ from __future__ import annotations
 import time
 
 import pytest
+from gui_helpers import preset_window
 from monkey import Monkey, answer_dialogs, check_state
 from PySide6.QtCore import QtMsgType
-from PySide6.QtWidgets import QApplication
 
-from cnnviz.app.controller import AppController
-from cnnviz.app.shell.main_window import MainWindow
 from cnnviz.core.presets import preset_names
 
 SECONDS = 40  # the budget of the random walk; the whole test stays under 60 s in CI
@@ -27,13 +25,7 @@ PRESETS = [name for name in preset_names() if name != "mini-resnet"]
 def window(qtbot, settings, monkeypatch):
     """The main window on `square`, shown and active, every dialog answered."""
     answer_dialogs(monkeypatch)
-    win = MainWindow(AppController("square", user_weights=False), settings=settings,
-                     theme="light")
-    qtbot.addWidget(win)
-    win.resize(1440, 900)
-    win.show()
-    win.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is win)
+    win = preset_window(qtbot, settings, "square", active=True)
     yield win
     win.close()
 

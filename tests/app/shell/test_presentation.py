@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from gui_helpers import preset_window
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QApplication, QToolBar
 
-from cnnviz.app.controller import AppController
 from cnnviz.app.debugger.pipeline import INPUT, LOSS
 from cnnviz.app.shell.main_window import MainWindow
 from cnnviz.app.widgets import colormaps
@@ -23,13 +23,7 @@ STEPS = ["F0", "F3", "L", "B3", "U"]
 @pytest.fixture
 def lenet(qtbot, settings):
     """The default LeNet-5 window (12 layers), shown and active."""
-    win = MainWindow(AppController("lenet5", user_weights=False), settings=settings,
-                     theme="light", restore_layout=False)
-    qtbot.addWidget(win)
-    win.resize(1440, 900)
-    win.show()
-    win.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is win)
+    win = preset_window(qtbot, settings, "lenet5", active=True, restore_layout=False)
     yield win
     colormaps.set_palette("standard")  # the palette is process-wide
 

@@ -6,11 +6,10 @@ their ⊕ column, and keeps every column in view at 1920×1080 and 1280×720."""
 from __future__ import annotations
 
 import pytest
-from gui_helpers import shown as show_widget
+from gui_helpers import preset_window
 from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QApplication
 
-from cnnviz.app.controller import AppController
 from cnnviz.app.debugger.pipeline import INPUT, LOSS
 from cnnviz.app.shell.main_window import MainWindow
 
@@ -22,9 +21,7 @@ INNER_STEPS = ["F4.0", "F4.3", "F6.0", "F6.s0", "F8.6", "B8.6", "B6.s1", "B4.0"]
 @pytest.fixture
 def resnet(qtbot, settings):
     """The mini-resnet window, shown."""
-    win = MainWindow(AppController("mini-resnet", user_weights=False), settings=settings,
-                     theme="light", restore_layout=False)
-    show_widget(qtbot, win, 1440, 900)
+    win = preset_window(qtbot, settings, "mini-resnet", restore_layout=False)
     return win
 
 

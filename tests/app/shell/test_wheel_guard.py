@@ -6,12 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from gui_helpers import shown
+from gui_helpers import preset_window
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QScrollArea, QWidget
 
-from cnnviz.app.controller import AppController
 from cnnviz.app.shell.main_window import MainWindow
 from cnnviz.app.widgets.wheel_guard import is_guarded
 
@@ -21,9 +20,7 @@ NOTCH = 120  # one click of a mouse wheel
 @pytest.fixture
 def window(qtbot, settings):
     """LeNet-5 in a window too short for its docks, so that the docks scroll."""
-    win = MainWindow(AppController("lenet5", user_weights=False), settings=settings,
-                     theme="light", restore_layout=False)
-    shown(qtbot, win, 1280, 560)
+    win = preset_window(qtbot, settings, "lenet5", 1280, 560, restore_layout=False)
     return win
 
 
