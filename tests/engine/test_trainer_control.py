@@ -70,13 +70,16 @@ def test_pause_and_resume_from_another_thread_change_nothing(shapes):
     Trainer(reference, shapes, config(optimizer="adam", lr=0.01)).run()
 
     net = Network.from_spec(TINY, seed=0)
-    reached, paused = threading.Event(), threading.Event()
+    reached, paused, pause_sent = threading.Event(), threading.Event(), threading.Event()
 
     def on_progress(p):
         if p.state == "paused":
             paused.set()
-        elif p.batch == 4:
+        elif p.epoch == 1 and p.batch == 4:
             reached.set()
+            # hold the worker until the other thread has called pause(): on a loaded
+            # machine the worker could otherwise finish the run before pause() lands
+            pause_sent.wait(30)
 
     trainer = Trainer(net, shapes, config(optimizer="adam", lr=0.01), on_progress=on_progress)
     results = []
@@ -85,6 +88,7 @@ def test_pause_and_resume_from_another_thread_change_nothing(shapes):
     try:
         assert reached.wait(30)
         trainer.pause()
+        pause_sent.set()
         assert paused.wait(30)
         frozen, count = net.state_dict(), trainer.history.num_batches
         assert trainer.state == "paused" and trainer.progress().state == "paused"
