@@ -1,5 +1,6 @@
 """The layering rules of DESIGN.md, checked: the core, engine and data never import Qt."""
 
+import ast
 import subprocess
 import sys
 import tomllib
@@ -171,3 +172,49 @@ def test_in_function_imports_only_where_they_cut_start_up_time():
         elif not any(reason in context for reason in LAZY_REASONS):
             bad.append(f"{e.source}:{e.line} needs a comment saying why it is lazy")
     assert bad == []
+
+
+# ----- no mixins in the app ------------------------------------------------------------------
+
+# Classes of cnnviz.app that may list more than one base class, each with its reason. The rule
+# (issue 15): no mixins: a class composes small collaborators that it owns and calls.
+MULTIPLE_BASES_ALLOWED = {
+    # Not a legitimate need: EditorWidgets is a mixin that builds the layer editor's widgets,
+    # and it predates this check. Remove this entry when it becomes a collaborator.
+    "cnnviz.app.editor.layer_editor.LayerEditor",
+}
+
+
+def _classes_with_bases(source: str, module: str) -> dict[str, int]:
+    """Every class a module defines (nested ones too), `module.Class`: its number of bases
+    (keywords such as metaclass= are not bases)."""
+    return {f"{module}.{node.name}": len(node.bases) for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.ClassDef)}
+
+
+def _app_classes() -> dict[str, int]:
+    """The classes of every module of cnnviz.app, with their number of bases."""
+    found = {}
+    for module, path in import_graph()[0].items():
+        if module.startswith("cnnviz.app"):
+            found |= _classes_with_bases(path.read_text(encoding="utf-8"), module)
+    return found
+
+
+def test_no_class_in_the_app_lists_more_than_one_base():
+    """No mixins: a class of cnnviz.app has at most one base class; the controller and the
+    window own their collaborators (stepping, selection, sessions, docks, menus …)."""
+    bases = _app_classes()
+    bad = sorted(f"{name} has {n} bases" for name, n in bases.items()
+                 if n > 1 and name not in MULTIPLE_BASES_ALLOWED)
+    assert bad == []
+    stale = sorted(name for name in MULTIPLE_BASES_ALLOWED if bases.get(name, 0) < 2)
+    assert stale == [], "these exceptions are no longer needed: remove them"
+
+
+def test_the_mixin_check_finds_a_mixin():
+    """The check above could fail: a window that mixes in its menus is reported."""
+    source = "class MainWindow(WindowMenus, QMainWindow):\n    class Inner(A, B): pass\n"
+    found = _classes_with_bases(source, "m")
+    assert found == {"m.MainWindow": 2, "m.Inner": 2}
+    assert _classes_with_bases("class C(QObject, metaclass=Meta): pass", "m") == {"m.C": 1}

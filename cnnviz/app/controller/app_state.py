@@ -1,6 +1,6 @@
 """Plain helpers of the controller: the first input, weight transfer, optimizers, batches.
 
-Kept apart from ``controller.py`` so that the controller stays a short list of commands.
+Kept apart from ``app_controller.py`` so that the controller stays a short list of commands.
 """
 
 from __future__ import annotations

@@ -1,11 +1,14 @@
-"""The shell's side of lessons: the lesson dock's requests to other rooms, and its menu."""
+"""The shell's side of lessons: the lesson dock's requests to other rooms, its dock on the
+right of the main window, and its menu."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import QMenu
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu
 
+from cnnviz.app.lessons.dock import LessonDock
 from cnnviz.app.lessons.runner import LessonUi, Run
 from cnnviz.app.training.compare import RunRecord, network_name
 from cnnviz.app.training.curves import metric_curves, norm_x
@@ -64,6 +67,20 @@ class ShellLessonUi(LessonUi):
         panel.batch_box.setValue(config.batch_size)
         panel.epochs_box.setValue(config.epochs)
         panel.schedule_box.setCurrentText(config.schedule)
+
+
+def add_lesson_dock(window: QMainWindow, lessons: LessonDock) -> QDockWidget:
+    """The lesson dock on the right, full height, hidden until a lesson is opened (Help →
+    Lessons) and again when the lesson is closed."""
+    dock = QDockWidget("Lesson", window)
+    dock.setObjectName("lessons")
+    dock.setWidget(lessons)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    for corner in (Qt.Corner.TopRightCorner, Qt.Corner.BottomRightCorner):
+        window.setCorner(corner, Qt.DockWidgetArea.RightDockWidgetArea)  # full height
+    dock.hide()
+    lessons.lesson_changed.connect(lambda: dock.setVisible(lessons.lesson is not None))
+    return dock
 
 
 def fill_lesson_menu(menu: QMenu, open_lesson: Any) -> None:
