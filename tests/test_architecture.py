@@ -178,11 +178,8 @@ def test_in_function_imports_only_where_they_cut_start_up_time():
 
 # Classes of cnnviz.app that may list more than one base class, each with its reason. The rule
 # (issue 15): no mixins: a class composes small collaborators that it owns and calls.
-MULTIPLE_BASES_ALLOWED = {
-    # Not a legitimate need: EditorWidgets is a mixin that builds the layer editor's widgets,
-    # and it predates this check. Remove this entry when it becomes a collaborator.
-    "cnnviz.app.editor.layer_editor.LayerEditor",
-}
+MULTIPLE_BASES_ALLOWED: set[str] = set()  # none: the last one (LayerEditor) builds its
+# widgets with editor_widgets.build_widgets(editor) now
 
 
 def _classes_with_bases(source: str, module: str) -> dict[str, int]:

@@ -28,13 +28,13 @@ from cnnviz.app.editor.actions import (
     scroll_into_view,
     write_json_atomic,
 )
-from cnnviz.app.editor.editor_widgets import EditorWidgets
+from cnnviz.app.editor.editor_widgets import build_widgets
 from cnnviz.app.editor.table import error_colors
 from cnnviz.core.presets import get_preset
 from cnnviz.core.spec import SpecError, parse_spec
 
 
-class LayerEditor(EditorWidgets, QWidget):
+class LayerEditor(QWidget):
     """Edit the network spec: layers, fields, input shape and loss, with a live shape table."""
 
     draft_changed = Signal()
@@ -46,7 +46,7 @@ class LayerEditor(EditorWidgets, QWidget):
         self._draft: dict = controller.spec.to_dict()
         self._validation = em.validate(self._draft)
         self._preset: str | None = controller.preset_name
-        self._build()
+        build_widgets(self)
         self._refresh(select=0)
         controller.spec_changed.connect(self._on_spec_changed)
         controller.busy_changed.connect(self._on_busy_changed)
