@@ -25,6 +25,7 @@ from cnnviz.app.controller import AppController
 from cnnviz.app.debugger.animation_view import AnimationView
 from cnnviz.app.debugger.computation_view import ComputationView
 from cnnviz.app.debugger.targets import delta_step, selected_target
+from cnnviz.app.widgets.glyphs import drawable
 from cnnviz.engine.explain import Explanation
 from cnnviz.engine.explain_terms import idx
 from cnnviz.engine.records import StepRecord
@@ -208,8 +209,8 @@ class ExplainPanel(QWidget):
             return
         self.header.setText(f"step {self.explanation.step}, unit "
                             f"{unit_label(self.explanation.unit)}")
-        self.result.setText(result_html(self.explanation))
-        self.browser.setHtml(to_html(self.explanation))
+        self.result.setText(drawable(result_html(self.explanation)))
+        self.browser.setHtml(drawable(to_html(self.explanation)))
 
     def _refresh_animation(self) -> None:
         """Stop the animation; rebuild it for the new selection if its tab is shown."""

@@ -55,6 +55,7 @@ from cnnviz.app.debugger.targets import (
     target_of_step,
     title_text,
 )
+from cnnviz.app.widgets.glyphs import drawable
 from cnnviz.app.widgets.mapview import MapView, unit_text
 from cnnviz.app.widgets.theme import LIGHT, Colors
 from cnnviz.engine.explain import Explanation
@@ -206,10 +207,10 @@ class Inspector(QWidget):
         weight = spec.param_shapes.get("weight", ())
         self.rgb.setVisible(len(weight) == 4 and weight[1] == 3)
         if key == "norm":
-            self.note.setText(self._refresh_norm(t))
+            self.note.setText(drawable(self._refresh_norm(t)))
             return
         array, signed, cols, note = self.content(key)
-        self.note.setText(note)
+        self.note.setText(drawable(note))
         view = self.views[key]
         if key == "filters" and self._rgb_filters():
             show_rgb(view, array)

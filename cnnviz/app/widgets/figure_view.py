@@ -11,12 +11,13 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from cnnviz.app.widgets.flow_layout import FlowLayout
+from cnnviz.app.widgets.glyphs import drawable
 from cnnviz.app.widgets.number_grid import NumberGrid
 
 
 def _label(text: str, scale: float = 1.0, bold: bool = False, wrap: bool = False) -> QLabel:
     """A text label sized relative to the application font."""
-    label = QLabel(text)
+    label = QLabel(drawable(text))
     font = QFont(label.font())
     font.setPointSizeF(font.pointSizeF() * scale)
     font.setBold(bold)

@@ -14,6 +14,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QHelpEvent, QPain
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from cnnviz.app.widgets.colormaps import levels_for, to_rgb
+from cnnviz.app.widgets.glyphs import drawable
 
 DIGITS = (3, 4, 6, 0)  # 0: all digits (the shortest text that reads back the same float)
 MARK_COLORS = {"winner": "#ff8c00", "hit": "#111111"}
@@ -134,7 +135,7 @@ class NumberGrid(QWidget):
         g = self.grid
         p.setPen(self.palette().windowText().color())
         p.drawText(QRect(0, 0, self.width(), self.margins()[0]),
-                   Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, g.symbol)
+                   Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, drawable(g.symbol))
         self._draw_labels(p)
         finite = np.where(np.isfinite(g.values), g.values, np.nan)
         rgb = to_rgb(finite, g.signed, self.levels or levels_for(finite, g.signed))
