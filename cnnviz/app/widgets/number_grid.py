@@ -179,11 +179,11 @@ class NumberGrid(QWidget):
         for r, text in enumerate(g.row_labels or []):
             rect = self.cell_rect(r, 0)
             p.drawText(QRect(0, rect.top(), rect.left() - 4, rect.height()),
-                       Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, text)
+                       Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, drawable(text))
         for c, text in enumerate(g.col_labels or []):
             rect = self.cell_rect(0, c)
             p.drawText(QRect(rect.left(), rect.top() - self.margins()[2], rect.width(),
-                             self.margins()[2]), Qt.AlignmentFlag.AlignCenter, text)
+                             self.margins()[2]), Qt.AlignmentFlag.AlignCenter, drawable(text))
 
     def _draw_marks(self, p: QPainter) -> None:
         """Framed cells (winner, region Q) and the outlined box."""
