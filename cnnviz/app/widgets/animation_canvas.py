@@ -14,7 +14,7 @@ from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from cnnviz.app.widgets.colormaps import levels_for
-from cnnviz.app.widgets.number_grid import NumberGrid
+from cnnviz.app.widgets.number_grid import NumberGrid, format_value
 from cnnviz.engine.animation import Animation, Frame
 from cnnviz.engine.figure import Grid, ix
 
@@ -35,6 +35,7 @@ class AnimationCanvas(QWidget):
         super().__init__(parent)
         self.animation: Animation | None = None
         self.index = -1
+        self._numbers: list[str] = []  # the longest texts of the kernel and products
         self.title = _big_label(1.2, bold=True)
         self.value = _big_label(1.35, bold=True)
         self.notes = _big_label(1.0)
@@ -75,7 +76,20 @@ class AnimationCanvas(QWidget):
         self.ops["times"].setText("⊙ window =" if kernel else "")
         self.ops["arrow"].setText("→")
         self._levels = self._shared_levels(animation)
+        self._numbers = self._longest_numbers(animation)
         self.show_frame(0)
+
+    @staticmethod
+    def _longest_numbers(animation: Animation) -> list[str]:
+        """The longest texts (3 digits) of the kernel and of every frame's products: their
+        cells keep one width over the whole animation."""
+        if animation.kernel is None:
+            return []
+        values = [np.asarray(animation.kernel).ravel()]
+        values += [np.asarray(f.products).ravel() for f in animation.frames]
+        texts = {format_value(v, 3) for v in np.unique(np.concatenate(values))}
+        longest = max(map(len, texts), default=0)
+        return [t for t in texts if len(t) >= longest - 1]
 
     def _shared_levels(self, animation: Animation) -> tuple[float, float]:
         """One colour scale for the target over the whole animation (it fills up)."""
@@ -123,8 +137,9 @@ class AnimationCanvas(QWidget):
         """Kernel and products get readable cells; the plane and the map share the rest
         (the kernel's rows give way, down to one text line each, in a short dock)."""
         fm = QFontMetrics(self.grids["kernel"].number_font())
-        number = QSize(fm.horizontalAdvance("−0.000000") + 8, int(fm.height() * 1.3))
         small = [g for k, g in self.grids.items() if k in ("kernel", "products") and g.grid]
+        widest = max(map(fm.horizontalAdvance, self._numbers or ["−0.000"]))
+        number = QSize(widest + fm.averageCharWidth(), int(fm.height() * 1.3))
         rows_below = max((g.grid.values.shape[0] + 1 for g in small), default=0)
         texts = sum(label.sizeHint().height() for label in (self.title, self.value, self.notes))
         rest = self.height() - texts - 2 * QFontMetrics(self.font()).height() - 50
