@@ -146,7 +146,10 @@ class LessonRunner:
                                       f"(parameters: {', '.join(state)})")
                 state[key] = np.asarray(values, dtype=state[key].dtype).reshape(state[key].shape)
         self.ctrl.weight_book.forget(source)  # before the change: the status field follows it
-        self.ctrl.set_weights(state)
+        if self.ctrl.set_weights(state):
+            # the weights field now names them; a transient message from loading the
+            # lesson's preset ("lenet5: bundled weights …") would contradict it
+            self.ctrl.status_changed.emit("")
 
     def _bundled(self) -> dict[str, np.ndarray]:
         """The bundled trained weights of the current preset, or a clear error."""

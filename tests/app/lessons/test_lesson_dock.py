@@ -64,3 +64,5 @@ def test_the_weights_field_says_which_weights_the_lesson_loaded(window):
     window.open_lesson("delta")
     field = window.weight_actions.label.text()
     assert field.startswith("Weights: fresh weights (seed 0)"), field
+    # nor a transient message from loading the lesson's preset (a slide showed both)
+    assert "bundled" not in window.statusBar().currentMessage()
