@@ -105,9 +105,10 @@ def _train_step_in_shares(net: Network, x: np.ndarray, y: np.ndarray, opt: Any,
         return loss * weight, out, [layer.grads for layer in layers]
 
     results = run_chunks(share, parts)
+    for layer in iter_layers(net.layers):  # no stale tensors of an earlier pass, blocks too
+        layer.saved = {}
     for k, layer in enumerate(net.layers):
         layer.grads = _summed([grads[k] for _, _, grads in results])
-        layer.saved = {}
     net.layers[-1].saved["output"] = np.concatenate([out for _, out, _ in results])
     opt.step(net.params(), net.grads())
     return float(sum(loss for loss, _, _ in results))

@@ -86,6 +86,19 @@ def test_a_split_step_leaves_the_logits_for_the_trainers_batch_accuracy(monkeypa
     assert _batch_accuracy(net, y) == 1.0
 
 
+def test_a_split_step_clears_the_saved_tensors_inside_blocks_too(monkeypatch):
+    from cnnviz.core.layers import iter_layers
+
+    _split(monkeypatch, 2)
+    net = Network.from_spec(get_preset("deep-sigmoid-skip"), seed=0, dtype="float64")
+    x = np.random.default_rng(0).random((6, *net.spec.input_shape))
+    y = np.zeros(6, dtype=np.int64)
+    net.run_pass(x, y)  # every layer, inner ones included, now holds tensors
+    PS.train_step(net, x, y, SGD(lr=0.1))
+    stale = [layer.key for layer in iter_layers(net.layers)[:-1] if layer.saved]
+    assert stale == []
+
+
 def test_network_train_step_never_splits(monkeypatch):
     """DESIGN.md: train_step is run_pass plus the update; the stepper's U equals it."""
     _split(monkeypatch, 3)
