@@ -23,7 +23,8 @@ output cell of the map, a backward conv one per cell of δ_in, a backward max po
 δ cell routed. --positions N keeps the first N. A .gif has exactly that many frames; a
 name ending in .png writes NAME_0000.png, NAME_0001.png, … instead.
 steps: F<i> of a conv2d or maxpool2d layer (the map is an output channel), B<i> of one
-(the map is a channel of the layer's input delta δ_in)."""
+(the map is a channel of the layer's input delta δ_in); inside a residual block the
+inner layers' steps, as `cnnviz step` lists them (F4.0, B4.3, F6.s0)."""
 
 
 def register(subparsers: Any) -> None:
@@ -48,7 +49,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--weights", metavar="FILE", help="a .npz of weights to load")
     p.add_argument("--seed", type=seed, default=0, help="initial weights (default 0)")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float64")
-    p.add_argument("--step", required=True, help="F<i> or B<i> of a conv2d or maxpool2d layer")
+    p.add_argument("--step", required=True,
+                   help="F<i> or B<i> of a conv2d or maxpool2d layer (F4.0: inside a block)")
     p.add_argument("--map", type=non_negative_int, default=0, help="which map (default 0)")
     p.add_argument("--example", type=non_negative_int, default=0,
                    help="which example of the batch (default 0)")

@@ -47,6 +47,18 @@ def test_gif_has_one_frame_per_position(tmp_path, square_input):
         assert colors is not None and len(colors) > 20  # drawn, not blank
 
 
+def test_an_inner_conv_of_a_residual_block_animates(tmp_path):
+    """mini-resnet's F4.0 (block 4, body.0: 3×3 on 14×14, padding 1): 196 positions."""
+    from PIL import Image
+
+    out = tmp_path / "inner.gif"
+    result = animate(tmp_path, "--preset", "mini-resnet", "--step", "F4.0", "--map", "2",
+                     "--positions", "12", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    with Image.open(out) as gif:
+        assert gif.n_frames == 12 and gif.size == (1280, 720)
+
+
 def test_backward_delta_as_numbered_pngs(tmp_path, square_input):
     """--step B0: δ_in of the 8×8 input fills; --positions keeps the first N; --size."""
     from PIL import Image
