@@ -150,6 +150,16 @@ def cores_busy() -> bool:
     return verdict
 
 
+def add_in_order(parts: Sequence[tuple]) -> tuple:
+    """Per-chunk partial results (tuples of arrays, as `run_chunks` returns them) added
+    element by element in chunk order: the same sums whether the pool or the caller ran
+    the chunks."""
+    total = tuple(parts[0])
+    for more in parts[1:]:
+        total = tuple(a + b for a, b in zip(total, more, strict=True))
+    return total
+
+
 def run_chunks(task: Callable[[int, int], object], chunks: Sequence[tuple[int, int]]) -> list:
     """Run task(start, stop) for every chunk, on the pool when there are several and a
     core is free (else one after the other on the caller: the same chunks, so the same

@@ -35,7 +35,7 @@ import numpy as np
 from cnnviz.core.kernels import conv1x1 as C1
 from cnnviz.core.kernels import conv3x3 as C3
 from cnnviz.core.kernels import conv_wide as CW
-from cnnviz.core.kernels._jit import batch_chunks, kernel, run_chunks
+from cnnviz.core.kernels._jit import add_in_order, batch_chunks, kernel, run_chunks
 
 
 @kernel
@@ -312,10 +312,7 @@ def _input_wide(delta, w, input_shape, geo: _Wide, cache: dict | None) -> np.nda
 
 def _sum_parts(parts: list) -> tuple[np.ndarray, np.ndarray]:
     """Add per-chunk (∂E/∂w, ∂E/∂b) partials in chunk order (deterministic)."""
-    grad_w, grad_b = parts[0]
-    for more_w, more_b in parts[1:]:
-        grad_w = grad_w + more_w
-        grad_b = grad_b + more_b
+    grad_w, grad_b = add_in_order(parts)
     return np.ascontiguousarray(grad_w), grad_b
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnviz.core.kernels._jit import batch_chunks, run_chunks
+from cnnviz.core.kernels._jit import add_in_order, batch_chunks, run_chunks
 
 
 def applies(weight_shape, padding) -> bool:
@@ -52,9 +52,7 @@ def grad_params(o, delta, weight_shape, stride):
         return dc @ _channel_major(o[start:stop], stride).T, dc.sum(axis=1)
 
     parts = run_chunks(task, batch_chunks(delta.shape[0], delta.size * weight_shape[1]))
-    grad_w, grad_b = parts[0]
-    for more_w, more_b in parts[1:]:
-        grad_w, grad_b = grad_w + more_w, grad_b + more_b
+    grad_w, grad_b = add_in_order(parts)
     return np.ascontiguousarray(grad_w.reshape(weight_shape)), grad_b.astype(delta.dtype)
 
 

@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from cnnviz.core.kernels import conv_wide as CW
-from cnnviz.core.kernels._jit import batch_chunks, kernel, run_chunks
+from cnnviz.core.kernels._jit import add_in_order, batch_chunks, kernel, run_chunks
 
 TILE = 2048  # positions per tile: fastest of 256–4096 on 7×7, 14×14 and 28×28 maps
 
@@ -263,8 +263,8 @@ def grad_params(o, delta, weight_shape, padding, cache: dict | None):
     """(∂E/∂w, ∂E/∂b), or None when o is not finite (the caller takes the general path)."""
     geo = Geometry(o.shape, padding)
     chunks = _chunks(delta.shape, weight_shape)
-    planes = [_planes(o, geo, start, stop, cache) for start, stop in chunks]
-    if not all(finite for _, finite in planes):
+    planes = {chunk: _planes(o, geo, *chunk, cache) for chunk in chunks}
+    if not all(finite for _, finite in planes.values()):
         return None
 
     def task(start: int, stop: int):
@@ -273,18 +273,14 @@ def grad_params(o, delta, weight_shape, padding, cache: dict | None):
         grad_b = np.empty(O, dtype=delta.dtype)
         flat = delta[start:stop].reshape(n * O, -1)
         CW.widen_delta(delta[start:stop], flat, geo.Wp, 0, geo.plane, dwide, grad_b)
-        Pc, T = planes[chunks.index((start, stop))][0], geo.run_length(n)
+        Pc, T = planes[(start, stop)][0], geo.run_length(n)
         if T < BLAS_BELOW:
             return (dwide[:, :T] @ _taps(Pc, geo, T).T).reshape(weight_shape), grad_b
         grad_w = np.zeros(weight_shape, dtype=delta.dtype)
         grad_weight3x3(Pc, dwide, geo.Wp, T, grad_w)
         return grad_w, grad_b
 
-    parts = run_chunks(task, chunks)
-    grad_w, grad_b = parts[0]
-    for more_w, more_b in parts[1:]:  # in chunk order: the same sums on every run
-        grad_w, grad_b = grad_w + more_w, grad_b + more_b
-    return grad_w, grad_b
+    return add_in_order(run_chunks(task, chunks))
 
 
 def grad_input(delta, w, input_shape, padding) -> np.ndarray:
