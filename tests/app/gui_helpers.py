@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+import numpy as np
+from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QApplication, QWidget
 
 from cnnviz.app.controller import AppController
@@ -43,3 +45,14 @@ def preset_window(qtbot, settings, preset: str, *size: int, active: bool = False
     win = MainWindow(AppController(preset, user_weights=False), settings=settings,
                      theme="light", **options)
     return (activated if active else shown)(qtbot, win, *(size or (1440, 900)))
+
+
+def pixel_rgb(widget: QWidget, pos: QPoint) -> tuple[int, int, int]:
+    """The colour on screen at `pos` of the widget, read off a grab."""
+    colour = widget.grab().toImage().pixelColor(pos)
+    return colour.red(), colour.green(), colour.blue()
+
+
+def expected_colour(x: np.ndarray, i: int, j: int) -> tuple[int, int, int]:
+    """A (3, H, W) input's values at (i, j) as a colour: R, G, B in [0, 1] × 255, clipped."""
+    return tuple(int(v) for v in np.round(np.clip(x[:, i, j], 0.0, 1.0) * 255))

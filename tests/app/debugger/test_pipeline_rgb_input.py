@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gui_helpers import shown
+from gui_helpers import expected_colour, pixel_rgb, shown
 from PySide6.QtCore import Qt
 
 from cnnviz.app.controller import AppController
@@ -27,14 +27,7 @@ def rgb(qtbot) -> PipelineView:
 
 def drawn_colour(column, i: int, j: int) -> tuple[int, int, int]:
     """The colour the column's thumbnails show at input cell (i, j), read off the screen."""
-    thumbs = column.thumbs
-    pos = thumbs.pos_of((0, i, j))
-    colour = thumbs.grab().toImage().pixelColor(pos)
-    return colour.red(), colour.green(), colour.blue()
-
-
-def expected_colour(x: np.ndarray, i: int, j: int) -> tuple[int, int, int]:
-    return tuple(int(v) for v in np.round(np.clip(x[:, i, j], 0, 1) * 255))
+    return pixel_rgb(column.thumbs, column.thumbs.pos_of((0, i, j)))
 
 
 def test_a_colour_input_is_one_rgb_image_of_its_own_numbers(rgb):

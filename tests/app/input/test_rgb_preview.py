@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from canvas_strokes import press_and_move, release
-from gui_helpers import shown
+from gui_helpers import expected_colour, pixel_rgb, shown
 from PySide6.QtCore import QPoint, Qt
 
 from cnnviz.app.controller import AppController
@@ -35,14 +35,7 @@ def rgb_panel(qtbot) -> InputPanel:
 
 def drawn_colour(view: MapView, i: int, j: int) -> tuple[int, int, int]:
     """The colour on screen at input pixel (i, j) of the preview, read off a grab."""
-    pos = view.widget_pos_of((0, i, j))
-    colour = view.grab().toImage().pixelColor(pos)
-    return colour.red(), colour.green(), colour.blue()
-
-
-def expected_colour(x: np.ndarray, i: int, j: int) -> tuple[int, int, int]:
-    """The input's values at (i, j) as a colour: R, G, B in [0, 1] × 255, clipped."""
-    return tuple(int(v) for v in np.round(np.clip(x[:, i, j], 0.0, 1.0) * 255))
+    return pixel_rgb(view, view.widget_pos_of((0, i, j)))
 
 
 def test_a_colour_input_is_previewed_as_one_rgb_image_of_its_values(rgb_panel):
