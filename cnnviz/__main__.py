@@ -2,6 +2,7 @@
 
 import sys
 
-from cnnviz.cli import main
+if __name__ == "__main__":  # not when a spawned share worker imports the main module
+    from cnnviz.cli import main
 
-sys.exit(main())
+    sys.exit(main())

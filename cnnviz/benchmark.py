@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnviz.core import Network, parallel_step
+from cnnviz.core import Network, parallel_step, share_processes
 from cnnviz.core.kernels._jit import thread_count
 from cnnviz.core.optim import SGD
 from cnnviz.core.presets import get_preset
@@ -73,13 +73,14 @@ def _batch(net: Network, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]
 
 def cnnviz_step(preset: str, batch: int, whole: bool = False) -> Callable[[], object]:
     """One training step of ours (forward, loss, backward, SGD update), ready to call: the
-    trainer's (`parallel_step.train_step`: in shares on the pool where it can), or with
+    trainer's (`parallel_step.train_step`: in shares, in worker processes where it can), or with
     `whole` `Network.train_step` (the whole batch through each layer, as the stepper)."""
     net = Network.from_spec(get_preset(preset), seed=0, dtype="float32")
     x, y = _batch(net, batch)
     opt = SGD(lr=0.01)
     if whole:
         return lambda: net.train_step(x, y, opt)
+    parallel_step.prepare(net, batch)  # the share workers hold the network before timing
     return lambda: parallel_step.train_step(net, x, y, opt)
 
 
@@ -215,6 +216,7 @@ def run_benchmarks(preset: str = "lenet5", repeats: int = 50, threads: int = 2) 
         figures[f"step_b{batch}_ms"] = medians["ours"]
         figures[f"torch_step_b{batch}_ms"] = medians.get("torch")
     figures["whole_step_b64_ms"] = medians["whole"]
+    figures["share_workers"] = share_processes.describe()
     figures["run_pass_b1_ms"] = median_ms(cnnviz_pass(preset), repeats)
     figures["load_after"] = os.getloadavg()[0]
     return figures
@@ -231,6 +233,7 @@ def format_figures(f: dict) -> str:
         lines.append(line)
     lines.append(f"  (Network.train_step, whole batch as the stepper, batch 64: "
                  f"{f['whole_step_b64_ms']:.3f} ms)")
+    lines.append(f"  (the trainer's shares ran in: {f['share_workers']})")
     lines.append(f"run_pass, 1 image, all tensors: {f['run_pass_b1_ms']:8.3f} ms")
     lines.append(f"first-call compile, all kernels: {f['compile_cold_s']:6.2f} s (cold cache)")
     lines.append(f"later process, from Numba cache: {f['compile_cached_s']:6.2f} s")

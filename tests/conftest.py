@@ -13,6 +13,9 @@ import pytest
 from home_guard import HOME_WRITES, REAL_HOME, TEST_ROOT
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# the trainer's steps stay in this process (tests/core/test_share_processes.py turns the
+# share workers on where it tests them)
+os.environ["CNNVIZ_SHARE_PROCESSES"] = "0"
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 

@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cnnviz.core import share_processes
+from cnnviz.core.kernels import _jit
 from cnnviz.core.kernels._jit import batch_chunks, run_chunks, whole_chunks
 from cnnviz.core.layers import Layer, Residual, iter_layers
 
@@ -57,6 +60,21 @@ def shares(net: Network, batch: int) -> list[tuple[int, int]]:
     return batch_chunks(batch, batch * 3 * macs_per_example(net.spec.layers))
 
 
+def prepare(net: Network, batch: int, timeout: float = 60.0) -> bool:
+    """Start the worker processes for net's steps at `batch` and wait (up to `timeout`
+    seconds) until they hold it; True if steps will use them. Without it the trainer's
+    first steps run on threads while the workers load (the same results)."""
+    parts = shares(net, batch)
+    deadline = time.monotonic() + timeout
+    while True:
+        with share_processes.borrowed(net, parts) as workers:
+            if workers:
+                return True
+        if len(parts) < 2 or time.monotonic() > deadline or not share_processes.usable():
+            return False
+        time.sleep(0.02)
+
+
 def _replica(layer: Layer) -> Layer:
     """A copy of the layer sharing its parameter arrays, with its own saved tensors and
     gradients (and, for a block, its own copies of the inner layers)."""
@@ -85,26 +103,38 @@ def train_step(net: Network, x: Any, y: Any, opt: Any) -> float:
     return _train_step_in_shares(net, x, y, opt, parts)
 
 
+def run_share(net: Network, layers: list[Layer], x: np.ndarray, y: np.ndarray,
+              weight: float) -> tuple[float, np.ndarray]:
+    """Forward, loss and backward of one share through `layers` (net's or a replica's),
+    with the loss and ∂E/∂logits scaled by the share's `weight` (its size over the
+    batch's); returns (weighted loss, logits) and leaves the gradients in the layers."""
+    with whole_chunks():
+        out = x
+        for layer in layers:
+            out = layer.forward(out)
+        loss, grad = net.compute_loss(out, y)
+        grad = grad * grad.dtype.type(weight)
+        for layer in reversed(layers):
+            grad = layer.backward(grad, need_input_grad=layer is not layers[0])
+    return loss * weight, out
+
+
 def _train_step_in_shares(net: Network, x: np.ndarray, y: np.ndarray, opt: Any,
                           parts: list[tuple[int, int]]) -> float:
-    """The step with the prepared batch in `parts`, one share per pool thread."""
+    """The step with the prepared batch in `parts`: the first share on the caller, the
+    others in worker processes when they are ready, else on the kernel pool's threads."""
     n = x.shape[0]
-    replicas = {part: [_replica(layer) for layer in net.layers] for part in parts}
 
     def share(start: int, stop: int) -> tuple[float, np.ndarray, list[dict]]:
-        layers = replicas[(start, stop)]
-        with whole_chunks():
-            out = x[start:stop]
-            for layer in layers:
-                out = layer.forward(out)
-            loss, grad = net.compute_loss(out, y[start:stop])
-            weight = (stop - start) / n
-            grad = grad * grad.dtype.type(weight)
-            for layer in reversed(layers):
-                grad = layer.backward(grad, need_input_grad=layer is not layers[0])
-        return loss * weight, out, [layer.grads for layer in layers]
+        layers = [_replica(layer) for layer in net.layers]
+        loss, out = run_share(net, layers, x[start:stop], y[start:stop], (stop - start) / n)
+        return loss, out, [layer.grads for layer in layers]
 
-    results = run_chunks(share, parts)
+    with share_processes.borrowed(net, parts) as workers:
+        if workers and not _jit.cores_busy():
+            results = _shares_in_processes(net, x, y, parts, workers, share)
+        else:
+            results = run_chunks(share, parts)
     for layer in iter_layers(net.layers):  # no stale tensors of an earlier pass, blocks too
         layer.saved = {}
     for k, layer in enumerate(net.layers):
@@ -112,6 +142,19 @@ def _train_step_in_shares(net: Network, x: np.ndarray, y: np.ndarray, opt: Any,
     net.layers[-1].saved["output"] = np.concatenate([out for _, out, _ in results])
     opt.step(net.params(), net.grads())
     return float(sum(loss for loss, _, _ in results))
+
+
+def _shares_in_processes(net: Network, x: np.ndarray, y: np.ndarray,
+                         parts: list[tuple[int, int]], workers: list, share: Any) -> list:
+    """The first share here while the workers run the others; a share whose worker
+    failed runs here afterwards (the same result)."""
+    n = x.shape[0]
+    for worker, (start, stop) in zip(workers, parts[1:], strict=True):
+        worker.begin(net, x[start:stop], y[start:stop], (stop - start) / n)
+    results = [share(*parts[0])]
+    for worker, (start, stop) in zip(workers, parts[1:], strict=True):
+        results.append(worker.end(net, stop - start) or share(start, stop))
+    return results
 
 
 def _summed(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

@@ -126,17 +126,39 @@ def _system_busy_seconds() -> float | None:
     return (sum(values) - idle) / ticks
 
 
+_OWN_HELPERS: set[int] = set()  # worker processes whose CPU time counts as this process's
+
+
+def count_as_own(pid: int, own: bool = True) -> None:
+    """Count (or stop counting) a helper process's CPU time as this process's own in
+    `cores_busy`: the share workers run this process's work."""
+    (_OWN_HELPERS.add if own else _OWN_HELPERS.discard)(pid)
+
+
+def _own_cpu_seconds() -> float:
+    """CPU seconds of this process and of its share workers."""
+    total = time.process_time()
+    for pid in tuple(_OWN_HELPERS):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError, AttributeError):
+            pass
+    return total
+
+
 def cores_busy() -> bool:
     """Whether other processes keep every core but the caller's busy: over the last
-    ~100 ms, the system's busy CPU time minus this process's own left less than half a
-    core free. False where unknown.
+    ~100 ms, the system's busy CPU time minus this process's own (its share workers'
+    included) left less than half a core free. False where unknown.
 
     (The running-task count of /proc/loadavg, used before, never fell below 2 on the
     2-vCPU build machine even when idle, so the pool never ran.) A pool thread on a
     busy machine only takes CPU from other tasks and from the caller: at load 2.5–3,
     two threads made a LeNet-5 step at batch 64 7–10 % slower than one.
     """
-    now, own = time.monotonic(), time.process_time()
+    now, own = time.monotonic(), _own_cpu_seconds()
     when, system_then, own_then, verdict = _busy_sample
     if now - when < _BUSY_WINDOW_S:
         return verdict

@@ -1,0 +1,317 @@
+"""Worker processes that run shares of the trainer's data-parallel step.
+
+Threads cannot run a step's shares side by side on this core: each share makes ~90
+short calls that take and hand back the GIL, and every hand-back wakes the other CPU
+(two threads each running half of a LeNet-5 batch-64 step took 1.85–1.90 ms, one alone
+1.33 ms; two processes 1.38–1.42 ms). So each extra share of a step runs in a worker
+process: a spawned Python (no fork of a threaded GUI process, no Qt) holding its own copy
+of the network. Per step the parent writes the parameters, buffers, the share's inputs
+and labels into a shared-memory block (`Segment`); the worker runs forward, loss and
+backward on its share with the same code as a thread share (`parallel_step.run_share`)
+and writes the gradients, its logits and its loss back. The pipe carries only short
+control messages.
+
+A worker is used only when it holds the step's network, loaded and warmed up (its
+kernels compiled or read from the Numba cache); until then, and if it ever fails, the
+parent runs the share itself: the same code on the same numbers, so the same bits.
+CNNVIZ_SHARE_PROCESSES=0 turns the workers off.
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from cnnviz.core.kernels import _jit
+from cnnviz.core.layers import iter_layers
+from cnnviz.core.share_segment import Field, Segment
+
+if TYPE_CHECKING:
+    from cnnviz.core.network import Network
+
+REPLY_TIMEOUT_S = 120.0  # a worker that does not answer a step within this is dropped
+
+
+def enabled() -> bool:
+    """Whether steps may use worker processes (CNNVIZ_SHARE_PROCESSES=0: never)."""
+    return os.environ.get("CNNVIZ_SHARE_PROCESSES", "1") != "0"
+
+
+_START_FAILED: list[str] = []  # why worker processes could not start, if they could not
+
+
+def usable() -> bool:
+    """Whether workers are enabled, and none failed to start or broke down."""
+    return enabled() and not _START_FAILED and max_workers() > 0
+
+
+def max_workers() -> int:
+    """One worker per core beyond the caller's."""
+    return max(0, (os.cpu_count() or 1) - 1)
+
+
+# --- the layout of a step's shared block -----------------------------------------------
+
+
+def state_arrays(net: Network) -> dict[str, np.ndarray]:
+    """The live parameter and buffer arrays a worker must mirror before each step."""
+    return {**net.params(), **net.buffers()}
+
+
+def layout(net: Network, capacity: int) -> list[Field]:
+    """The block's fields for shares of up to `capacity` examples of net."""
+    dtype = net.dtype.name
+    fields: list[Field] = [(f"s:{n}", a.shape, dtype) for n, a in state_arrays(net).items()]
+    fields += [(f"g:{n}", a.shape, dtype) for n, a in net.params().items()]
+    out_shape = tuple(net.spec.layers[-1].out_shape)
+    return fields + [
+        ("x", (capacity, *net.spec.input_shape), dtype),
+        ("y", (capacity,), "int64"),
+        ("out", (capacity, *out_shape), dtype),
+        ("loss", (1,), "float64"),
+    ]
+
+
+def modes(net: Network) -> tuple[bool, ...]:
+    """Every layer's training flag, blocks' inner layers included."""
+    return tuple(layer.training for layer in iter_layers(net.layers))
+
+
+# --- the worker process --------------------------------------------------------------
+
+
+def serve(conn: Any) -> None:
+    """The worker's loop: load a network, run shares, until the parent quits or dies."""
+    held: tuple[Any, Segment] | None = None
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):  # the parent is gone
+            return
+        if message[0] == "quit":
+            return
+        token = message[1]
+        try:
+            if message[0] == "load":
+                if held is not None:
+                    held[1].close()
+                held = _load(*message[2:])
+                conn.send(("loaded", token))
+            else:
+                _run_step(*held, *message[2:])
+                conn.send(("done", token))
+        except Exception as error:  # noqa: BLE001 — reported to the parent, which carries on
+            conn.send(("failed", token, f"{type(error).__name__}: {error}"))
+
+
+def _load(spec: Any, dtype: str, flags: tuple[bool, ...], name: str,
+          fields: list[Field]) -> tuple[Any, Segment]:
+    """Build the network, attach its block and run one share of zeros (compiles)."""
+    from cnnviz.core.network import Network
+
+    net = Network(spec, seed=0, dtype=dtype)
+    for layer, flag in zip(iter_layers(net.layers), flags, strict=True):
+        layer.training = flag
+    segment = Segment.attach(name, fields)
+    capacity = segment.arrays["x"].shape[0]
+    _run_step(net, segment, capacity, 1.0)
+    return net, segment
+
+
+def _run_step(net: Any, segment: Segment, m: int, weight: float,
+              errors: dict[str, str] | None = None) -> None:
+    """One share: the parent's state in, gradients, logits and loss out; floating-point
+    errors are treated as the parent treats them (`np.geterr()` there)."""
+    from cnnviz.core.parallel_step import run_share
+
+    arrays = segment.arrays
+    for name, array in state_arrays(net).items():
+        np.copyto(array, arrays[f"s:{name}"])
+    with np.errstate(**(errors or {})):
+        loss, out = run_share(net, net.layers, arrays["x"][:m], arrays["y"][:m], weight)
+    for name, grad in net.grads().items():
+        np.copyto(arrays[f"g:{name}"], grad)
+    arrays["out"][:m] = out
+    arrays["loss"][0] = loss
+
+
+# --- the parent's view of a worker -------------------------------------------------------
+
+
+class ShareWorker:
+    """One worker process and the network it holds, as the parent sees them."""
+
+    def __init__(self, index: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=serve, args=(child,), daemon=True,
+                                       name=f"cnnviz-share-{index}")
+        self.process.start()
+        child.close()
+        _jit.count_as_own(self.process.pid)
+        self.state = "idle"  # → loading → loaded; or broken
+        self.token = 0
+        self.key: tuple | None = None
+        self.segment: Segment | None = None
+        self.error = ""
+        self.steps = 0  # shares this worker ran
+
+    def _drain(self) -> None:
+        """Take in the messages that have arrived, without waiting."""
+        try:
+            while self.state != "broken" and self.conn.poll():
+                self._take(self.conn.recv())
+        except (EOFError, OSError) as error:
+            self.fail(f"the worker process ended ({error or 'pipe closed'})")
+
+    def _take(self, message: tuple) -> None:
+        kind = message[0]
+        if message[1] == self.token and kind == "loaded":
+            self.state = "loaded"
+        elif message[1] == self.token and kind == "failed":
+            self.fail(message[2])
+
+    def ready_for(self, net: Network, capacity: int) -> bool:
+        """Whether this worker holds net for shares of `capacity` examples; if not, and
+        it is free, start loading it (the answer comes on a later step)."""
+        self._drain()
+        key = (net.spec, net.dtype, modes(net))
+        fits = (self.key is not None and self.key[0] is net.spec and self.key[1:] == key[1:]
+                and self.segment is not None and self.segment.arrays["x"].shape[0] >= capacity)
+        if self.state == "loaded" and fits:
+            return True
+        if self.state == "idle" or (self.state == "loaded" and not fits):
+            self._load(net, key, capacity)
+        return False
+
+    def _load(self, net: Network, key: tuple, capacity: int) -> None:
+        if self.segment is not None:
+            self.segment.close()
+        fields = layout(net, capacity)
+        self.segment = Segment.create(fields)
+        self.key, self.token, self.state = key, self.token + 1, "loading"
+        self.conn.send(("load", self.token, net.spec, net.dtype.name, key[2],
+                        self.segment.name, fields))
+
+    def begin(self, net: Network, x: np.ndarray, y: np.ndarray, weight: float) -> None:
+        """Hand the worker its share: state, inputs and labels into the block, then go.
+        (A share that raises in the worker, even a floating-point error the caller asked
+        to raise, drops the worker: the caller then runs the share and raises itself.)"""
+        arrays = self.segment.arrays
+        for name, array in state_arrays(net).items():
+            np.copyto(arrays[f"s:{name}"], array)
+        m = x.shape[0]
+        arrays["x"][:m] = x
+        arrays["y"][:m] = y
+        self.token += 1
+        self.conn.send(("step", self.token, m, weight, np.geterr()))
+
+    def end(self, net: Network, m: int) -> tuple[float, np.ndarray, list[dict]] | None:
+        """The share's (loss, logits, per-layer gradients), or None if the worker failed
+        (it is then dropped and the caller runs the share itself)."""
+        try:
+            if not self.conn.poll(REPLY_TIMEOUT_S):
+                self.fail(f"no answer within {REPLY_TIMEOUT_S:.0f} s")
+                return None
+            message = self.conn.recv()
+        except (EOFError, OSError) as error:
+            self.fail(f"the worker process ended ({error or 'pipe closed'})")
+            return None
+        if message[:2] != ("done", self.token):
+            self.fail(message[2] if message[0] == "failed" else f"unexpected {message[0]!r}")
+            return None
+        self.steps += 1
+        arrays = self.segment.arrays
+        grads = [{name: arrays[f"g:{layer.index}.{name}"] for name in layer.params}
+                 for layer in net.layers]
+        return float(arrays["loss"][0]), arrays["out"][:m], grads
+
+    def fail(self, reason: str) -> None:
+        """Drop this worker for good (its shares run on the caller from now on)."""
+        self.state, self.error = "broken", reason
+        self.close()
+
+    def close(self) -> None:
+        """Ask the process to stop, then make sure it has."""
+        try:
+            self.conn.send(("quit",))
+        except (OSError, ValueError):
+            pass
+        self.process.join(timeout=1.0)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=1.0)
+        _jit.count_as_own(self.process.pid, False)
+        self.conn.close()
+        if self.segment is not None:
+            self.segment.close()
+            self.segment = None
+
+
+# --- the pool of workers -----------------------------------------------------------------
+
+_WORKERS: list[ShareWorker] = []
+_LOCK = threading.Lock()  # one step at a time uses the workers
+
+
+@contextmanager
+def borrowed(net: Network, parts: list[tuple[int, int]]) -> Iterator[list[ShareWorker]]:
+    """Workers for every share of `parts` but the first, each holding net — or [] (the
+    caller then runs the shares on threads), also while another step holds them."""
+    needed = len(parts) - 1
+    if not usable() or needed < 1 or needed > max_workers() or not _LOCK.acquire(False):
+        yield []
+        return
+    try:
+        yield _ready(net, needed, max(stop - start for start, stop in parts[1:]))
+    finally:
+        _LOCK.release()
+
+
+def _ready(net: Network, needed: int, capacity: int) -> list[ShareWorker]:
+    """The first `needed` live workers if all hold net; starts and loads them if not."""
+    broken = [worker.error for worker in _WORKERS if worker.state == "broken"]
+    if broken:  # a worker that failed once is not replaced: steps stay on threads
+        _START_FAILED.append(broken[0])
+        return []
+    try:
+        while len(_WORKERS) < needed:
+            _WORKERS.append(ShareWorker(len(_WORKERS) + 1))
+        workers = _WORKERS[:needed]
+        ready = [worker.ready_for(net, capacity) for worker in workers]
+    except (OSError, RuntimeError, ValueError) as error:  # no processes here (a sandbox)
+        _START_FAILED.append(f"{type(error).__name__}: {error}")
+        return []
+    return workers if all(ready) else []
+
+
+def describe() -> str:
+    """Where the shares of the latest steps ran, in words (for `cnnviz bench`)."""
+    if not enabled():
+        return "threads (worker processes off: CNNVIZ_SHARE_PROCESSES=0)"
+    if _START_FAILED:
+        return f"threads (worker processes unavailable: {_START_FAILED[0]})"
+    used = [worker for worker in _WORKERS if worker.steps]
+    if not used:
+        return "threads (no worker process was ready)"
+    return f"{len(used)} worker process{'es' if len(used) > 1 else ''} beside the caller"
+
+
+def shutdown() -> None:
+    """Stop every worker (at exit, and for tests)."""
+    with _LOCK:
+        for worker in _WORKERS:
+            if worker.state != "broken":
+                worker.close()
+        _WORKERS.clear()
+        _START_FAILED.clear()
+
+
+atexit.register(shutdown)

@@ -1,0 +1,186 @@
+"""The trainer's step with shares in worker processes (cnnviz.core.share_processes).
+
+A share run by a worker process must give the same bits as the same share run on a
+thread; a worker that dies or fails costs nothing but speed (the caller runs its share);
+a worker follows the network it is given (a new network, eval mode, a larger share).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from cnnviz.core import Network
+from cnnviz.core import parallel_step as PS
+from cnnviz.core import share_processes as SP
+from cnnviz.core.kernels import _jit
+from cnnviz.core.optim import SGD, Adam
+from cnnviz.core.presets import get_preset
+from cnnviz.core.share_segment import Segment
+
+
+@pytest.fixture
+def workers(monkeypatch):
+    """Worker processes on (one, even on a 1-core machine), two shares a step."""
+    monkeypatch.setenv("CNNVIZ_SHARE_PROCESSES", "1")
+    monkeypatch.setattr(SP, "max_workers", lambda: 1)
+    monkeypatch.setattr(_jit, "PARALLEL_MIN_WORK", 0)
+    monkeypatch.setattr(_jit, "thread_count", lambda: 2)
+    monkeypatch.setattr(_jit, "cores_busy", lambda: False)
+    SP.shutdown()
+    yield
+    SP.shutdown()
+
+
+def _batch(net: Network, n: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, *net.spec.input_shape)).astype(net.dtype)
+    return x, rng.integers(0, net.spec.num_classes, size=n)
+
+
+def _train(net: Network, opt, steps: int = 3, n: int = 9) -> list[float]:
+    return [PS.train_step(net, *_batch(net, n, seed), opt) for seed in range(steps)]
+
+
+def _same_bits(a: Network, b: Network) -> None:
+    for name, array in a.state_dict().items():
+        np.testing.assert_array_equal(b.state_dict()[name], array, err_msg=name)
+    np.testing.assert_array_equal(a.layers[-1].saved["output"], b.layers[-1].saved["output"])
+
+
+@pytest.mark.parametrize("preset", ["lenet5", "deep-sigmoid-skip"])
+def test_a_worker_process_gives_the_same_bits_as_a_thread(workers, monkeypatch, preset):
+    in_process = Network.from_spec(get_preset(preset), seed=1, dtype="float64")
+    assert PS.prepare(in_process, 9, timeout=120)
+    losses = _train(in_process, Adam(lr=1e-3))
+    assert SP._WORKERS[0].steps == 3
+    monkeypatch.setenv("CNNVIZ_SHARE_PROCESSES", "0")
+    on_threads = Network.from_spec(get_preset(preset), seed=1, dtype="float64")
+    assert _train(on_threads, Adam(lr=1e-3)) == losses
+    _same_bits(in_process, on_threads)
+
+
+def test_a_worker_process_step_equals_the_whole_batch_step(workers):
+    split = Network.from_spec(get_preset("lenet5"), seed=2, dtype="float64")
+    assert PS.prepare(split, 9, timeout=120)
+    whole = Network.from_spec(get_preset("lenet5"), seed=2, dtype="float64")
+    for seed in range(2):
+        x, y = _batch(split, 9, seed)
+        loss = PS.train_step(split, x, y, SGD(lr=0.1, momentum=0.9))
+        assert loss == pytest.approx(whole.train_step(x, y, SGD(lr=0.1, momentum=0.9)),
+                                     rel=1e-12)
+    for name, array in whole.state_dict().items():
+        np.testing.assert_allclose(split.state_dict()[name], array, rtol=1e-11, atol=1e-13)
+    assert SP._WORKERS[0].steps == 2
+
+
+def test_a_worker_that_dies_costs_nothing_but_speed(workers, monkeypatch):
+    net = Network.from_spec(get_preset("lenet5"), seed=0, dtype="float64")
+    assert PS.prepare(net, 9, timeout=120)
+    SP._WORKERS[0].process.kill()
+    SP._WORKERS[0].process.join()
+    losses = _train(net, SGD(lr=0.05))
+    assert SP._WORKERS[0].state == "broken" and "ended" in SP._WORKERS[0].error
+    assert not SP.usable() and not PS.prepare(net, 9, timeout=0)
+    monkeypatch.setenv("CNNVIZ_SHARE_PROCESSES", "0")
+    reference = Network.from_spec(get_preset("lenet5"), seed=0, dtype="float64")
+    assert _train(reference, SGD(lr=0.05)) == losses
+    _same_bits(net, reference)
+
+
+def test_a_share_the_worker_cannot_run_is_run_by_the_caller(workers):
+    net = Network.from_spec(get_preset("lenet5"), seed=0, dtype="float64")
+    assert PS.prepare(net, 9, timeout=120)
+    worker = SP._WORKERS[0]
+    x, y = _batch(net, 4)
+    worker.begin(net, x, y, "not a weight")  # the worker's step raises
+    assert worker.end(net, 4) is None
+    assert worker.state == "broken" and worker.error.startswith("ValueError")
+    assert not worker.process.is_alive()
+
+
+def test_a_worker_follows_a_new_network_eval_mode_and_a_larger_share(workers):
+    first = Network.from_spec(get_preset("lenet5"), seed=0, dtype="float64")
+    assert PS.prepare(first, 9, timeout=120)
+    segment = SP._WORKERS[0].segment
+    second = Network.from_spec(get_preset("mlp"), seed=0, dtype="float32")
+    assert not PS.prepare(second, 9, timeout=0)  # loading it starts now
+    assert PS.prepare(second, 9, timeout=120)
+    assert SP._WORKERS[0].segment is not segment
+    assert not PS.prepare(second.eval(), 9, timeout=0)  # the layers' modes changed
+    assert PS.prepare(second, 9, timeout=120)
+    assert not PS.prepare(second, 40, timeout=0)  # shares of 20 do not fit 4
+    assert PS.prepare(second, 40, timeout=120)
+    assert SP._WORKERS[0].segment.arrays["x"].shape[0] == 20
+
+
+def test_no_workers_when_turned_off_or_for_one_share(workers, monkeypatch):
+    net = Network.from_spec(get_preset("lenet5"), seed=0)
+    assert not PS.prepare(net, 1, timeout=1)  # one share
+    monkeypatch.setenv("CNNVIZ_SHARE_PROCESSES", "0")
+    assert not PS.prepare(net, 64, timeout=1)
+    assert SP._WORKERS == []
+
+
+def test_shutdown_stops_the_workers_and_removes_their_memory(workers):
+    net = Network.from_spec(get_preset("lenet5"), seed=0)
+    assert PS.prepare(net, 9, timeout=120)
+    process, name = SP._WORKERS[0].process, SP._WORKERS[0].segment.name
+    SP.shutdown()
+    assert not process.is_alive()
+    with pytest.raises(FileNotFoundError):
+        Segment.attach(name, [("x", (1,), "float64")])
+
+
+def test_a_segment_is_the_same_arrays_in_both_places():
+    fields = [("a", (3, 5), "float32"), ("b", (7,), "int64"), ("c", (1,), "float64")]
+    mine = Segment.create(fields)
+    theirs = Segment.attach(mine.name, fields)
+    try:
+        mine.arrays["a"][...] = np.arange(15).reshape(3, 5)
+        mine.arrays["b"][...] = -np.arange(7)
+        np.testing.assert_array_equal(theirs.arrays["a"], np.arange(15).reshape(3, 5))
+        np.testing.assert_array_equal(theirs.arrays["b"], -np.arange(7))
+        assert all(a.ctypes.data % 64 == 0 for a in mine.arrays.values())
+    finally:
+        theirs.close()
+        mine.close()
+
+
+def test_cores_busy_counts_the_workers_cpu_as_our_own():
+    spinner = subprocess.Popen([sys.executable, "-c",
+                                "import time\nt = time.time()\nwhile time.time() - t < 0.6: pass"])
+    try:
+        time.sleep(0.5)
+        alone = _jit._own_cpu_seconds()
+        _jit.count_as_own(spinner.pid)
+        assert _jit._own_cpu_seconds() - alone > 0.2
+    finally:
+        _jit.count_as_own(spinner.pid, False)
+        spinner.wait()
+
+
+def test_the_trainer_runs_its_shares_in_the_worker_with_the_same_curve(workers, monkeypatch):
+    from cnnviz.data.shapes import make_shapes
+    from cnnviz.engine.trainer import TrainConfig, Trainer
+
+    data = make_shapes(n=96, size=28, classes=("square", "other"), seed=0)
+    config = TrainConfig(epochs=2, batch_size=16, lr=3e-3, schedule="constant",
+                         callback_interval=0.0)
+    runs = []
+    for mode in ("1", "0"):
+        monkeypatch.setenv("CNNVIZ_SHARE_PROCESSES", mode)
+        net = Network.from_spec(get_preset("lenet5"), seed=0, dtype="float32")
+        assert PS.prepare(net, 16, timeout=120) is (mode == "1")
+        history = Trainer(net, data, config).run().history.to_dict()
+        del history["epochs"]["seconds"]
+        runs.append((history, net.state_dict()))
+    batches = 2 * -(-len(data.train_indices) // 16)
+    assert SP._WORKERS[0].steps == batches
+    assert runs[0][0] == runs[1][0]
+    for name, array in runs[0][1].items():
+        np.testing.assert_array_equal(runs[1][1][name], array, err_msg=name)
