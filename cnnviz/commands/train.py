@@ -233,13 +233,18 @@ class _Reporter:
             self.bar_shown = False
 
     def summary(self, result: Any, saved: list[str]) -> None:
-        """The last line: a JSON summary with --json, else a sentence on stderr."""
+        """The last line: a JSON summary with --json (with where the batch shares ran),
+        else a sentence on stderr."""
+        # lazy import: the CLI loads only what this command needs (start-up time)
+        from cnnviz.core import share_processes
+
         if self.as_json:
             print(json.dumps(_json_row({
                 "summary": True, "state": result.state, "message": result.message,
                 "epochs": result.epochs_completed, "batches": result.batches_completed,
                 "test_loss": result.test_loss, "test_accuracy": result.test_accuracy,
-                "seconds": result.seconds, "saved": saved})), flush=True)
+                "seconds": result.seconds, "saved": saved,
+                "shares": share_processes.describe()})), flush=True)
         elif not result.diverged:
             test = (f"test accuracy {_pct(result.test_accuracy, 2)} (loss {result.test_loss:.4f})"
                     if math.isfinite(result.test_accuracy) else "no test result")

@@ -58,6 +58,7 @@ def test_json_prints_one_object_per_epoch_then_a_summary(capsys, tiny_spec):
     assert summary["test_accuracy"] == rows[1]["test_accuracy"]
     assert summary["test_loss"] == rows[1]["test_loss"]
     assert summary["seconds"] > 0
+    assert summary["shares"].startswith("threads (worker processes off")  # conftest
 
 
 def test_plain_lines_when_not_a_terminal(capsys, tiny_spec):
