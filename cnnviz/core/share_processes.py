@@ -24,7 +24,7 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -240,10 +240,8 @@ class ShareWorker:
 
     def close(self) -> None:
         """Ask the process to stop, then make sure it has."""
-        try:
+        with suppress(OSError, ValueError):  # the pipe is already closed
             self.conn.send(("quit",))
-        except (OSError, ValueError):
-            pass
         self.process.join(timeout=1.0)
         if self.process.is_alive():
             self.process.kill()
