@@ -295,10 +295,20 @@ class Residual(Layer):
     def _gather(self, attribute: str) -> dict[str, np.ndarray]:
         """One dict of the inner layers' arrays, keyed "<branch>.<j>.<name>"."""
         return {
-            f"{prefix}.{name}": array
-            for prefix, layer in self.inner()
+            prefix + name: array
+            for prefix, layer in self._prefixed()
             for name, array in getattr(layer, attribute).items()
         }
+
+    def _prefixed(self) -> list[tuple[str, Layer]]:
+        """("body.0.", layer), … as `inner()`, kept while the branch lists stay the same
+        (a replica of the block gets its own lists): the gradients are gathered after
+        every backward pass, and formatting the names took half of it."""
+        held = self.__dict__.get("_prefixes")
+        if held is None or held[0] is not self.body or held[1] is not self.shortcut:
+            held = (self.body, self.shortcut, [(f"{p}.", layer) for p, layer in self.inner()])
+            self._prefixes = held
+        return held[2]
 
     def inner_grads(self) -> dict[str, np.ndarray]:
         """The inner layers' latest gradients, keyed "body.0.weight" (the stepper sets them)."""

@@ -41,7 +41,11 @@ class SGD(Optimizer):
         return {}  # the buffer starts as the first gradient itself (see _update)
 
     def _update(self, w: np.ndarray, g: np.ndarray, state: State) -> None:
-        hp, mu = self._hp, self._hp["momentum"]
+        hp = self._hp
+        mu = hp["momentum"]
+        if mu == 0 and hp["weight_decay"] == 0:  # plain SGD: the common case, no calls
+            w += -hp["lr"] * g
+            return
         g = self._decayed(w, g)
         if mu != 0:
             buf = state.get("momentum_buffer")

@@ -108,18 +108,24 @@ class Optimizer:
 
     def step(self, params: Params, grads: Params) -> None:
         """Update every parameter that has a gradient, in place; others are skipped."""
+        states = self.state
         for key, w in params.items():
             g = grads.get(key)
             if g is None:
                 continue
             g = self._grad_for(key, w, g)
-            if key not in self.state:
-                self.state[key] = self._init_state(w)
-            self._match_state(key, self.state[key], w)
-            self._update(w, g, self.state[key])
+            state = states.get(key)
+            if state is None:
+                state = states[key] = self._init_state(w)
+            if state:  # SGD without momentum keeps none: nothing to check
+                self._match_state(key, state, w)
+            self._update(w, g, state)
 
     def _grad_for(self, key: str, w: np.ndarray, g: Any) -> np.ndarray:
         """The gradient as an array of the parameter's dtype, shape-checked."""
+        usual = type(g) is np.ndarray and type(w) is np.ndarray and g.dtype == w.dtype
+        if usual and g.shape == w.shape and w.dtype.kind == "f":  # nothing to convert
+            return g
         if not isinstance(w, np.ndarray) or w.dtype.kind != "f":
             raise ValueError(f"{self.name}: parameter {key!r} must be a float NumPy array")
         g = np.asarray(g, dtype=w.dtype)

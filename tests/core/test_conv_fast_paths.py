@@ -172,3 +172,43 @@ def test_cores_busy_counts_other_processes_only(monkeypatch):
     assert window(own=1.0, others=0.2) is False  # a little background work
     clock["wall"] += 0.01
     assert _jit.cores_busy() is False  # within the window: the last verdict
+
+
+def test_one_chunk_and_over_batch_agree_with_batch_chunks(monkeypatch):
+    """`over_batch` is `run_chunks` over `batch_chunks`, a single chunk called directly."""
+    seen: list = []
+
+    def task(start: int, stop: int) -> tuple[int, int]:
+        seen.append((start, stop))
+        return start, stop
+
+    for min_work, threads in ((_jit.PARALLEL_MIN_WORK, 2), (0, 3), (0, 1)):
+        monkeypatch.setattr(_jit, "PARALLEL_MIN_WORK", min_work)
+        monkeypatch.setattr(_jit, "thread_count", lambda threads=threads: threads)
+        for batch, work in ((1, 10**9), (7, 10), (64, 10**9)):
+            chunks = _jit.batch_chunks(batch, work)
+            if _jit.one_chunk(batch, work):  # (one thread may also give one chunk)
+                assert chunks == [(0, batch)]
+            seen.clear()
+            assert _jit.over_batch(task, batch, work) == chunks
+            assert sorted(seen) == chunks
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused3_weight_gradient_reuses_the_forward_tap_matrix_bit_for_bit(dtype):
+    """At batch 1 (the BLAS path) the forward pass leaves its tap matrix for the weight
+    gradient; the gradient must be the very bits of one built afresh."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1, 16, 14, 14)).astype(dtype)
+    w = rng.standard_normal((16, 16, 3, 3)).astype(dtype)
+    delta = rng.standard_normal((1, 16, 14, 14)).astype(dtype)
+    cache: dict = {}
+    K.conv2d_forward(x, w, np.zeros(16, dtype), (1, 1), (1, 1), cache)
+    assert ("taps", 0, 1) in cache
+    reused = K.conv2d_backward_params(x, delta, w.shape, (1, 1), (1, 1), cache)
+    fresh = K.conv2d_backward_params(x, delta, w.shape, (1, 1), (1, 1), None)
+    for a, b in zip(reused, fresh, strict=True):
+        assert a.tobytes() == b.tobytes()
+    want_w, want_b = R.conv2d_backward(x, w, delta, (1, 1), (1, 1))[1:]
+    _close(reused[0], want_w, dtype)
+    _close(reused[1], want_b, dtype)

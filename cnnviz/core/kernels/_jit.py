@@ -98,9 +98,15 @@ def whole_chunks() -> Iterator[None]:
         _whole.on = before
 
 
+def one_chunk(batch: int, work: int) -> bool:
+    """Whether `batch_chunks(batch, work)` is the whole batch as one chunk: then callers
+    run their kernels directly, without the chunk machinery (a few µs a call at batch 1)."""
+    return work < PARALLEL_MIN_WORK or batch < 2 or getattr(_whole, "on", False)
+
+
 def batch_chunks(batch: int, work: int) -> list[tuple[int, int]]:
     """Split `batch` examples into contiguous ranges, one per thread, if `work` is large."""
-    if work < PARALLEL_MIN_WORK or batch < 2 or getattr(_whole, "on", False):
+    if one_chunk(batch, work):
         return [(0, batch)]  # the common small case, without the sums
     parts = max(1, min(thread_count(), batch))
     bounds = [round(k * batch / parts) for k in range(parts + 1)]
@@ -172,11 +178,21 @@ def cores_busy() -> bool:
     return verdict
 
 
+def over_batch(task: Callable[[int, int], object], batch: int, work: int) -> list:
+    """`run_chunks(task, batch_chunks(batch, work))`; a batch that stays one chunk is
+    task(0, batch), called directly."""
+    if one_chunk(batch, work):
+        return [task(0, batch)]
+    return run_chunks(task, batch_chunks(batch, work))
+
+
 def add_in_order(parts: Sequence[tuple]) -> tuple:
     """Per-chunk partial results (tuples of arrays, as `run_chunks` returns them) added
     element by element in chunk order: the same sums whether the pool or the caller ran
     the chunks."""
     total = tuple(parts[0])
+    if len(parts) == 1:
+        return total
     for more in parts[1:]:
         total = tuple(a + b for a, b in zip(total, more, strict=True))
     return total
@@ -186,7 +202,9 @@ def run_chunks(task: Callable[[int, int], object], chunks: Sequence[tuple[int, i
     """Run task(start, stop) for every chunk, on the pool when there are several and a
     core is free (else one after the other on the caller: the same chunks, so the same
     results)."""
-    if len(chunks) == 1 or cores_busy():
+    if len(chunks) == 1:
+        return [task(*chunks[0])]
+    if cores_busy():
         return [task(start, stop) for start, stop in chunks]
     futures = [_pool().submit(task, start, stop) for start, stop in chunks[1:]]
     results = [task(*chunks[0])]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnviz.core.kernels._jit import add_in_order, batch_chunks, run_chunks
+from cnnviz.core.kernels._jit import add_in_order, over_batch
 
 
 def applies(weight_shape, padding) -> bool:
@@ -40,7 +40,7 @@ def forward(o, w, b, stride) -> np.ndarray:
         x[start:stop] = rows.reshape(O, stop - start, Ho, Wo).transpose(1, 0, 2, 3)
         x[start:stop] += b[:, None, None]
 
-    run_chunks(task, batch_chunks(N, x.size * w.shape[1]))
+    over_batch(task, N, x.size * w.shape[1])
     return x
 
 
@@ -51,7 +51,7 @@ def grad_params(o, delta, weight_shape, stride):
         dc = _channel_major(delta[start:stop], (1, 1))
         return dc @ _channel_major(o[start:stop], stride).T, dc.sum(axis=1)
 
-    parts = run_chunks(task, batch_chunks(delta.shape[0], delta.size * weight_shape[1]))
+    parts = over_batch(task, delta.shape[0], delta.size * weight_shape[1])
     grad_w, grad_b = add_in_order(parts)
     return np.ascontiguousarray(grad_w.reshape(weight_shape)), grad_b.astype(delta.dtype)
 
@@ -69,5 +69,5 @@ def grad_input(delta, w, input_shape, stride) -> np.ndarray:
         part = rows.reshape(C, stop - start, Ho, Wo).transpose(1, 0, 2, 3)
         grad[start:stop, :, :: stride[0], :: stride[1]] = part
 
-    run_chunks(task, batch_chunks(N, delta.size * C))
+    over_batch(task, N, delta.size * C)
     return grad

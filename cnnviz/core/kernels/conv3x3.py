@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from cnnviz.core.kernels import conv_wide as CW
-from cnnviz.core.kernels._jit import add_in_order, batch_chunks, kernel, run_chunks
+from cnnviz.core.kernels._jit import add_in_order, batch_chunks, kernel, one_chunk, over_batch
 
 TILE = 2048  # positions per tile: fastest of 256–4096 on 7×7, 14×14 and 28×28 maps
 
@@ -204,19 +204,22 @@ class Geometry:
         return (images - 1) * self.plane + self.Ho * self.Wp
 
 
-def _chunks(shape, weight_shape) -> list[tuple[int, int]]:
+def _work(shape, weight_shape) -> int:
+    """Multiply-adds of a pass whose output (or δ) has `shape`: what decides the chunks."""
     N, O, Ho, Wo = shape
-    return batch_chunks(N, N * O * Ho * Wo * math.prod(weight_shape[1:]))
+    return N * O * Ho * Wo * math.prod(weight_shape[1:])
 
 
-def _planes(o, geo: Geometry, start: int, stop: int, cache: dict | None):
-    """(Pc, finite) of images start..stop of o, from the cache when the forward pass left it."""
+def _planes(o, geo: Geometry, start: int, stop: int, cache: dict | None, scan: bool = True):
+    """(Pc, finite) of images start..stop of o, from the cache when the forward pass left it;
+    `scan` False skips the finiteness scan (the result then says True)."""
     key = ("channel-major", start, stop)
     if cache is not None and key in cache:
         return cache[key]
+    part = o if start == 0 and stop == o.shape[0] else o[start:stop]
     Pc = np.zeros((o.shape[1], (stop - start) * geo.plane), dtype=o.dtype)
-    pad_channel_major(o[start:stop], geo.ph, geo.pw, geo.Wp, geo.plane, Pc)
-    finite = bool(all_finite(np.ascontiguousarray(o[start:stop]).reshape(-1)))
+    pad_channel_major(part, geo.ph, geo.pw, geo.Wp, geo.plane, Pc)
+    finite = not scan or bool(all_finite(np.ascontiguousarray(part).reshape(-1)))
     if cache is not None:
         cache[key] = (Pc, finite)
     return Pc, finite
@@ -234,53 +237,69 @@ def _taps(Pc, geo: Geometry, T: int) -> np.ndarray:
     return taps
 
 
-def _convolve(Pc, w, geo: Geometry, images: int) -> np.ndarray:
-    """The wide output rows (O, images·S) of a chunk's channel-major run."""
+def _convolve(Pc, w, geo: Geometry, images: int, keep: tuple | None = None) -> np.ndarray:
+    """The wide output rows (O, images·S) of a chunk's channel-major run; a tap matrix
+    it builds goes to `keep` = (cache, key) when given (the weight gradient reuses it)."""
     T = geo.run_length(images)
     wide = np.empty((w.shape[0], images * geo.plane), dtype=Pc.dtype)
     if T < BLAS_BELOW:
-        np.matmul(w.reshape(w.shape[0], -1), _taps(Pc, geo, T), out=wide[:, :T])
+        taps = _taps(Pc, geo, T)
+        np.matmul(w.reshape(w.shape[0], -1), taps, out=wide[:, :T])
+        if keep is not None:
+            keep[0][keep[1]] = taps
     else:
         forward3x3(Pc, w, geo.Wp, T, wide)
     return wide
 
 
 def forward(o, w, b, padding, cache: dict | None) -> np.ndarray:
-    """x = w ⋆ o + b for a 3×3 kernel, stride 1; the padded planes are left in `cache`."""
+    """x = w ⋆ o + b for a 3×3 kernel, stride 1; the padded planes (and tap matrices)
+    are left in `cache`."""
     geo = Geometry(o.shape, padding)
     x = np.empty((o.shape[0], w.shape[0], geo.Ho, geo.Wp - 2), dtype=o.dtype)
 
     def task(start: int, stop: int) -> None:
         Pc, _ = _planes(o, geo, start, stop, cache)
-        wide = _convolve(Pc, w, geo, stop - start)
+        keep = None if cache is None else (cache, ("taps", start, stop))
+        wide = _convolve(Pc, w, geo, stop - start, keep)
         CW.crop_bias(wide, b, geo.Wp, geo.plane, x[start:stop])
 
-    run_chunks(task, _chunks(x.shape, w.shape))
+    over_batch(task, o.shape[0], _work(x.shape, w.shape))
     return x
+
+
+def _grad_chunk(delta, start, stop, geo: Geometry, Pc, weight_shape, taps):
+    """(∂E/∂w, ∂E/∂b) of images start..stop (taps: the forward pass's tap matrix or None)."""
+    n, O = stop - start, delta.shape[1]
+    part = delta if n == delta.shape[0] else delta[start:stop]
+    dwide = np.zeros((O, n * geo.plane), dtype=delta.dtype)
+    grad_b = np.empty(O, dtype=delta.dtype)
+    CW.widen_delta(part, part.reshape(n * O, -1), geo.Wp, 0, geo.plane, dwide, grad_b)
+    T = geo.run_length(n)
+    if T < BLAS_BELOW:
+        taps = _taps(Pc, geo, T) if taps is None else taps
+        return (dwide[:, :T] @ taps.T).reshape(weight_shape), grad_b
+    grad_w = np.zeros(weight_shape, dtype=delta.dtype)
+    grad_weight3x3(Pc, dwide, geo.Wp, T, grad_w)
+    return grad_w, grad_b
 
 
 def grad_params(o, delta, weight_shape, padding, cache: dict | None):
     """(∂E/∂w, ∂E/∂b), or None when o is not finite (the caller takes the general path)."""
     geo = Geometry(o.shape, padding)
-    chunks = _chunks(delta.shape, weight_shape)
+    N, work = delta.shape[0], _work(delta.shape, weight_shape)
+    chunks = [(0, N)] if one_chunk(N, work) else batch_chunks(N, work)
     planes = {chunk: _planes(o, geo, *chunk, cache) for chunk in chunks}
     if not all(finite for _, finite in planes.values()):
         return None
+    taps = {} if cache is None else cache
 
     def task(start: int, stop: int):
-        n, O = stop - start, delta.shape[1]
-        dwide = np.zeros((O, n * geo.plane), dtype=delta.dtype)
-        grad_b = np.empty(O, dtype=delta.dtype)
-        flat = delta[start:stop].reshape(n * O, -1)
-        CW.widen_delta(delta[start:stop], flat, geo.Wp, 0, geo.plane, dwide, grad_b)
-        Pc, T = planes[(start, stop)][0], geo.run_length(n)
-        if T < BLAS_BELOW:
-            return (dwide[:, :T] @ _taps(Pc, geo, T).T).reshape(weight_shape), grad_b
-        grad_w = np.zeros(weight_shape, dtype=delta.dtype)
-        grad_weight3x3(Pc, dwide, geo.Wp, T, grad_w)
-        return grad_w, grad_b
+        Pc = planes[(start, stop)][0]
+        held = taps.get(("taps", start, stop))
+        return _grad_chunk(delta, start, stop, geo, Pc, weight_shape, held)
 
-    return add_in_order(run_chunks(task, chunks))
+    return add_in_order(over_batch(task, N, work))
 
 
 def grad_input(delta, w, input_shape, padding) -> np.ndarray:
@@ -291,9 +310,9 @@ def grad_input(delta, w, input_shape, padding) -> np.ndarray:
     no_bias = np.zeros(input_shape[1], dtype=delta.dtype)
 
     def task(start: int, stop: int) -> None:
-        Dc, _ = _planes(delta, geo, start, stop, None)
+        Dc, _ = _planes(delta, geo, start, stop, None, scan=False)
         wide = _convolve(Dc, wf, geo, stop - start)
         CW.crop_bias(wide, no_bias, geo.Wp, geo.plane, grad[start:stop])
 
-    run_chunks(task, _chunks(delta.shape, w.shape))
+    over_batch(task, delta.shape[0], _work(delta.shape, w.shape))
     return grad

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from cnnviz.core.kernels._jit import batch_chunks, kernel, run_chunks
+from cnnviz.core.kernels._jit import batch_chunks, kernel, one_chunk, run_chunks
 
 # Rows shorter than this are summed into a row of partial sums (see _row_total)
 ROW_PARTIALS_BELOW = 256
@@ -140,38 +140,40 @@ def _as_ncl(a):
     return a.reshape(a.shape[0], a.shape[1], -1)
 
 
-def _channel_chunks(shape) -> list[tuple[int, int]]:
-    """Channel ranges for the kernel pool (channels are independent here)."""
-    return batch_chunks(shape[1], math.prod(shape) * 4)
-
-
 def _by_channel(kernel_fn, x, *args) -> None:
-    """Run kernel_fn(x, c0, c1, *args) over channel ranges on the kernel pool."""
-    run_chunks(lambda c0, c1: kernel_fn(x, c0, c1, *args), _channel_chunks(x.shape))
+    """Run kernel_fn(x, c0, c1, *args) over channel ranges: one direct call for all
+    channels when the array is small, else ranges on the kernel pool (channels are
+    independent here)."""
+    C, work = x.shape[1], x.size * 4
+    if one_chunk(C, work):
+        kernel_fn(x, 0, C, *args)
+        return
+    run_chunks(lambda c0, c1: kernel_fn(x, c0, c1, *args), batch_chunks(C, work))
 
 
 def batchnorm_forward(x, gamma, beta, eps):
     """Training mode: (y, x̂, batch mean μ, biased batch variance σ²)."""
-    C = x.shape[1]
+    x3 = _as_ncl(x)
+    C = x3.shape[1]
     mean, var = np.empty(C, x.dtype), np.empty(C, x.dtype)
-    out, x_hat = np.empty(x.shape, x.dtype), np.empty(x.shape, x.dtype)
-    args = (float(eps), gamma, beta, mean, var, _as_ncl(x_hat), _as_ncl(out))
-    _by_channel(_forward_train, _as_ncl(x), *args)
-    return out, x_hat, mean, var
+    out, x_hat = np.empty(x3.shape, x.dtype), np.empty(x3.shape, x.dtype)
+    _by_channel(_forward_train, x3, float(eps), gamma, beta, mean, var, x_hat, out)
+    return out.reshape(x.shape), x_hat.reshape(x.shape), mean, var
 
 
 def batchnorm_forward_eval(x, gamma, beta, mean, var, eps):
     """Normalise with the given (running) statistics: (y, x̂)."""
-    out, x_hat = np.empty(x.shape, x.dtype), np.empty(x.shape, x.dtype)
-    args = (float(eps), gamma, beta, mean, var, _as_ncl(x_hat), _as_ncl(out))
-    _by_channel(_forward_eval, _as_ncl(x), *args)
-    return out, x_hat
+    x3 = _as_ncl(x)
+    out, x_hat = np.empty(x3.shape, x.dtype), np.empty(x3.shape, x.dtype)
+    _by_channel(_forward_eval, x3, float(eps), gamma, beta, mean, var, x_hat, out)
+    return out.reshape(x.shape), x_hat.reshape(x.shape)
 
 
 def batchnorm_backward(delta, x_hat, gamma, var, eps, training):
     """(∂E/∂x, ∂E/∂γ, ∂E/∂β); var is the variance the forward pass normalised with."""
-    grad_x = np.empty(delta.shape, delta.dtype)
+    d3 = _as_ncl(delta)
+    grad_x = np.empty(d3.shape, delta.dtype)
     grad_gamma, grad_beta = np.empty_like(gamma), np.empty_like(gamma)
-    args = (gamma, var, float(eps), bool(training), _as_ncl(grad_x), grad_gamma, grad_beta)
-    _by_channel(_backward, _as_ncl(delta), _as_ncl(x_hat), *args)
-    return grad_x, grad_gamma, grad_beta
+    args = (gamma, var, float(eps), bool(training), grad_x, grad_gamma, grad_beta)
+    _by_channel(_backward, d3, _as_ncl(x_hat), *args)
+    return grad_x.reshape(delta.shape), grad_gamma, grad_beta

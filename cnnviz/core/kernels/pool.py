@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnviz.core.kernels._jit import batch_chunks, kernel, run_chunks
+from cnnviz.core.kernels._jit import kernel, over_batch
 
 
 @kernel
@@ -178,7 +178,7 @@ def maxpool2d_forward(o, kernel_size, stride, padding):
         else:
             _max_forward(part, *kernel_size, *stride, *padding, o_out, o_arg)
 
-    run_chunks(task, batch_chunks(o.shape[0], o.size * 2))  # LeNet: pool1 splits, pool2 not
+    over_batch(task, o.shape[0], o.size * 2)  # LeNet: pool1 splits, pool2 not
     return out, argmax
 
 
@@ -190,7 +190,7 @@ def maxpool2d_backward(delta, argmax, input_shape):
     def task(start: int, stop: int) -> None:
         _max_backward(delta[start:stop], argmax[start:stop], grad[start:stop])
 
-    run_chunks(task, batch_chunks(N, grad.size))
+    over_batch(task, N, grad.size)
     return grad.reshape(input_shape)
 
 
