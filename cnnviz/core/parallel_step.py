@@ -74,8 +74,9 @@ def shares(net: Network, batch: int) -> list[tuple[int, int]]:
 
 
 def _replica(layer: Layer) -> Layer:
-    """A copy of the layer sharing its parameter arrays, with its own saved tensors and
-    gradients (and, for a block, its own copies of the inner layers)."""
+    """A copy of the layer sharing its parameter and buffer arrays, with its own saved
+    tensors and gradients (and, for a block, its own copies of the inner layers). Batch
+    norm's running statistics are moved by the replica of share 0 only."""
     clone = copy.copy(layer)
     clone.saved, clone.grads = {}, {}
     if isinstance(layer, Residual):
