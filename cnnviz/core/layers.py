@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from cnnviz.core import kernels as K
+from cnnviz.core.batch_sync import Share, batch_delta_sums, batch_moments, current_share
 
 
 class Layer:
@@ -200,7 +201,10 @@ class BatchNorm(Layer):
     def _forward(self, x):
         gamma, beta, eps = self.params["weight"], self.params["bias"], self.config["eps"]
         self._normalised_with_batch = self.training
-        if self.training:
+        share = current_share() if self.training else None
+        if share is not None:
+            out, x_hat, mean, var = self._forward_in_share(x, share)
+        elif self.training:
             out, x_hat, mean, var = K.batchnorm_forward(x, gamma, beta, eps)
             self._update_running(mean, var, x.size // x.shape[1])
         else:
@@ -209,14 +213,28 @@ class BatchNorm(Layer):
         self.saved.update(mean=mean, var=var, x_hat=x_hat)
         return out
 
-    def _update_running(self, mean: np.ndarray, var: np.ndarray, m: int) -> None:
-        """running ← (1 − momentum)·running + momentum·batch; the variance unbiased, m/(m − 1)."""
+    def _forward_in_share(self, x: np.ndarray, share: Share) -> tuple[np.ndarray, ...]:
+        """Training mode in a share of a step (core/batch_sync.py): normalised with the
+        whole batch's statistics; share 0 alone moves the running ones (shared arrays)."""
+        mean, var, self._batch_count = batch_moments(x, share.sync)
+        self._check_count(self._batch_count)
+        if share.index == 0:
+            self._update_running(mean, var, self._batch_count)
+        gamma, beta, eps = self.params["weight"], self.params["bias"], self.config["eps"]
+        return (*K.batchnorm_forward_eval(x, gamma, beta, mean, var, eps), mean, var)
+
+    def _check_count(self, m: int) -> None:
+        """A variance needs more than one value per channel."""
         if m < 2:
             raise ValueError(
                 f"layer {self.key} ({self.type}): training mode needs more than 1 value per "
                 f"channel to estimate a variance, got {m} (batch 1); use a larger batch or "
                 "eval mode"
             )
+
+    def _update_running(self, mean: np.ndarray, var: np.ndarray, m: int) -> None:
+        """running ← (1 − momentum)·running + momentum·batch; the variance unbiased, m/(m − 1)."""
+        self._check_count(m)
         momentum = self.config["momentum"]
         running_mean, running_var = self.buffers["running_mean"], self.buffers["running_var"]
         running_mean[...] = (1 - momentum) * running_mean + momentum * mean
@@ -225,10 +243,24 @@ class BatchNorm(Layer):
     def _backward(self, grad_out, need_input_grad):
         gamma, eps = self.params["weight"], self.config["eps"]
         s = self.saved
+        share = current_share() if self._normalised_with_batch else None
+        if share is not None:
+            return self._backward_in_share(grad_out, share)
         grad_x, grad_gamma, grad_beta = K.batchnorm_backward(
             grad_out, s["x_hat"], gamma, s["var"], eps, self._normalised_with_batch
         )
         self.grads = {"weight": grad_gamma, "bias": grad_beta}
+        return grad_x
+
+    def _backward_in_share(self, grad_out: np.ndarray, share: Share) -> np.ndarray:
+        """∂E/∂x of the share from the whole batch's Σδ and Σδ·x̂. ∂E/∂γ and ∂E/∂β are
+        those whole sums in share 0 and zero in the others: the step adds the shares'."""
+        s, gamma, eps = self.saved, self.params["weight"], self.config["eps"]
+        sums = batch_delta_sums(grad_out, s["x_hat"], share.sync)
+        grad_x = K.batchnorm_backward_with_sums(
+            grad_out, s["x_hat"], gamma, s["var"], eps, sums, self._batch_count)
+        own = sums if share.index == 0 else np.zeros_like(sums)
+        self.grads = {"weight": own[1].astype(gamma.dtype), "bias": own[0].astype(gamma.dtype)}
         return grad_x
 
 

@@ -1,18 +1,23 @@
 """Data-parallel training steps for the trainer: the batch split over the kernel pool.
 
 Until its gradients are summed, a training step treats every example on its own — unless
-batch norm (batch statistics) or dropout (one mask draw for the batch) runs in training
-mode. For the other networks each pool thread runs the forward and backward pass of its
-share of the batch through its own copy of the layers (the same parameter arrays; its own
-saved tensors and gradients): one hand-off per step instead of one per layer, and every
-layer, the dense ones and the activations included, runs on all cores. LeNet-5 at batch
-64 spent ~0.5 ms a step in layers too small to split on their own.
+dropout (one mask draw for the batch) runs in training mode: such steps run whole. Each
+pool thread runs the forward and backward pass of its share of the batch through its own
+copy of the layers (the same parameter arrays; its own saved tensors and gradients): one
+hand-off per step instead of one per layer, and every layer, the dense ones and the
+activations included, runs on all cores. LeNet-5 at batch 64 spent ~0.5 ms a step in
+layers too small to split on their own.
+
+Batch norm in training mode couples the batch through its statistics: there the shares
+run at the same time and exchange per-channel sums (core/batch_sync.py: three exchanges
+per layer and step), share 0 alone moving the running statistics.
 
 The shares' gradients are added in share order and the loss's mean is taken over the
 whole batch (each share's ∂E/∂output scaled by its size over the batch's), so the result
 does not depend on which thread ran which share, nor on whether the pool ran at all:
 `run_chunks` runs the same shares one after the other when other processes hold the
-cores. Inside a share the kernels take their input whole (`whole_chunks`).
+cores (shares that exchange sums then take turns instead). Inside a share the kernels take
+their input whole (`whole_chunks`).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cnnviz.core import share_processes
+from cnnviz.core.batch_sync import run_shares
 from cnnviz.core.kernels import _jit
 from cnnviz.core.kernels._jit import batch_chunks, run_chunks, whole_chunks
 from cnnviz.core.layers import Layer, Residual, iter_layers
@@ -32,14 +38,24 @@ from cnnviz.core.layers import Layer, Residual, iter_layers
 if TYPE_CHECKING:
     from cnnviz.core.network import Network
 
-BATCH_TYPES = ("batchnorm2d", "batchnorm1d", "dropout")  # couple a batch in training mode
+WHOLE_TYPES = ("dropout",)  # in training mode: one mask draw for the whole batch
+SYNCED_TYPES = ("batchnorm2d", "batchnorm1d")  # in training mode: batch statistics
+
+
+def _any_training(net: Network, types: tuple[str, ...]) -> bool:
+    """Whether a layer of one of these types, blocks' included, is in training mode."""
+    return any(layer.type in types and layer.training for layer in iter_layers(net.layers))
 
 
 def splittable(net: Network) -> bool:
-    """Whether a training step of net may run in shares: no batch norm or dropout in
-    training mode."""
-    layers = iter_layers(net.layers)
-    return not any(layer.type in BATCH_TYPES and layer.training for layer in layers)
+    """Whether a training step of net may run in shares: no dropout in training mode."""
+    return not _any_training(net, WHOLE_TYPES)
+
+
+def synced(net: Network) -> bool:
+    """Whether the shares of net's training step exchange batch statistics (batch norm in
+    training mode): they then run at the same time (`batch_sync.run_shares`)."""
+    return _any_training(net, SYNCED_TYPES)
 
 
 def macs_per_example(specs: Any) -> int:
@@ -76,8 +92,9 @@ def prepare(net: Network, batch: int, timeout: float = 60.0) -> bool:
 
 
 def _replica(layer: Layer) -> Layer:
-    """A copy of the layer sharing its parameter arrays, with its own saved tensors and
-    gradients (and, for a block, its own copies of the inner layers)."""
+    """A copy of the layer sharing its parameter and buffer arrays, with its own saved
+    tensors and gradients (and, for a block, its own copies of the inner layers). Batch
+    norm's running statistics are moved by the replica of share 0 only."""
     clone = copy.copy(layer)
     clone.saved, clone.grads = {}, {}
     if isinstance(layer, Residual):
@@ -131,10 +148,11 @@ def _train_step_in_shares(net: Network, x: np.ndarray, y: np.ndarray, opt: Any,
         return loss, out, [layer.grads for layer in layers]
 
     with share_processes.borrowed(net, parts) as workers:
+        results = None
         if workers and not _jit.cores_busy():
             results = _shares_in_processes(net, x, y, parts, workers, share)
-        else:
-            results = run_chunks(share, parts)
+        if results is None:
+            results = (run_shares if synced(net) else run_chunks)(share, parts)
     for layer in iter_layers(net.layers):  # no stale tensors of an earlier pass, blocks too
         layer.saved = {}
     for k, layer in enumerate(net.layers):

@@ -240,6 +240,29 @@ def batchnorm_backward(delta, x_hat, gamma, var, eps: float, training: bool):
     return grad.astype(delta.dtype), sum_dh.astype(gamma.dtype), sum_d.astype(gamma.dtype)
 
 
+def batchnorm_shifted_sums(x, shift, square: bool):
+    """A share's part of the batch statistics: Σ (x − shift) per channel, squared if
+    `square`, in float64."""
+    d = x.astype(np.float64) - _per_channel(np.asarray(shift, np.float64), x.ndim)
+    return (d * d if square else d).sum(axis=_channel_axes(x))
+
+
+def batchnorm_delta_sums(delta, x_hat):
+    """A share's part of ∂E/∂β and ∂E/∂γ: (Σδ, Σδ·x̂) per channel, shape (2, C), float64."""
+    d, axes = delta.astype(np.float64), _channel_axes(delta)
+    return np.stack([d.sum(axis=axes), (d * x_hat).sum(axis=axes)])
+
+
+def batchnorm_backward_with_sums(delta, x_hat, gamma, var, eps: float, sums, m: int):
+    """Training-mode ∂E/∂x = γ/(m·σ)·(m·δ − Σδ − x̂·Σ(δ·x̂)) with the whole batch's sums
+    (over its m values per channel) given."""
+    dims = delta.ndim
+    scale = _per_channel(gamma / np.sqrt(var.astype(np.float64) + eps), dims)
+    sum_d, sum_dh = (_per_channel(s, dims) for s in sums)
+    grad = scale / m * (m * delta.astype(np.float64) - sum_d - x_hat * sum_dh)
+    return grad.astype(delta.dtype)
+
+
 # --- dropout --------------------------------------------------------------------------
 
 

@@ -396,6 +396,45 @@ def test_batchnorm_matches_reference(dtype, case, training):
         assert_close(a, b, dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@SETTINGS
+@given(case=norm_case())
+def test_batchnorm_share_sums_match_reference(dtype, case):
+    """The partial sums of a share of a data-parallel step (core/batch_sync.py) and its
+    ∂E/∂x from given whole-batch sums."""
+    shape, seed = case
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
+    shift = rng.standard_normal(shape[1])
+    for square in (False, True):
+        got = K.batchnorm_shifted_sums(x, shift, square)
+        assert_close(got, R.batchnorm_shifted_sums(x, shift, square), np.float64)
+    gamma = rng.standard_normal(shape[1]).astype(dtype)
+    _, x_hat, _, var = K.batchnorm_forward(x, gamma, gamma, 1e-5)
+    delta = rng.standard_normal(shape).astype(dtype)
+    sums = K.batchnorm_delta_sums(delta, x_hat)
+    assert sums.dtype == np.float64  # float64 sums of products in the arrays' dtype
+    assert_close(sums.astype(dtype), R.batchnorm_delta_sums(delta, x_hat).astype(dtype), dtype)
+    m = x.size // x.shape[1] + int(rng.integers(0, 5))  # the whole batch's, ≥ the share's
+    got = K.batchnorm_backward_with_sums(delta, x_hat, gamma, var, 1e-5, sums, m)
+    want = R.batchnorm_backward_with_sums(delta, x_hat, gamma, var, 1e-5, sums, m)
+    assert_close(got, want, dtype)
+
+
+def test_batchnorm_backward_with_its_own_sums_is_the_whole_backward():
+    """With the share's own sums and count, the share's ∂E/∂x is `batchnorm_backward`'s
+    (to rounding: LLVM may contract the two loops into FMAs differently)."""
+    rng = np.random.default_rng(4)
+    x, delta = rng.standard_normal((2, 6, 3, 5, 4))
+    gamma = rng.standard_normal(3)
+    _, x_hat, _, var = K.batchnorm_forward(x, gamma, gamma, 1e-5)
+    whole, grad_gamma, grad_beta = K.batchnorm_backward(delta, x_hat, gamma, var, 1e-5, True)
+    sums = K.batchnorm_delta_sums(delta, x_hat)
+    np.testing.assert_array_equal(sums, [grad_beta, grad_gamma])
+    got = K.batchnorm_backward_with_sums(delta, x_hat, gamma, var, 1e-5, sums, 6 * 5 * 4)
+    np.testing.assert_allclose(got, whole, rtol=0, atol=1e-14 * np.abs(whole).max())
+
+
 def test_batchnorm_training_output_has_zero_mean_and_unit_variance():
     rng = np.random.default_rng(3)
     x = rng.standard_normal((5, 3, 4, 6)) * 7 - 2

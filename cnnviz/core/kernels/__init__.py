@@ -31,8 +31,11 @@ from cnnviz.core.kernels.dropout import dropout_backward, dropout_forward
 from cnnviz.core.kernels.losses import mse_loss, softmax_cross_entropy
 from cnnviz.core.kernels.norm import (
     batchnorm_backward,
+    batchnorm_backward_with_sums,
+    batchnorm_delta_sums,
     batchnorm_forward,
     batchnorm_forward_eval,
+    batchnorm_shifted_sums,
 )
 from cnnviz.core.kernels.pool import (
     avgpool2d_backward,
@@ -45,8 +48,11 @@ __all__ = [
     "avgpool2d_backward",
     "avgpool2d_forward",
     "batchnorm_backward",
+    "batchnorm_backward_with_sums",
+    "batchnorm_delta_sums",
     "batchnorm_forward",
     "batchnorm_forward_eval",
+    "batchnorm_shifted_sums",
     "conv2d_backward",
     "conv2d_backward_input",
     "conv2d_backward_params",

@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 
 from numba import njit
@@ -73,12 +73,17 @@ def thread_count() -> int:
 
 
 _POOL: ThreadPoolExecutor | None = None
+_POOL_SIZE = 0
 
 
-def _pool() -> ThreadPoolExecutor:
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=thread_count(), thread_name_prefix="cnnviz-kernel")
+def _pool(min_threads: int = 0) -> ThreadPoolExecutor:
+    """The kernel pool: `thread_count()` threads, or `min_threads` if more. A pool too small
+    is replaced, not shut down: callers still holding it finish, and its threads exit
+    once it is garbage."""
+    global _POOL, _POOL_SIZE
+    if _POOL is None or min_threads > _POOL_SIZE:
+        _POOL_SIZE = max(thread_count(), min_threads)
+        _POOL = ThreadPoolExecutor(max_workers=_POOL_SIZE, thread_name_prefix="cnnviz-kernel")
     return _POOL
 
 
@@ -210,3 +215,16 @@ def run_chunks(task: Callable[[int, int], object], chunks: Sequence[tuple[int, i
     results = [task(*chunks[0])]
     results.extend(future.result() for future in futures)
     return results
+
+
+def run_together(task: Callable[[int, int], object], chunks: Sequence[tuple[int, int]]) -> list:
+    """Run task(start, stop) for every chunk at the same time, each on its own thread (the
+    first on the caller, the others on the pool, enlarged if it has too few threads): for
+    tasks that wait on each other, which `run_chunks` may run one after the other. Waits
+    for every chunk before it returns or raises; results in chunk order."""
+    futures = [_pool(len(chunks) - 1).submit(task, start, stop) for start, stop in chunks[1:]]
+    try:
+        first = task(*chunks[0])
+    finally:
+        wait(futures)
+    return [first, *(future.result() for future in futures)]

@@ -134,6 +134,47 @@ def _backward(delta, c0, c1, x_hat, gamma, var, eps, training, grad_x, grad_gamm
                 g[k] = a * d[k] + b + q * h[k]
 
 
+# --- in a share of a data-parallel step (core/batch_sync.py): the share's partial sums,
+# and ∂E/∂x from the whole batch's sums
+
+
+@kernel
+def _shifted_sums(x, c0, c1, shift, square, sums):
+    """sums[c] = Σ (x[n, c, k] − shift[c]), squared if `square`, for channels c0..c1."""
+    part = np.empty(x.shape[2], dtype=np.float64)
+    for c in range(c0, c1):  # literal flags: _forward_train's compiled _row_total, reused
+        if square:
+            sums[c] = _row_total(x, c, shift[c], True, part)
+        else:
+            sums[c] = _row_total(x, c, shift[c], False, part)
+
+
+@kernel
+def _delta_sums_by_channel(delta, c0, c1, x_hat, sums):
+    """sums[0, c] = Σδ and sums[1, c] = Σδ·x̂ for channels c0..c1."""
+    L = delta.shape[2]
+    part_d, part_dh = np.empty(L, dtype=np.float64), np.empty(L, dtype=np.float64)
+    for c in range(c0, c1):
+        sums[0, c], sums[1, c] = _delta_sums(delta, x_hat, c, part_d, part_dh)
+
+
+@kernel
+def _backward_with_sums(delta, c0, c1, x_hat, gamma, var, eps, sums, m, grad_x):
+    """Training-mode ∂E/∂x for channels c0..c1 from given Σδ = sums[0], Σδ·x̂ = sums[1]
+    over m values per channel (the formula of `_backward`)."""
+    coeff = np.empty(3, dtype=grad_x.dtype)
+    for c in range(c0, c1):
+        scale = np.float64(gamma[c]) / math.sqrt(np.float64(var[c]) + eps)
+        coeff[0] = scale
+        coeff[1] = -scale * sums[0, c] / m
+        coeff[2] = -scale * sums[1, c] / m
+        a, b, q = coeff[0], coeff[1], coeff[2]
+        for n in range(delta.shape[0]):
+            d, h, g = delta[n, c], x_hat[n, c], grad_x[n, c]
+            for k in range(delta.shape[2]):
+                g[k] = a * d[k] + b + q * h[k]
+
+
 def _as_ncl(a):
     """(N, C, H, W) or (N, C) as a contiguous (N, C, L) view."""
     a = np.ascontiguousarray(a)
@@ -177,3 +218,27 @@ def batchnorm_backward(delta, x_hat, gamma, var, eps, training):
     args = (gamma, var, float(eps), bool(training), grad_x, grad_gamma, grad_beta)
     _by_channel(_backward, d3, _as_ncl(x_hat), *args)
     return grad_x.reshape(delta.shape), grad_gamma, grad_beta
+
+
+def batchnorm_shifted_sums(x, shift, square):
+    """Per channel, Σ (x − shift[c]) over the batch and positions, squared if `square`, in
+    float64 (C,): a share's part of the batch mean (shift 0) or variance (shift μ)."""
+    sums = np.empty(x.shape[1], np.float64)
+    _by_channel(_shifted_sums, _as_ncl(x), np.asarray(shift, np.float64), bool(square), sums)
+    return sums
+
+
+def batchnorm_delta_sums(delta, x_hat):
+    """Per channel (Σδ, Σδ·x̂) in float64, shape (2, C): a share's part of ∂E/∂β, ∂E/∂γ."""
+    sums = np.empty((2, delta.shape[1]), np.float64)
+    _by_channel(_delta_sums_by_channel, _as_ncl(delta), _as_ncl(x_hat), sums)
+    return sums
+
+
+def batchnorm_backward_with_sums(delta, x_hat, gamma, var, eps, sums, m):
+    """Training-mode ∂E/∂x of a share, from the whole batch's `sums` = (Σδ, Σδ·x̂) per
+    channel over its m values per channel (as `batchnorm_backward` computes them)."""
+    grad_x = np.empty(delta.shape, delta.dtype)
+    args = (gamma, var, float(eps), np.asarray(sums, np.float64), int(m), _as_ncl(grad_x))
+    _by_channel(_backward_with_sums, _as_ncl(delta), _as_ncl(x_hat), *args)
+    return grad_x
