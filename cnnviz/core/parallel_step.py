@@ -150,7 +150,8 @@ def _train_step_in_shares(net: Network, x: np.ndarray, y: np.ndarray, opt: Any,
     with share_processes.borrowed(net, parts) as workers:
         results = None
         if workers and not _jit.cores_busy():
-            results = _shares_in_processes(net, x, y, parts, workers, share)
+            results = share_processes.run_with_workers(net, x, y, parts, workers, share,
+                                                       synced(net))
         if results is None:
             results = (run_shares if synced(net) else run_chunks)(share, parts)
     for layer in iter_layers(net.layers):  # no stale tensors of an earlier pass, blocks too
@@ -160,19 +161,6 @@ def _train_step_in_shares(net: Network, x: np.ndarray, y: np.ndarray, opt: Any,
     net.layers[-1].saved["output"] = np.concatenate([out for _, out, _ in results])
     opt.step(net.params(), net.grads())
     return float(sum(loss for loss, _, _ in results))
-
-
-def _shares_in_processes(net: Network, x: np.ndarray, y: np.ndarray,
-                         parts: list[tuple[int, int]], workers: list, share: Any) -> list:
-    """The first share here while the workers run the others; a share whose worker
-    failed runs here afterwards (the same result)."""
-    n = x.shape[0]
-    for worker, (start, stop) in zip(workers, parts[1:], strict=True):
-        worker.begin(net, x[start:stop], y[start:stop], (stop - start) / n)
-    results = [share(*parts[0])]
-    for worker, (start, stop) in zip(workers, parts[1:], strict=True):
-        results.append(worker.end(net, stop - start) or share(start, stop))
-    return results
 
 
 def _summed(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

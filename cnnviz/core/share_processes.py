@@ -23,12 +23,13 @@ import atexit
 import multiprocessing
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext, suppress
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cnnviz.core.batch_sync import sharing
 from cnnviz.core.kernels import _jit
 from cnnviz.core.layers import iter_layers
 from cnnviz.core.share_segment import Field, Segment
@@ -39,17 +40,22 @@ if TYPE_CHECKING:
 REPLY_TIMEOUT_S = 120.0  # a worker that does not answer a step within this is dropped
 
 
+class WorkerLostError(RuntimeError):
+    """A worker failed in the middle of a step whose shares exchange batch statistics."""
+
+
 def enabled() -> bool:
     """Whether steps may use worker processes (CNNVIZ_SHARE_PROCESSES=0: never)."""
     return os.environ.get("CNNVIZ_SHARE_PROCESSES", "1") != "0"
 
 
-_START_FAILED: list[str] = []  # why worker processes could not start, if they could not
+MAX_FAILURES = 3  # workers that failed are replaced until this many have; then threads
+_FAILURES: list[str] = []  # why workers failed (or could not start), oldest first
 
 
 def usable() -> bool:
-    """Whether workers are enabled, and none failed to start or broke down."""
-    return enabled() and not _START_FAILED and max_workers() > 0
+    """Whether workers are enabled, can start, and have not failed too often."""
+    return enabled() and len(_FAILURES) < MAX_FAILURES and max_workers() > 0
 
 
 def max_workers() -> int:
@@ -105,7 +111,8 @@ def serve(conn: Any) -> None:
                 held = _load(*message[2:])
                 conn.send(("loaded", token))
             else:
-                _run_step(*held, *message[2:])
+                m, weight, errors, index = message[2:]
+                _run_step(*held, m, weight, errors, _ParentLink(conn, token), index)
                 conn.send(("done", token))
         except Exception as error:  # noqa: BLE001 — reported to the parent, which carries on
             conn.send(("failed", token, f"{type(error).__name__}: {error}"))
@@ -113,7 +120,8 @@ def serve(conn: Any) -> None:
 
 def _load(spec: Any, dtype: str, flags: tuple[bool, ...], name: str,
           fields: list[Field]) -> tuple[Any, Segment]:
-    """Build the network, attach its block and run one share of zeros (compiles)."""
+    """Build the network, attach its block and run one share of zeros through the
+    in-share code path (compiles or loads its kernels)."""
     from cnnviz.core.network import Network
 
     net = Network(spec, seed=0, dtype=dtype)
@@ -121,25 +129,47 @@ def _load(spec: Any, dtype: str, flags: tuple[bool, ...], name: str,
         layer.training = flag
     segment = Segment.attach(name, fields)
     capacity = segment.arrays["x"].shape[0]
-    _run_step(net, segment, capacity, 1.0)
+    _run_step(net, segment, capacity, 1.0, None, _Alone(), 1)
     return net, segment
 
 
 def _run_step(net: Any, segment: Segment, m: int, weight: float,
-              errors: dict[str, str] | None = None) -> None:
-    """One share: the parent's state in, gradients, logits and loss out; floating-point
-    errors are treated as the parent treats them (`np.geterr()` there)."""
+              errors: dict[str, str] | None, sync: Any, index: int) -> None:
+    """Share `index`: the parent's state in, gradients, logits and loss out; batch
+    statistics through `sync`; floating-point errors treated as the parent treats them
+    (`np.geterr()` there)."""
     from cnnviz.core.parallel_step import run_share
 
     arrays = segment.arrays
     for name, array in state_arrays(net).items():
         np.copyto(array, arrays[f"s:{name}"])
-    with np.errstate(**(errors or {})):
+    with np.errstate(**(errors or {})), sharing(sync, index):
         loss, out = run_share(net, net.layers, arrays["x"][:m], arrays["y"][:m], weight)
     for name, grad in net.grads().items():
         np.copyto(arrays[f"g:{name}"], grad)
     arrays["out"][:m] = out
     arrays["loss"][0] = loss
+
+
+class _Alone:
+    """The BatchSync of a share that is the whole step (the warm-up)."""
+
+    def all_sum(self, arrays: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+        return tuple(np.array(a, copy=True) for a in arrays)
+
+
+class _ParentLink:
+    """A worker's BatchSync: its share's partial sums to the parent, the totals back."""
+
+    def __init__(self, conn: Any, token: int) -> None:
+        self.conn, self.token = conn, token
+
+    def all_sum(self, arrays: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+        self.conn.send(("sum", self.token, tuple(arrays)))
+        message = self.conn.recv()
+        if message[0] != "total":
+            raise RuntimeError(f"the parent ended the step ({message[0]})")
+        return message[2]
 
 
 # --- the parent's view of a worker -------------------------------------------------------
@@ -200,7 +230,8 @@ class ShareWorker:
         self.conn.send(("load", self.token, net.spec, net.dtype.name, key[2],
                         self.segment.name, fields))
 
-    def begin(self, net: Network, x: np.ndarray, y: np.ndarray, weight: float) -> None:
+    def begin(self, net: Network, x: np.ndarray, y: np.ndarray, weight: float,
+              index: int) -> None:
         """Hand the worker its share: state, inputs and labels into the block, then go.
         (A share that raises in the worker, even a floating-point error the caller asked
         to raise, drops the worker: the caller then runs the share and raises itself.)"""
@@ -211,21 +242,40 @@ class ShareWorker:
         arrays["x"][:m] = x
         arrays["y"][:m] = y
         self.token += 1
-        self.conn.send(("step", self.token, m, weight, np.geterr()))
+        self.conn.send(("step", self.token, m, weight, np.geterr(), index))
+
+    def partial_sums(self) -> tuple[np.ndarray, ...]:
+        """The worker's side of a batch-statistics exchange (WorkerLostError if it failed)."""
+        message = self._reply()
+        if message[:2] != ("sum", self.token):
+            raise WorkerLostError(self.error or f"unexpected {message[0]!r} from the worker")
+        return message[2]
+
+    def send_total(self, total: tuple[np.ndarray, ...]) -> None:
+        """The exchange's totals, for the worker to carry on with."""
+        self.conn.send(("total", self.token, total))
+
+    def _reply(self) -> tuple:
+        """The worker's next message; ("lost",) and the worker dropped if there is none."""
+        try:
+            if not self.conn.poll(REPLY_TIMEOUT_S):
+                self.fail(f"no answer within {REPLY_TIMEOUT_S:.0f} s")
+                return ("lost",)
+            message = self.conn.recv()
+        except (EOFError, OSError) as error:
+            self.fail(f"the worker process ended ({error or 'pipe closed'})")
+            return ("lost",)
+        if message[0] == "failed":
+            self.fail(message[2])
+        return message
 
     def end(self, net: Network, m: int) -> tuple[float, np.ndarray, list[dict]] | None:
         """The share's (loss, logits, per-layer gradients), or None if the worker failed
         (it is then dropped and the caller runs the share itself)."""
-        try:
-            if not self.conn.poll(REPLY_TIMEOUT_S):
-                self.fail(f"no answer within {REPLY_TIMEOUT_S:.0f} s")
-                return None
-            message = self.conn.recv()
-        except (EOFError, OSError) as error:
-            self.fail(f"the worker process ended ({error or 'pipe closed'})")
-            return None
+        message = self._reply()
         if message[:2] != ("done", self.token):
-            self.fail(message[2] if message[0] == "failed" else f"unexpected {message[0]!r}")
+            if self.state != "broken":
+                self.fail(f"unexpected {message[0]!r} from the worker")
             return None
         self.steps += 1
         arrays = self.segment.arrays
@@ -253,6 +303,56 @@ class ShareWorker:
             self.segment = None
 
 
+class WorkerHub:
+    """Share 0's BatchSync when the step's other shares run in workers: their partial sums
+    gathered in share order and added to its own; the totals sent back to them."""
+
+    def __init__(self, workers: list[ShareWorker]) -> None:
+        self.workers = workers
+
+    def all_sum(self, arrays: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+        parts = [tuple(arrays), *(worker.partial_sums() for worker in self.workers)]
+        total = _jit.add_in_order(parts)
+        for worker in self.workers:
+            worker.send_total(total)
+        return tuple(np.array(a, copy=True) for a in total)
+
+
+def run_with_workers(net: Network, x: np.ndarray, y: np.ndarray,
+                     parts: list[tuple[int, int]], workers: list[ShareWorker],
+                     share: Callable[[int, int], tuple], synced: bool) -> list | None:
+    """The step's shares: `share(*parts[0])` here while the workers run the others.
+
+    Without batch statistics, a share whose worker failed runs here afterwards. With them
+    (`synced`), share 0 gathers the workers' partial sums; if a worker fails mid-step,
+    every worker of the step is dropped, the running statistics are put back and None
+    is returned (the caller runs the step on threads). An error here drops the workers
+    too (they are mid-step) and is raised.
+    """
+    n = x.shape[0]
+    buffers = {name: array.copy() for name, array in net.buffers().items()}
+    for k, (worker, (start, stop)) in enumerate(zip(workers, parts[1:], strict=True), 1):
+        worker.begin(net, x[start:stop], y[start:stop], (stop - start) / n, k)
+    try:
+        with sharing(WorkerHub(workers), 0) if synced else nullcontext():
+            results = [share(*parts[0])]
+        for worker, (start, stop) in zip(workers, parts[1:], strict=True):
+            result = worker.end(net, stop - start)
+            if result is None and synced:
+                raise WorkerLostError(worker.error)
+            results.append(result or share(start, stop))
+        return results
+    except BaseException as error:
+        for worker in workers:
+            if worker.state != "broken":
+                worker.fail(f"the step stopped: {type(error).__name__}: {error}")
+        for name, array in net.buffers().items():
+            np.copyto(array, buffers[name])
+        if isinstance(error, WorkerLostError):
+            return None
+        raise
+
+
 # --- the pool of workers -----------------------------------------------------------------
 
 _WORKERS: list[ShareWorker] = []
@@ -275,9 +375,9 @@ def borrowed(net: Network, parts: list[tuple[int, int]]) -> Iterator[list[ShareW
 
 def _ready(net: Network, needed: int, capacity: int) -> list[ShareWorker]:
     """The first `needed` live workers if all hold net; starts and loads them if not."""
-    broken = [worker.error for worker in _WORKERS if worker.state == "broken"]
-    if broken:  # a worker that failed once is not replaced: steps stay on threads
-        _START_FAILED.append(broken[0])
+    _FAILURES.extend(worker.error for worker in _WORKERS if worker.state == "broken")
+    _WORKERS[:] = [worker for worker in _WORKERS if worker.state != "broken"]
+    if not usable():
         return []
     try:
         while len(_WORKERS) < needed:
@@ -285,7 +385,7 @@ def _ready(net: Network, needed: int, capacity: int) -> list[ShareWorker]:
         workers = _WORKERS[:needed]
         ready = [worker.ready_for(net, capacity) for worker in workers]
     except (OSError, RuntimeError, ValueError) as error:  # no processes here (a sandbox)
-        _START_FAILED.append(f"{type(error).__name__}: {error}")
+        _FAILURES.extend([f"{type(error).__name__}: {error}"] * MAX_FAILURES)
         return []
     return workers if all(ready) else []
 
@@ -294,8 +394,8 @@ def describe() -> str:
     """Where the shares of the latest steps ran, in words (for `cnnviz bench`)."""
     if not enabled():
         return "threads (worker processes off: CNNVIZ_SHARE_PROCESSES=0)"
-    if _START_FAILED:
-        return f"threads (worker processes unavailable: {_START_FAILED[0]})"
+    if not usable() and _FAILURES:
+        return f"threads (worker processes unavailable: {_FAILURES[-1]})"
     used = [worker for worker in _WORKERS if worker.steps]
     if not used:
         return "threads (no worker process was ready)"
@@ -309,7 +409,7 @@ def shutdown() -> None:
             if worker.state != "broken":
                 worker.close()
         _WORKERS.clear()
-        _START_FAILED.clear()
+        _FAILURES.clear()
 
 
 atexit.register(shutdown)

@@ -78,18 +78,29 @@ def test_a_worker_process_step_equals_the_whole_batch_step(workers):
     assert SP._WORKERS[0].steps == 2
 
 
-def test_a_worker_that_dies_costs_nothing_but_speed(workers, monkeypatch):
+def test_a_worker_that_dies_costs_nothing_but_speed_and_is_replaced(workers, monkeypatch):
     net = Network.from_spec(get_preset("lenet5"), seed=0, dtype="float64")
     assert PS.prepare(net, 9, timeout=120)
-    SP._WORKERS[0].process.kill()
-    SP._WORKERS[0].process.join()
+    dead = SP._WORKERS[0]
+    dead.process.kill()
+    dead.process.join()
     losses = _train(net, SGD(lr=0.05))
-    assert SP._WORKERS[0].state == "broken" and "ended" in SP._WORKERS[0].error
-    assert not SP.usable() and not PS.prepare(net, 9, timeout=0)
+    assert dead.state == "broken" and "ended" in dead.error
+    assert SP.usable() and PS.prepare(net, 9, timeout=120)  # a new worker holds it
+    assert SP._WORKERS[0] is not dead
     monkeypatch.setenv("CNNVIZ_SHARE_PROCESSES", "0")
     reference = Network.from_spec(get_preset("lenet5"), seed=0, dtype="float64")
     assert _train(reference, SGD(lr=0.05)) == losses
     _same_bits(net, reference)
+
+
+def test_after_three_failures_steps_stay_on_threads(workers):
+    net = Network.from_spec(get_preset("lenet5"), seed=0)
+    for _ in range(SP.MAX_FAILURES):
+        assert PS.prepare(net, 9, timeout=120)
+        SP._WORKERS[0].fail("broken on purpose")
+    assert not PS.prepare(net, 9, timeout=1) and not SP.usable()
+    assert SP.describe() == "threads (worker processes unavailable: broken on purpose)"
 
 
 def test_a_share_the_worker_cannot_run_is_run_by_the_caller(workers):
@@ -97,7 +108,7 @@ def test_a_share_the_worker_cannot_run_is_run_by_the_caller(workers):
     assert PS.prepare(net, 9, timeout=120)
     worker = SP._WORKERS[0]
     x, y = _batch(net, 4)
-    worker.begin(net, x, y, "not a weight")  # the worker's step raises
+    worker.begin(net, x, y, "not a weight", 1)  # the worker's step raises
     assert worker.end(net, 4) is None
     assert worker.state == "broken" and worker.error.startswith("ValueError")
     assert not worker.process.is_alive()
@@ -184,3 +195,35 @@ def test_the_trainer_runs_its_shares_in_the_worker_with_the_same_curve(workers, 
     assert runs[0][0] == runs[1][0]
     for name, array in runs[0][1].items():
         np.testing.assert_array_equal(runs[1][1][name], array, err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_batch_norm_shares_in_a_worker_give_the_same_bits_as_on_threads(workers, monkeypatch,
+                                                                         dtype):
+    nets = []
+    for mode in ("1", "0"):
+        monkeypatch.setenv("CNNVIZ_SHARE_PROCESSES", mode)
+        net = Network.from_spec(get_preset("mini-resnet"), seed=0, dtype=dtype)
+        assert PS.prepare(net, 6, timeout=120) is (mode == "1")
+        nets.append((net, _train(net, Adam(lr=1e-3), steps=2, n=6)))
+    assert SP._WORKERS[0].steps == 2
+    assert nets[0][1] == nets[1][1]
+    _same_bits(nets[0][0], nets[1][0])  # the running statistics included
+
+
+def test_a_worker_failing_mid_step_of_a_batch_norm_net_leaves_the_step_to_threads(
+        workers, monkeypatch):
+    net = Network.from_spec(get_preset("mini-resnet"), seed=0, dtype="float64")
+    assert PS.prepare(net, 6, timeout=120)
+    worker, begin = SP._WORKERS[0], SP.ShareWorker.begin
+
+    def bad_weight(self, net, x, y, weight, index):  # fails after the forward exchanges
+        begin(self, net, x, y, "not a weight", index)
+
+    monkeypatch.setattr(SP.ShareWorker, "begin", bad_weight)
+    losses = _train(net, SGD(lr=0.05), steps=1, n=6)
+    assert worker.state == "broken" and "ValueError" in worker.error
+    monkeypatch.setenv("CNNVIZ_SHARE_PROCESSES", "0")
+    reference = Network.from_spec(get_preset("mini-resnet"), seed=0, dtype="float64")
+    assert _train(reference, SGD(lr=0.05), steps=1, n=6) == losses
+    _same_bits(net, reference)  # the running statistics moved once
