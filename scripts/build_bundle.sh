@@ -49,7 +49,7 @@ if find "$BUNDLE" -name '*.nbi' | grep -q .; then
 fi
 if [ "$(nproc)" -gt 1 ]; then
     echo "== the trainer's share worker process starts inside the bundle"
-    run train --epochs 3 --json | tail -1 | tee "$CACHE/train.json"
+    run train --epochs 6 --json | tail -1 | tee "$CACHE/train.json"
     grep -q '"shares": "1 worker process' "$CACHE/train.json" \
         || { echo "the trainer's shares did not run in a worker process"; exit 1; }
 fi
