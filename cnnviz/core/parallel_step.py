@@ -32,8 +32,9 @@ import numpy as np
 from cnnviz.core import share_processes
 from cnnviz.core.batch_sync import run_shares
 from cnnviz.core.kernels import _jit
-from cnnviz.core.kernels._jit import batch_chunks, run_chunks, whole_chunks
+from cnnviz.core.kernels._jit import batch_chunks, run_chunks
 from cnnviz.core.layers import Layer, Residual, iter_layers
+from cnnviz.core.share_pass import run_share
 
 if TYPE_CHECKING:
     from cnnviz.core.network import Network
@@ -118,22 +119,6 @@ def train_step(net: Network, x: Any, y: Any, opt: Any) -> float:
     if len(parts) == 1:
         return net.train_step(x, y, opt)
     return _train_step_in_shares(net, x, y, opt, parts)
-
-
-def run_share(net: Network, layers: list[Layer], x: np.ndarray, y: np.ndarray,
-              weight: float) -> tuple[float, np.ndarray]:
-    """Forward, loss and backward of one share through `layers` (net's or a replica's),
-    with the loss and ∂E/∂logits scaled by the share's `weight` (its size over the
-    batch's); returns (weighted loss, logits) and leaves the gradients in the layers."""
-    with whole_chunks():
-        out = x
-        for layer in layers:
-            out = layer.forward(out)
-        loss, grad = net.compute_loss(out, y)
-        grad = grad * grad.dtype.type(weight)
-        for layer in reversed(layers):
-            grad = layer.backward(grad, need_input_grad=layer is not layers[0])
-    return loss * weight, out
 
 
 def _train_step_in_shares(net: Network, x: np.ndarray, y: np.ndarray, opt: Any,

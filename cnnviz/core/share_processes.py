@@ -25,17 +25,16 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from cnnviz.core.batch_sync import sharing
 from cnnviz.core.kernels import _jit
 from cnnviz.core.layers import iter_layers
+from cnnviz.core.network import Network
+from cnnviz.core.share_pass import run_share
 from cnnviz.core.share_segment import Field, Segment
-
-if TYPE_CHECKING:
-    from cnnviz.core.network import Network
 
 REPLY_TIMEOUT_S = 120.0  # a worker that does not answer a step within this is dropped
 
@@ -122,8 +121,6 @@ def _load(spec: Any, dtype: str, flags: tuple[bool, ...], name: str,
           fields: list[Field]) -> tuple[Any, Segment]:
     """Build the network, attach its block and run one share of zeros through the
     in-share code path (compiles or loads its kernels)."""
-    from cnnviz.core.network import Network
-
     net = Network(spec, seed=0, dtype=dtype)
     for layer, flag in zip(iter_layers(net.layers), flags, strict=True):
         layer.training = flag
@@ -138,8 +135,6 @@ def _run_step(net: Any, segment: Segment, m: int, weight: float,
     """Share `index`: the parent's state in, gradients, logits and loss out; batch
     statistics through `sync`; floating-point errors treated as the parent treats them
     (`np.geterr()` there)."""
-    from cnnviz.core.parallel_step import run_share
-
     arrays = segment.arrays
     for name, array in state_arrays(net).items():
         np.copyto(array, arrays[f"s:{name}"])
