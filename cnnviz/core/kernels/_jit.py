@@ -2,7 +2,9 @@
 
 `kernel` compiles a function with the house flags: cached on disk, releasing the GIL,
 and the fast-math subset that lets LLVM vectorise sums (re-association, contraction)
-while keeping NaN and infinity semantics (the divergence guard needs them).
+while keeping NaN and infinity semantics (the divergence guard needs them). A function
+that kernels call is a `helper`: inlined into each caller by Numba, never linked in
+as a separately compiled function (see `helper` for why).
 
 Kernels are serial. Large batches are split into chunks that run on a small thread
 pool: the kernels release the GIL, so the chunks run on all cores, and no kernel pays
@@ -62,6 +64,25 @@ PARALLEL_MIN_WORK = 400_000
 def kernel(function: Callable) -> Callable:
     """Compile `function` with the house flags (see module docstring)."""
     return njit(**JIT_FLAGS)(function)
+
+
+def helper(function: Callable) -> Callable:
+    """Compile `function`, called from kernels, with the house flags, inlined into each
+    caller at the Numba IR level (`inline="always"`), so that a caller's machine code
+    holds all its arithmetic and runs the same in every process.
+
+    A kernel calling an ordinary `kernel` links in a copy of it that LLVM optimises a
+    second time within the caller; with fast math that copy may add in another order
+    than the callee compiled on its own. Both define the same (`linkonce_odr`) symbol,
+    and the process's JIT links the caller's call to the one loaded first: the callee's
+    own in a process that has just compiled both (a callee compiles before its caller),
+    the caller's copy in one that loads the caller from Numba's cache. Batch norm's
+    float64 backward (`_delta_sums`) gave different last bits in the two.
+
+    Keep a helper in the module of the kernels that call it: Numba's cache checks only
+    the caller's source file for changes.
+    """
+    return njit(inline="always", **JIT_FLAGS)(function)
 
 
 def thread_count() -> int:

@@ -35,10 +35,10 @@ import numpy as np
 from cnnviz.core.kernels import conv1x1 as C1
 from cnnviz.core.kernels import conv3x3 as C3
 from cnnviz.core.kernels import conv_wide as CW
-from cnnviz.core.kernels._jit import add_in_order, kernel, over_batch
+from cnnviz.core.kernels._jit import add_in_order, helper, kernel, over_batch
 
 
-@kernel
+@helper
 def _valid_columns(q, sw, pw, W, Wo):
     """The output columns j whose tap q reads a real (not padded) input column."""
     lo = max(0, (pw - q + sw - 1) // sw)

@@ -24,7 +24,14 @@ import math
 import numpy as np
 
 from cnnviz.core.kernels import conv_wide as CW
-from cnnviz.core.kernels._jit import add_in_order, batch_chunks, kernel, one_chunk, over_batch
+from cnnviz.core.kernels._jit import (
+    add_in_order,
+    batch_chunks,
+    helper,
+    kernel,
+    one_chunk,
+    over_batch,
+)
 
 TILE = 2048  # positions per tile: fastest of 256–4096 on 7×7, 14×14 and 28×28 maps
 
@@ -38,7 +45,7 @@ def forward3x3(Pc, w, Wp, T, wide):
             _quad(Pc, w, Wp, t0, t1, o, wide)
 
 
-@kernel
+@helper
 def _quad(Pc, w, Wp, t0, t1, o, wide):
     """Output channels o..o+3 over positions [t0, t1): thirty-six multiply-adds per nine
     loads (13–25 % faster than two channels a pass). Past the last channel, the sums go
@@ -111,7 +118,7 @@ def grad_weight3x3(Pc, dwide, Wp, T, grad_w):
                         grad_w[o1, c, m, q] += sums[1, m * 3 + q]
 
 
-@kernel
+@helper
 def _tap_sums(p, d0, d1, Wp, T, sums):
     """The nine tap sums of one input channel against two δ rows, into sums (2, 9)."""
     zero = np.zeros(1, dtype=p.dtype)[0]

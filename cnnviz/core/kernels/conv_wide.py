@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnviz.core.kernels._jit import kernel
+from cnnviz.core.kernels._jit import helper, kernel
 
 
 @kernel
@@ -147,7 +147,7 @@ def direct_forward(P, w, Wp, L, wide):
             _forward_one(P, w, Wp, L, wide, n, o)
 
 
-@kernel
+@helper
 def _forward_pair5(P, w, Wp, L, wide, n, o):
     """Output channels o and o+1 of image n for a 5-wide kernel: ten multiply-adds per load."""
     C, k1 = w.shape[1], w.shape[2]
@@ -171,7 +171,7 @@ def _forward_pair5(P, w, Wp, L, wide, n, o):
                 a1[k] += v0 * x0 + v1 * x1 + v2 * x2 + v3 * x3 + v4 * x4
 
 
-@kernel
+@helper
 def _forward_one(P, w, Wp, L, wide, n, o):
     """Output channel o of image n, the taps of a kernel row five, three, two or one at a time."""
     C, k1, k2 = w.shape[1], w.shape[2], w.shape[3]

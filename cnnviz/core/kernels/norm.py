@@ -11,13 +11,13 @@ import math
 
 import numpy as np
 
-from cnnviz.core.kernels._jit import batch_chunks, kernel, one_chunk, run_chunks
+from cnnviz.core.kernels._jit import batch_chunks, helper, kernel, one_chunk, run_chunks
 
 # Rows shorter than this are summed into a row of partial sums (see _row_total)
 ROW_PARTIALS_BELOW = 256
 
 
-@kernel
+@helper
 def _row_total(x, c, shift, square, part):
     """Σ over images n and positions k of (x[n, c, k] − shift), squared if `square`, in
     float64. Short rows are added into `part` element-wise and totalled at the end:
@@ -45,7 +45,7 @@ def _row_total(x, c, shift, square, part):
     return total
 
 
-@kernel
+@helper
 def _normalise_channel(x, c, mean, var, eps, gamma, beta, x_hat, out, factors):
     """x̂ = (x − μ)/√(σ² + ε) and y = γ·x̂ + β for channel c, in the arrays' dtype: the
     factors are computed in float64 and cast once (through the typed `factors`)."""
@@ -83,7 +83,7 @@ def _forward_eval(x, c0, c1, eps, gamma, beta, mean, var, x_hat, out):
         _normalise_channel(x, c, m, v, eps, gamma, beta, x_hat, out, factors)
 
 
-@kernel
+@helper
 def _delta_sums(delta, x_hat, c, part_d, part_dh):
     """(Σ δ, Σ δ·x̂) over channel c in float64, short rows through partials (_row_total)."""
     N, _, L = delta.shape

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnviz.core.kernels._jit import kernel, over_batch
+from cnnviz.core.kernels._jit import helper, kernel, over_batch
 
 
-@kernel
+@helper
 def _window_range(i, s, p, k, size):
     """Rows (or columns) m of window i that fall inside the unpadded input."""
     start = i * s - p
