@@ -70,11 +70,24 @@ def macs_per_example(specs: Any) -> int:
     return total
 
 
+_MACS: dict[int, tuple[Any, int]] = {}  # id(spec) → (spec, its macs_per_example)
+
+
+def _spec_macs(spec: Any) -> int:
+    """macs_per_example of a network spec, worked out once per spec (every step asks)."""
+    held = _MACS.get(id(spec))
+    if held is None or held[0] is not spec:
+        if len(_MACS) > 64:  # networks come and go in the editor
+            _MACS.clear()
+        held = _MACS[id(spec)] = (spec, macs_per_example(spec.layers))
+    return held[1]
+
+
 def shares(net: Network, batch: int) -> list[tuple[int, int]]:
     """The batch's shares: one per pool thread when the step is large enough, else one."""
     if not splittable(net):
         return [(0, batch)]
-    return batch_chunks(batch, batch * 3 * macs_per_example(net.spec.layers))
+    return batch_chunks(batch, batch * 3 * _spec_macs(net.spec))
 
 
 def prepare(net: Network, batch: int, timeout: float = 60.0) -> bool:
@@ -84,7 +97,7 @@ def prepare(net: Network, batch: int, timeout: float = 60.0) -> bool:
     parts = shares(net, batch)
     deadline = time.monotonic() + timeout
     while True:
-        with share_processes.borrowed(net, parts) as workers:
+        with share_processes.borrowed(net, parts, synced(net)) as workers:
             if workers:
                 return True
         if len(parts) < 2 or time.monotonic() > deadline or not share_processes.usable():
@@ -132,7 +145,7 @@ def _train_step_in_shares(net: Network, x: np.ndarray, y: np.ndarray, opt: Any,
         loss, out = run_share(net, layers, x[start:stop], y[start:stop], (stop - start) / n)
         return loss, out, [layer.grads for layer in layers]
 
-    with share_processes.borrowed(net, parts) as workers:
+    with share_processes.borrowed(net, parts, synced(net)) as workers:
         results = None
         if workers and not _jit.cores_busy():
             results = share_processes.run_with_workers(net, x, y, parts, workers, share,

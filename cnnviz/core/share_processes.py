@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from cnnviz.core import share_mailbox as mailbox
 from cnnviz.core.batch_sync import sharing
 from cnnviz.core.kernels import _jit
 from cnnviz.core.layers import iter_layers
@@ -81,6 +82,7 @@ def layout(net: Network, capacity: int) -> list[Field]:
         ("y", (capacity,), "int64"),
         ("out", (capacity, *out_shape), dtype),
         ("loss", (1,), "float64"),
+        *mailbox.fields(mailbox.floats_needed(net)),
     ]
 
 
@@ -97,6 +99,7 @@ def serve(conn: Any) -> None:
     held: tuple[Any, Segment] | None = None
     while True:
         try:
+            mailbox.poll_spinning(conn, mailbox.NEXT_STEP_SPIN_S, None)
             message = conn.recv()
         except (EOFError, OSError):  # the parent is gone
             return
@@ -111,7 +114,8 @@ def serve(conn: Any) -> None:
                 conn.send(("loaded", token))
             else:
                 m, weight, errors, index = message[2:]
-                _run_step(*held, m, weight, errors, _ParentLink(conn, token), index)
+                link = mailbox.WorkerLink(held[1].arrays, conn, REPLY_TIMEOUT_S)
+                _run_step(*held, m, weight, errors, link, index)
                 conn.send(("done", token))
         except Exception as error:  # noqa: BLE001 — reported to the parent, which carries on
             conn.send(("failed", token, f"{type(error).__name__}: {error}"))
@@ -153,20 +157,6 @@ class _Alone:
         return tuple(np.array(a, copy=True) for a in arrays)
 
 
-class _ParentLink:
-    """A worker's BatchSync: its share's partial sums to the parent, the totals back."""
-
-    def __init__(self, conn: Any, token: int) -> None:
-        self.conn, self.token = conn, token
-
-    def all_sum(self, arrays: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
-        self.conn.send(("sum", self.token, tuple(arrays)))
-        message = self.conn.recv()
-        if message[0] != "total":
-            raise RuntimeError(f"the parent ended the step ({message[0]})")
-        return message[2]
-
-
 # --- the parent's view of a worker -------------------------------------------------------
 
 
@@ -187,6 +177,7 @@ class ShareWorker:
         self.segment: Segment | None = None
         self.error = ""
         self.steps = 0  # shares this worker ran
+        self.exchanges = 0  # batch-statistics exchanges in the current step
 
     def _drain(self) -> None:
         """Take in the messages that have arrived, without waiting."""
@@ -236,24 +227,32 @@ class ShareWorker:
         m = x.shape[0]
         arrays["x"][:m] = x
         arrays["y"][:m] = y
+        arrays["sum_seq"][0] = arrays["total_seq"][0] = self.exchanges = 0
         self.token += 1
         self.conn.send(("step", self.token, m, weight, np.geterr(), index))
 
-    def partial_sums(self) -> tuple[np.ndarray, ...]:
-        """The worker's side of a batch-statistics exchange (WorkerLostError if it failed)."""
-        message = self._reply()
-        if message[:2] != ("sum", self.token):
-            raise WorkerLostError(self.error or f"unexpected {message[0]!r} from the worker")
-        return message[2]
+    def partial_sums(self, like: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+        """The worker's side of a batch-statistics exchange, shaped like the caller's
+        own arrays `like` (WorkerLostError if the worker failed or went silent)."""
+        self.exchanges += 1
+        arrays = self.segment.arrays
+        if not mailbox.wait_for(arrays["sum_seq"], self.exchanges, self.conn, REPLY_TIMEOUT_S):
+            message = self._reply() if self.state != "broken" else ("lost",)
+            if self.state != "broken":
+                self.fail(f"unexpected {message[0]!r} from the worker during an exchange")
+            raise WorkerLostError(self.error)
+        return mailbox.unpack(arrays["sums"], like)
 
     def send_total(self, total: tuple[np.ndarray, ...]) -> None:
         """The exchange's totals, for the worker to carry on with."""
-        self.conn.send(("total", self.token, total))
+        arrays = self.segment.arrays
+        mailbox.pack(total, arrays["totals"])
+        arrays["total_seq"][0] = self.exchanges
 
     def _reply(self) -> tuple:
         """The worker's next message; ("lost",) and the worker dropped if there is none."""
         try:
-            if not self.conn.poll(REPLY_TIMEOUT_S):
+            if not mailbox.poll_spinning(self.conn, mailbox.SPIN_S, REPLY_TIMEOUT_S):
                 self.fail(f"no answer within {REPLY_TIMEOUT_S:.0f} s")
                 return ("lost",)
             message = self.conn.recv()
@@ -306,7 +305,8 @@ class WorkerHub:
         self.workers = workers
 
     def all_sum(self, arrays: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
-        parts = [tuple(arrays), *(worker.partial_sums() for worker in self.workers)]
+        arrays = tuple(arrays)
+        parts = [arrays, *(worker.partial_sums(arrays) for worker in self.workers)]
         total = _jit.add_in_order(parts)
         for worker in self.workers:
             worker.send_total(total)
@@ -355,11 +355,14 @@ _LOCK = threading.Lock()  # one step at a time uses the workers
 
 
 @contextmanager
-def borrowed(net: Network, parts: list[tuple[int, int]]) -> Iterator[list[ShareWorker]]:
+def borrowed(net: Network, parts: list[tuple[int, int]],
+             synced: bool = False) -> Iterator[list[ShareWorker]]:
     """Workers for every share of `parts` but the first, each holding net — or [] (the
-    caller then runs the shares on threads), also while another step holds them."""
+    caller then runs the shares on threads), also while another step holds them, and
+    for `synced` steps (batch statistics) where the exchange needs ordered stores."""
     needed = len(parts) - 1
-    if not usable() or needed < 1 or needed > max_workers() or not _LOCK.acquire(False):
+    if (not usable() or needed < 1 or needed > max_workers() or (synced and not mailbox.ORDERED)
+            or not _LOCK.acquire(False)):
         yield []
         return
     try:
