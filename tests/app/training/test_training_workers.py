@@ -1,0 +1,54 @@
+"""The training dock with the trainer's share worker process on (tests elsewhere keep it
+off): the run uses the worker, the window keeps its event loop turning, and the weights
+are those of the same run with every share in the app's process."""
+
+# ruff: noqa: F811 - the `controller` and `panel` fixtures come from training_helpers
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QTimer
+from training_helpers import configure, controller, panel, run_to_end  # noqa: F401
+
+from cnnviz.core import parallel_step
+from cnnviz.core import share_processes as SP
+from cnnviz.core.kernels import _jit
+from cnnviz.core.network import Network
+
+
+@pytest.fixture
+def workers_on(monkeypatch):
+    monkeypatch.setenv("CNNVIZ_SHARE_PROCESSES", "1")
+    monkeypatch.setattr(SP, "max_workers", lambda: 1)
+    monkeypatch.setattr(_jit, "PARALLEL_MIN_WORK", 0)
+    monkeypatch.setattr(_jit, "thread_count", lambda: 2)
+    monkeypatch.setattr(_jit, "cores_busy", lambda: False)
+    SP.shutdown()
+    yield
+    SP.shutdown()
+
+
+def test_the_dock_trains_with_the_worker_process_and_stays_responsive(
+        qtbot, workers_on, panel, controller, monkeypatch):
+    start = controller.network.state_dict()
+    assert parallel_step.prepare(controller.network, 8, timeout=120)
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(20)
+    configure(panel, batch=8, epochs=3)
+    assert run_to_end(qtbot, panel) == "finished"
+    timer.stop()
+    batches = controller.history.num_batches
+    assert SP._WORKERS[0].steps == batches > 0
+    assert len(ticks) >= 3  # the event loop turned while the worker trained
+
+    monkeypatch.setenv("CNNVIZ_SHARE_PROCESSES", "0")
+    same = Network.from_spec(controller.spec, seed=controller.seed, dtype=controller.dtype)
+    same.load_state_dict(start)
+    from cnnviz.engine.trainer import Trainer
+
+    Trainer(same, controller.dataset, panel.config()).run()
+    for name, array in same.state_dict().items():
+        np.testing.assert_array_equal(controller.network.state_dict()[name], array)
