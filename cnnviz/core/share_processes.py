@@ -118,7 +118,10 @@ def serve(conn: Any) -> None:
                 _run_step(*held, m, weight, errors, link, index)
                 conn.send(("done", token))
         except Exception as error:  # noqa: BLE001 — reported to the parent, which carries on
-            conn.send(("failed", token, f"{type(error).__name__}: {error}"))
+            try:
+                conn.send(("failed", token, f"{type(error).__name__}: {error}"))
+            except OSError:  # the parent is gone
+                return
 
 
 def _load(spec: Any, dtype: str, flags: tuple[bool, ...], name: str,

@@ -52,3 +52,23 @@ def test_the_dock_trains_with_the_worker_process_and_stays_responsive(
     Trainer(same, controller.dataset, panel.config()).run()
     for name, array in same.state_dict().items():
         np.testing.assert_array_equal(controller.network.state_dict()[name], array)
+
+
+def test_a_batch_norm_network_trains_in_the_dock_with_the_worker(qtbot, workers_on):
+    """rgb-shapes (batch norm): the shares exchange their statistics across processes."""
+    from cnnviz.app.controller import AppController
+    from cnnviz.app.training.panel import TrainingPanel
+    from cnnviz.data.shapes_rgb import make_color_shapes
+
+    controller = AppController("rgb-shapes", user_weights=False)
+    controller.set_dataset(make_color_shapes(n=120, seed=1))
+    panel = TrainingPanel(controller)
+    qtbot.addWidget(panel)
+    try:
+        assert parallel_step.prepare(controller.network, 16, timeout=120)
+        configure(panel, optimizer="adam", lr=0.01, batch=16, epochs=2)
+        assert run_to_end(qtbot, panel) == "finished"
+        assert SP._WORKERS[0].steps == controller.history.num_batches > 0
+        assert all(np.isfinite(a).all() for a in controller.network.state_dict().values())
+    finally:
+        panel.shutdown()
