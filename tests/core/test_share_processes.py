@@ -5,6 +5,8 @@ thread; a worker that dies or fails costs nothing but speed (the caller runs its
 a worker follows the network it is given (a new network, eval mode, a larger share).
 """
 
+# ruff: noqa: F811 - the `workers` fixture comes from share_workers
+
 from __future__ import annotations
 
 import subprocess
@@ -13,6 +15,7 @@ import time
 
 import numpy as np
 import pytest
+from share_workers import workers  # noqa: F401 — the fixture
 
 from cnnviz.core import Network
 from cnnviz.core import parallel_step as PS
@@ -21,19 +24,6 @@ from cnnviz.core.kernels import _jit
 from cnnviz.core.optim import SGD, Adam
 from cnnviz.core.presets import get_preset
 from cnnviz.core.share_segment import Segment
-
-
-@pytest.fixture
-def workers(monkeypatch):
-    """Worker processes on (one, even on a 1-core machine), two shares a step."""
-    monkeypatch.setenv("CNNVIZ_SHARE_PROCESSES", "1")
-    monkeypatch.setattr(SP, "max_workers", lambda: 1)
-    monkeypatch.setattr(_jit, "PARALLEL_MIN_WORK", 0)
-    monkeypatch.setattr(_jit, "thread_count", lambda: 2)
-    monkeypatch.setattr(_jit, "cores_busy", lambda: False)
-    SP.shutdown()
-    yield
-    SP.shutdown()
 
 
 def _batch(net: Network, n: int, seed: int = 0):
