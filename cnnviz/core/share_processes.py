@@ -22,6 +22,7 @@ from __future__ import annotations
 import atexit
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
@@ -95,7 +96,10 @@ def modes(net: Network) -> tuple[bool, ...]:
 
 
 def serve(conn: Any) -> None:
-    """The worker's loop: load a network, run shares, until the parent quits or dies."""
+    """The worker's loop: load a network, run shares, until the parent quits or dies.
+    Ctrl+C in a terminal reaches the whole process group: the parent decides (it stops
+    after the batch), so the worker ignores it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     held: tuple[Any, Segment] | None = None
     while True:
         try:
