@@ -9,13 +9,16 @@ other column becomes *compact*: a two-line title ("3" / "conv"), only the breakp
 that are set, and its maps shrunk into an equal share of the rest. A residual block
 opens (its lanes of inner columns) only while the pass is inside it; the others fold to
 their ⊕ column ("4" / "res ⊕"), so that a network of blocks fits the width too. The row
-is measured after every change and the enlarged column takes what is left. Nothing here
+is measured after every change and the enlarged column takes what is left. On a short
+pipeline (1280×720) where the enlarged maps would be under ``READABLE_MAP`` pixels, the
+layout is *tight*: the enlarged column's breakpoint markers sit beside its title in the
+small font, an open block's identity line and caption take the small font, and the
+caption shows only while it says what the current step does. Nothing here
 draws or computes: it only sets fonts, visibility and each ``ThumbGrid``'s arrangement.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Protocol
 
 from PySide6.QtCore import Qt
@@ -23,6 +26,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QBoxLayout, QLabel, QLayout, QScrollArea, QWidget
 
 from cnnviz.app.controller import AppController
+from cnnviz.app.debugger.grid_fit import best_grid, tall_grid
 from cnnviz.app.debugger.targets import selected_target
 
 INPUT, LOSS = "input", "loss"  # the pipeline's keys of its first and last column
@@ -36,6 +40,8 @@ SHORT = {"conv2d": "conv", "maxpool2d": "max", "avgpool2d": "avg", "flatten": "f
          "batchnorm1d": "bn", "dropout": "drop", "residual": "res"}
 BLOCK_FRAME = 12  # px of a block's frame and margins around its lanes (height)
 FOCUS_LANE = 0.62  # of an open block's two lanes' height: the lane of the current column
+TIGHT_LANE = 0.72  # … in the tight layout
+READABLE_MAP = 40  # px: enlarged maps smaller than this make the layout tight
 
 
 class Column(Protocol):
@@ -62,8 +68,11 @@ class Block(Protocol):
     fork: QWidget
     join: QWidget
     lanes: dict  # "body", "shortcut" -> QFrame
+    step_caption: bool  # the caption says what the current step does
 
     def lane_rooms(self, room: int) -> tuple[int, int]: ...
+    def caption_height(self) -> int: ...
+    def set_tight(self, font: QFont | None) -> None: ...
 
 
 class Pipeline(Protocol):
@@ -79,26 +88,6 @@ class Pipeline(Protocol):
     def refresh(self) -> None: ...
     def fit_thumbnails(self) -> None: ...
     def current_keys(self) -> list: ...
-
-
-def best_grid(count: int, height: int, width: int, box_w: float,
-              box_h: float) -> tuple[int, float]:
-    """(maps per row, pixels per cell) of the largest maps that fit `count` maps of
-    `height`×`width` cells (4 px apart) into a box of `box_w`×`box_h` pixels."""
-    best = (1, 0.0)
-    for cols in range(1, count + 1):
-        rows = math.ceil(count / cols)
-        scale = min(box_w / cols - 4, box_h / rows - 4) / max(height, width)
-        if scale > best[1]:
-            best = (cols, scale)
-    return best
-
-
-def tall_grid(count: int, height: int, box_h: float, cell: float) -> int:
-    """Maps per row so that `count` maps `height` cells high fit into `box_h` pixels of
-    height at `cell` pixels per cell."""
-    rows = max(1, int(box_h // (max(1, round(height * cell)) + 4)))
-    return math.ceil(count / rows)
 
 
 def short_title(column: Column, full: str, folded: bool = False, terse: bool = False) -> str:
@@ -124,6 +113,7 @@ class Overview:
         self.pipeline = pipeline
         self.zoom = zoom
         self.min_cell = MIN_CELL
+        self.tight = False  # the short pipeline's layout (see the module docstring)
 
     # ----- choosing the focus ---------------------------------------------------------
     def focus_key(self) -> int | str:
@@ -147,9 +137,13 @@ class Overview:
         return None
 
     def fold_blocks(self, opened: int | None) -> None:
-        """Show the lanes of the open block only; every other block is its ⊕ column."""
+        """Show the lanes of the open block only; every other block is its ⊕ column. Tight,
+        the open block's caption shows only while it says what the current step does."""
+        small = self.compact_font() if self.tight else None
         for index, block in self.pipeline.blocks.items():
             show(block, index == opened)
+            block.set_tight(small)
+            block.caption.setVisible(index == opened and (block.step_caption or not small))
 
     def room_of(self, key: int | str, height: int, opened: int | None,
                 focus: int | str) -> int:
@@ -158,13 +152,12 @@ class Overview:
         inside its frame for a ⊕ column, else the viewport's."""
         blocks = self.pipeline.blocks
         if key in blocks:
-            caption = blocks[key].caption.sizeHint().height() if key == opened else 0
-            return height - caption - BLOCK_FRAME
+            return height - blocks[key].caption_height() - BLOCK_FRAME
         if opened is None or key not in blocks[opened].columns:
             return height
         body, shortcut = blocks[opened].lane_rooms(height - BLOCK_FRAME)
         if shortcut and focus in blocks[opened].columns:
-            larger = int((body + shortcut) * FOCUS_LANE)
+            larger = int((body + shortcut) * (TIGHT_LANE if self.tight else FOCUS_LANE))
             on_shortcut = ".s" in str(focus)
             body, shortcut = (body + shortcut - larger, larger) if on_shortcut else \
                 (larger, body + shortcut - larger)
@@ -178,14 +171,29 @@ class Overview:
 
     # ----- fitting --------------------------------------------------------------------
     def fit(self) -> None:
+        """Lay the row out (`lay_out`); if the enlarged maps come out smaller than
+        READABLE_MAP pixels, lay it out again tight."""
+        focus = self.focus_key()
+        opened = self.open_block(focus)
+        for self.tight in (False, True):
+            self.lay_out(focus, opened)
+            if self.readable(focus):
+                break
+        self.settle()
+
+    def readable(self, focus: int | str) -> bool:
+        """True if the enlarged column's maps are READABLE_MAP pixels or more (a vector's
+        strip always is)."""
+        thumbs = self.pipeline.columns[focus].thumbs
+        return thumbs.vector or min(thumbs.map_size()) >= READABLE_MAP
+
+    def lay_out(self, focus: int | str, opened: int | None) -> None:
         """Fold the blocks the pass is not in, style every column, then share the
         viewport's width among the columns in view (the enlarged one takes what the
         measured row leaves). If the compact columns alone are too wide (many columns on
         a small screen), their titles drop the kind and keep the index, then their maps
         shrink further."""
         p = self.pipeline
-        focus = self.focus_key()
-        opened = self.open_block(focus)
         self.fold_blocks(opened)
         for terse, self.min_cell in ((False, MIN_CELL), (True, MIN_CELL), (True, TIGHT_CELL)):
             small = self.compact_font()
@@ -197,7 +205,6 @@ class Overview:
                 arrow.setFont(small)
             if self.share_width(focus, opened) <= 0:
                 break
-        self.settle()
 
     def share_width(self, focus: int | str, opened: int | None) -> int:
         """Arrange the columns in view into the viewport's width and their heights; the
@@ -307,7 +314,7 @@ class Overview:
         title.setBold(True)
         column.title.setFont(title)
         column.shape_label.setVisible(not compact)
-        column.set_gutter_above(not compact)  # a lane's column enlarged: markers above
+        column.set_gutter_above(not compact and not self.tight)  # enlarged: markers above
         column.mode_label.setVisible(not compact)
         if getattr(column, "rgb_box", None) is not None:
             column.rgb_box.setVisible(not compact)
@@ -315,6 +322,7 @@ class Overview:
                                    else QBoxLayout.Direction.LeftToRight)
         for button in column.markers.values():
             button.setVisible(not compact or button.isChecked())
+            button.setFont(font if compact or self.tight else QFont())
         m = 2 if compact else 6
         column.layout().setContentsMargins(m, 2 if compact else 4, m, 2 if compact else 4)
         column.setToolTip(f"{full}: {column.mode_label.text()}\n{tip}" if compact else tip)
@@ -323,8 +331,10 @@ class Overview:
         """Undo the overview: open blocks, full headings, natural thumbnails, the arrows'
         own font."""
         p = self.pipeline
+        self.tight = False
         for block in p.blocks.values():
             show(block, True)
+            block.set_tight(None)
         for column in p.columns.values():
             self.style(column, compact=False, font=QFont())
             column.thumbs.reset_arrangement()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QColor, QPainter, QPen, QPolygon
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPolygon
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from cnnviz.app.debugger.pipeline_column import ColumnHost, LayerColumn
@@ -39,6 +39,15 @@ class PathLine(QWidget):
             self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         else:
             self.setFixedWidth(34)
+
+    def set_compact(self, font: QFont | None) -> None:
+        """A lane's labelled line in `font` and only as high as two of its lines (the
+        presentation overview's tight layout); None: the application's font and height."""
+        if self.kind != "lane" or not self.text:
+            return
+        self.setFont(font or QFont())
+        tall = LANE_LINE_HEIGHT if font is None else 2 * QFontMetrics(font).height() + 4
+        self.setMinimumHeight(tall)
 
     def set_state(self, active: bool, backward: bool, colors: Colors) -> None:
         """Highlight (the accent colour, thick) while data or δ runs on this path."""
@@ -108,6 +117,7 @@ class BlockFrame(QFrame):
         self.fork = PathLine("fork", (self.lanes["shortcut"], self.lanes["body"]))
         self.join = PathLine("join", (self.lanes["shortcut"], self.lanes["body"]))
         self.fillers: dict[str, PathLine] = {}
+        self.step_caption = False  # the caption says what the current step does
         for branch in ("body", "shortcut"):
             self._fill_lane(host, branch, make_arrow)
         self.add_column = LayerColumn(host, self.index, f"{self.index} ⊕ add", spec.out_shape)
@@ -158,19 +168,30 @@ class BlockFrame(QFrame):
         """The key of the body's first column (the main arrow into the block leads there)."""
         return f"{self.index}.0"
 
+    def caption_height(self) -> int:
+        """The height the caption takes (0 while hidden: the overview's tight layout)."""
+        return 0 if self.caption.isHidden() else self.caption.sizeHint().height()
+
     def lane_rooms(self, room: int) -> tuple[int, int]:
         """(height for a body column, for a shortcut column) out of the panel's room."""
-        free = room - self.caption.sizeHint().height() - 12
+        free = room - self.caption_height() - 12
         if not self.projection:
-            return free - LANE_LINE_HEIGHT - 8, 0
+            return free - self.fillers["shortcut"].minimumHeight() - 8, 0
         return free // 2, free // 2
+
+    def set_tight(self, font: QFont | None) -> None:
+        """The presentation overview's tight layout (a short pipeline): the identity
+        line's label and the caption in the small `font`; None: back to normal."""
+        for filler in self.fillers.values():
+            filler.set_compact(font)
+        self.caption.setFont(font or QFont())
 
     def fit(self, room: int, fit_column: Callable[[LayerColumn, int], None]) -> None:
         """Size the inner columns' maps to their lane, the ⊕ column to the whole room."""
         body, shortcut = self.lane_rooms(room)
         for key, column in self.columns.items():
             fit_column(column, shortcut if ".s" in key else body)
-        fit_column(self.add_column, room - self.caption.sizeHint().height() - 12)
+        fit_column(self.add_column, room - self.caption_height() - 12)
 
     def refresh_paths(self, rec: StepRecord | None, colors: Colors) -> None:
         """Light the paths the current step runs on; the caption says what happens."""
@@ -186,6 +207,7 @@ class BlockFrame(QFrame):
             if lane.styleSheet() != style:
                 lane.setStyleSheet(style)
         self.caption.setText(self._caption(rec))
+        self.step_caption = self.caption.text() != self._caption(None)
         left = bool(rec is not None and rec.inner is not None)  # near the current column
         align = Qt.AlignmentFlag.AlignLeft if left else Qt.AlignmentFlag.AlignRight
         self.caption.setAlignment(align | Qt.AlignmentFlag.AlignVCenter)

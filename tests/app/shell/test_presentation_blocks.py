@@ -11,6 +11,7 @@ from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QApplication
 
 from cnnviz.app.debugger.pipeline import INPUT, LOSS
+from cnnviz.app.debugger.pipeline_blocks import LANE_LINE_HEIGHT
 from cnnviz.app.shell.main_window import MainWindow
 
 # mini-resnet: 4 = block (identity shortcut, body 4.0 … 4.4), 6 = block with a 1×1
@@ -151,3 +152,56 @@ def test_leaving_presentation_opens_every_block_again(resnet, qtbot):
         assert block.caption.isVisibleTo(view) and block.fork.isVisibleTo(view)
     assert pipeline.columns[4].title.text() == "4 ⊕ add"
     assert pipeline.columns["6.s0"].title.text() == "6.s0 conv2d 1×1"
+
+
+# Enlarged maps at a projector's 1280×720 (and 1440×900): before the tight layout 22 px
+# at F4.0 / B4.3, 8 px at F6.s0 (and 30 px at F8.6 at 1440×900).
+TIGHT_SIZES = [((1280, 720), {"F4.0": 40, "B4.3": 40, "F6.s0": 24, "F8.6": 26}),
+               ((1440, 900), {"F4.0": 50, "F6.s0": 36, "F8.6": 40})]
+
+
+@pytest.mark.parametrize(("size", "minimum"), TIGHT_SIZES)
+def test_on_a_small_screen_the_enlarged_maps_stay_readable(resnet, qtbot, size, minimum):
+    win = resnet
+    present(win, qtbot, size)
+    pipeline = win.panels["pipeline"]
+    for step, pixels in minimum.items():
+        run_to(win, step)
+        focus = pipeline.columns[step[1:]]
+        assert min(focus.thumbs.map_size()) >= pixels, (step, focus.thumbs.map_size())
+        assert_all_in_view(pipeline, step)
+        assert pipeline.verticalScrollBar().maximum() == 0, step
+        assert set(shown(pipeline)) >= {INPUT, LOSS, *range(len(win.ctrl.spec.layers))}
+
+
+def test_the_tight_layout_hides_the_blocks_rule_but_not_what_the_step_does(resnet, qtbot):
+    win = resnet
+    present(win, qtbot, (1280, 720))
+    pipeline = win.panels["pipeline"]
+    block, view = pipeline.blocks[4], pipeline.widget()
+    run_to(win, "F4.0")
+    assert pipeline.overview.tight
+    assert not block.caption.isVisibleTo(view)  # only the rule "o = body(x) + shortcut(x)"
+    markers = pipeline.columns["4.0"].markers["F4.0"]
+    assert markers.isVisibleTo(view) and not pipeline.columns["4.0"].gutter_above
+    run_to(win, "B4.0")  # the join at the block input: the caption says so
+    assert block.caption.isVisibleTo(view) and "join" in block.caption.text()
+    assert_all_in_view(pipeline, "B4.0")
+
+
+def test_at_full_hd_the_layout_is_not_tight_and_leaving_restores_it(resnet, qtbot):
+    win = resnet
+    present(win, qtbot, (1920, 1080))
+    pipeline = win.panels["pipeline"]
+    run_to(win, "F4.0")
+    assert not pipeline.overview.tight and pipeline.blocks[4].caption.isVisibleTo(
+        pipeline.widget())
+    win.resize(1280, 720)
+    qtbot.waitUntil(lambda: win.height() == 720)
+    QApplication.processEvents()
+    assert pipeline.overview.tight
+    win.toggle_presentation()
+    QApplication.processEvents()
+    block = pipeline.blocks[4]
+    assert block.caption.isVisibleTo(pipeline.widget())
+    assert block.fillers["shortcut"].minimumHeight() == LANE_LINE_HEIGHT
