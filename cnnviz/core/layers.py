@@ -235,10 +235,9 @@ class BatchNorm(Layer):
     def _update_running(self, mean: np.ndarray, var: np.ndarray, m: int) -> None:
         """running ← (1 − momentum)·running + momentum·batch; the variance unbiased, m/(m − 1)."""
         self._check_count(m)
-        momentum = self.config["momentum"]
-        running_mean, running_var = self.buffers["running_mean"], self.buffers["running_var"]
-        running_mean[...] = (1 - momentum) * running_mean + momentum * mean
-        running_var[...] = (1 - momentum) * running_var + momentum * var * (m / (m - 1))
+        buffers = self.buffers  # in place: replicas of a data-parallel step share them
+        K.batchnorm_update_running(buffers["running_mean"], buffers["running_var"], mean, var,
+                                   self.config["momentum"], m)
 
     def _backward(self, grad_out, need_input_grad):
         gamma, eps = self.params["weight"], self.config["eps"]

@@ -240,6 +240,14 @@ def batchnorm_backward(delta, x_hat, gamma, var, eps: float, training: bool):
     return grad.astype(delta.dtype), sum_dh.astype(gamma.dtype), sum_d.astype(gamma.dtype)
 
 
+def batchnorm_update_running(running_mean, running_var, mean, var, momentum: float,
+                             m: int) -> None:
+    """In place: running ← (1 − momentum)·running + momentum·batch, the variance times
+    m/(m − 1) (unbiased), as torch.nn.BatchNorm does. The kernel gives these bits."""
+    running_mean[...] = (1 - momentum) * running_mean + momentum * mean
+    running_var[...] = (1 - momentum) * running_var + momentum * var * (m / (m - 1))
+
+
 def batchnorm_shifted_sums(x, shift, square: bool):
     """A share's part of the batch statistics: Σ (x − shift) per channel, squared if
     `square`, in float64."""

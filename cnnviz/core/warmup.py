@@ -54,11 +54,12 @@ def _pool_paths(t: type) -> None:
 
 
 def _norm_and_dropout(t: type) -> None:
-    """Batch norm in both modes (the backward's mode is a runtime flag), its partial sums
-    in a share of the trainer's step, and dropout."""
+    """Batch norm in both modes (the backward's mode is a runtime flag), its running
+    statistics, its partial sums in a share of the trainer's step, and dropout."""
     x = np.ones((2, 1, 2, 2), dtype=t)
     one, zero = np.ones(1, dtype=t), np.zeros(1, dtype=t)
-    out, x_hat, _, var = K.batchnorm_forward(x, one, zero, 1e-5)
+    out, x_hat, mean, var = K.batchnorm_forward(x, one, zero, 1e-5)
+    K.batchnorm_update_running(zero.copy(), one.copy(), mean, var, 0.1, 8)
     K.batchnorm_forward_eval(x, one, zero, zero, one, 1e-5)
     K.batchnorm_backward(out, x_hat, one, var, 1e-5, True)
     K.batchnorm_shifted_sums(x, np.zeros(1), True)

@@ -435,6 +435,45 @@ def test_batchnorm_backward_with_its_own_sums_is_the_whole_backward():
     np.testing.assert_allclose(got, whole, rtol=0, atol=1e-14 * np.abs(whole).max())
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@SETTINGS
+@given(
+    c=st.integers(1, 70),
+    momentum=st.sampled_from([0.1, 0.0, 1.0, 0.05, 0.3, 0.999, 1e-7, 0.123456789]),
+    m=st.sampled_from([2, 3, 49, 196, 12544, 999_983]),
+    scale=st.sampled_from([1e-30, 1e-3, 1.0, 1e3, 1e30]),
+    seed=st.integers(0, 2**31),
+)
+def test_batchnorm_update_running_matches_reference_bit_for_bit(dtype, c, momentum, m, scale,
+                                                                seed):
+    """The running-statistics kernel gives NumPy's bits exactly (its layer used NumPy's
+    expressions before): the floats in the arrays' dtype, no fused multiply-add."""
+    rng = np.random.default_rng(seed)
+    running_mean, mean = (rng.standard_normal((2, c)) * scale).astype(dtype)
+    running_var, var = (rng.random((2, c)) * scale).astype(dtype)
+    want = running_mean.copy(), running_var.copy()
+    R.batchnorm_update_running(*want, mean, var, momentum, m)
+    K.batchnorm_update_running(running_mean, running_var, mean, var, momentum, m)
+    assert running_mean.tobytes() == want[0].tobytes()
+    assert running_var.tobytes() == want[1].tobytes()
+
+
+def test_batchnorm_update_running_keeps_numpy_promotion_and_specials():
+    """float32 running statistics moved by float64 batch ones (NumPy computes in float64
+    and rounds once on storing), and infinities, zeros and subnormals, bit for bit."""
+    rng = np.random.default_rng(5)
+    specials = np.array([np.inf, -np.inf, 0.0, -0.0, 1e-40, 3e38, 1.0, -2.5])
+    for batch_dtype in (np.float32, np.float64):
+        running_mean, running_var = rng.choice(specials, (2, 64)).astype(np.float32)
+        mean, var = rng.choice(specials, (2, 64)).astype(batch_dtype)
+        want = running_mean.copy(), running_var.copy()
+        with np.errstate(all="ignore"):
+            R.batchnorm_update_running(*want, mean, var, 0.1, 7)
+        K.batchnorm_update_running(running_mean, running_var, mean, var, 0.1, 7)
+        assert running_mean.tobytes() == want[0].tobytes()
+        assert running_var.tobytes() == want[1].tobytes()
+
+
 def test_batchnorm_training_output_has_zero_mean_and_unit_variance():
     rng = np.random.default_rng(3)
     x = rng.standard_normal((5, 3, 4, 6)) * 7 - 2

@@ -36,6 +36,7 @@ from cnnviz.core.kernels.norm import (
     batchnorm_forward,
     batchnorm_forward_eval,
     batchnorm_shifted_sums,
+    batchnorm_update_running,
 )
 from cnnviz.core.kernels.pool import (
     avgpool2d_backward,
@@ -53,6 +54,7 @@ __all__ = [
     "batchnorm_forward",
     "batchnorm_forward_eval",
     "batchnorm_shifted_sums",
+    "batchnorm_update_running",
     "conv2d_backward",
     "conv2d_backward_input",
     "conv2d_backward_params",

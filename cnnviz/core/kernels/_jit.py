@@ -2,7 +2,8 @@
 
 `kernel` compiles a function with the house flags: cached on disk, releasing the GIL,
 and the fast-math subset that lets LLVM vectorise sums (re-association, contraction)
-while keeping NaN and infinity semantics (the divergence guard needs them). A function
+while keeping NaN and infinity semantics (the divergence guard needs them);
+`exact_kernel` the same without fast math, where NumPy's rounding must be kept. A function
 that kernels call is a `helper`: inlined into each caller by Numba, never linked in
 as a separately compiled function (see `helper` for why).
 
@@ -55,6 +56,8 @@ _keep_freed_memory()
 
 FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 JIT_FLAGS = {"cache": True, "nogil": True, "fastmath": FASTMATH, "error_model": "numpy"}
+# The same without fast math, for arithmetic that must round as NumPy's does (see exact_kernel)
+EXACT_FLAGS = {**JIT_FLAGS, "fastmath": False}
 
 # Below this many multiply-adds a kernel call runs on the calling thread: handing work
 # to a pool thread costs tens of microseconds.
@@ -64,6 +67,14 @@ PARALLEL_MIN_WORK = 400_000
 def kernel(function: Callable) -> Callable:
     """Compile `function` with the house flags (see module docstring)."""
     return njit(**JIT_FLAGS)(function)
+
+
+def exact_kernel(function: Callable) -> Callable:
+    """Compile `function` cached and releasing the GIL like `kernel`, but without fast
+    math: each operation rounds where the code says, as the same expression on NumPy
+    arrays would (no fused multiply-add from `contract`, no reordering from `reassoc`).
+    For short kernels that replace NumPy expressions bit for bit."""
+    return njit(**EXACT_FLAGS)(function)
 
 
 def helper(function: Callable) -> Callable:
