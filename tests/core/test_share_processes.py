@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -217,3 +218,44 @@ def test_a_worker_failing_mid_step_of_a_batch_norm_net_leaves_the_step_to_thread
     reference = Network.from_spec(get_preset("mini-resnet"), seed=0, dtype="float64")
     assert _train(reference, SGD(lr=0.05), steps=1, n=6) == losses
     _same_bits(net, reference)  # the running statistics moved once
+
+
+class _LockThenStep:
+    """share_processes._LOCK, but the first release lets another thread run `step` (and
+    waits for it): another step taking the workers the moment a step gives them back."""
+
+    def __init__(self, step) -> None:
+        self.lock, self.step, self.stepped = threading.Lock(), step, False
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        return self.lock.acquire(blocking, timeout)
+
+    def release(self) -> None:
+        self.lock.release()
+        if not self.stepped:
+            self.stepped = True
+            other = threading.Thread(target=self.step)
+            other.start()
+            other.join(120)
+
+    __enter__ = acquire
+
+    def __exit__(self, *exc) -> None:
+        self.lock.release()
+
+
+def test_a_step_takes_in_its_workers_results_before_another_step_may_use_them(
+        workers, monkeypatch):
+    """Two threads train (the compare tab): the second takes the worker as soon as the
+    first lets it go, and overwrites its block with its own step's gradients."""
+    net = Network.from_spec(get_preset("lenet5"), seed=0, dtype="float64")
+    assert PS.prepare(net, 9, timeout=120)
+    other = Network(net.spec, seed=7, dtype="float64")  # the same spec: the worker holds it
+    monkeypatch.setattr(SP, "_LOCK", _LockThenStep(
+        lambda: PS.train_step(other, *_batch(other, 9, seed=5), SGD(lr=0.1))))
+    loss = PS.train_step(net, *_batch(net, 9), SGD(lr=0.1))
+    assert SP._WORKERS[0].steps == 2  # the other step did run in the worker
+    monkeypatch.setenv("CNNVIZ_SHARE_PROCESSES", "0")
+    reference = Network.from_spec(get_preset("lenet5"), seed=0, dtype="float64")
+    assert PS.train_step(reference, *_batch(reference, 9), SGD(lr=0.1)) == loss
+    _same_bits(net, reference)
