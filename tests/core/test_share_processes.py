@@ -259,3 +259,27 @@ def test_a_step_takes_in_its_workers_results_before_another_step_may_use_them(
     reference = Network.from_spec(get_preset("lenet5"), seed=0, dtype="float64")
     assert PS.train_step(reference, *_batch(reference, 9), SGD(lr=0.1)) == loss
     _same_bits(net, reference)
+
+
+@pytest.mark.parametrize("preset", ["lenet5", "mini-resnet"])
+def test_a_worker_that_dies_just_before_its_share_costs_nothing_but_speed(
+        workers, monkeypatch, preset):
+    """The worker ends after the step found it ready and before it is handed its share
+    (the pipe then refuses the message): the caller runs the share, the step goes on."""
+    net = Network.from_spec(get_preset(preset), seed=0, dtype="float64")
+    assert PS.prepare(net, 6, timeout=120)
+    worker, ready_for = SP._WORKERS[0], SP.ShareWorker.ready_for
+
+    def ready_then_dead(self, *args):
+        ready = ready_for(self, *args)
+        self.process.kill()
+        self.process.join()
+        return ready
+
+    monkeypatch.setattr(SP.ShareWorker, "ready_for", ready_then_dead)
+    losses = _train(net, SGD(lr=0.05), steps=1, n=6)
+    assert worker.state == "broken" and "ended" in worker.error
+    monkeypatch.setenv("CNNVIZ_SHARE_PROCESSES", "0")
+    reference = Network.from_spec(get_preset(preset), seed=0, dtype="float64")
+    assert _train(reference, SGD(lr=0.05), steps=1, n=6) == losses
+    _same_bits(net, reference)
