@@ -254,7 +254,7 @@ class ShareWorker:
         self.exchanges += 1
         arrays = self.segment.arrays
         if not mailbox.wait_for(arrays["sum_seq"], self.exchanges, self.conn, REPLY_TIMEOUT_S):
-            message = self._reply() if self.state != "broken" else ("lost",)
+            message = self._reply(wait=False)  # the pipe spoke, or the time is already up
             if self.state != "broken":
                 self.fail(f"unexpected {message[0]!r} from the worker during an exchange")
             raise WorkerLostError(self.error)
@@ -266,10 +266,12 @@ class ShareWorker:
         mailbox.pack(total, arrays["totals"])
         arrays["total_seq"][0] = self.exchanges
 
-    def _reply(self) -> tuple:
-        """The worker's next message; ("lost",) and the worker dropped if there is none."""
+    def _reply(self, wait: bool = True) -> tuple:
+        """The worker's next message, waiting up to REPLY_TIMEOUT_S for it (or, `wait`
+        False, only a moment); ("lost",) and the worker dropped if there is none."""
         try:
-            if not mailbox.poll_spinning(self.conn, mailbox.SPIN_S, REPLY_TIMEOUT_S):
+            if not mailbox.poll_spinning(self.conn, mailbox.SPIN_S,
+                                         REPLY_TIMEOUT_S if wait else 0.0):
                 self.fail(f"no answer within {REPLY_TIMEOUT_S:.0f} s")
                 return ("lost",)
             message = self.conn.recv()

@@ -9,9 +9,12 @@ a worker follows the network it is given (a new network, eval mode, a larger sha
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -288,3 +291,21 @@ def test_a_worker_that_dies_just_before_its_share_costs_nothing_but_speed(
     reference = Network.from_spec(get_preset(preset), seed=0, dtype="float64")
     assert _train(reference, SGD(lr=0.05), steps=1, n=6) == losses
     _same_bits(net, reference)
+
+
+def test_a_silent_worker_is_given_up_after_one_reply_timeout_in_an_exchange(
+        workers, monkeypatch):
+    """The worker stops answering (here: stopped) in a batch-norm step: the caller waits
+    REPLY_TIMEOUT_S for its sums, not that long again for a message, then goes on."""
+    net = Network.from_spec(get_preset("mini-resnet"), seed=0, dtype="float64")
+    assert PS.prepare(net, 6, timeout=120)
+    worker = SP._WORKERS[0]
+    monkeypatch.setattr(SP, "REPLY_TIMEOUT_S", 3.0)
+    os.kill(worker.process.pid, signal.SIGSTOP)
+    started = time.monotonic()
+    losses = _train(net, SGD(lr=0.05), steps=1, n=6)
+    assert time.monotonic() - started < 6.0  # ~7 s before: the timeout twice, the join
+    assert worker.state == "broken" and not worker.process.is_alive()
+    monkeypatch.setenv("CNNVIZ_SHARE_PROCESSES", "0")
+    reference = Network.from_spec(get_preset("mini-resnet"), seed=0, dtype="float64")
+    assert _train(reference, SGD(lr=0.05), steps=1, n=6) == losses
