@@ -152,12 +152,21 @@ def _train_step_in_shares(net: Network, x: np.ndarray, y: np.ndarray, opt: Any,
                                                        synced(net))
         if results is None:
             results = (run_shares if synced(net) else run_chunks)(share, parts)
+        # a worker's gradients and logits are views of its shared block: take them in
+        # before the workers go back (another thread's step would overwrite or unmap it)
+        loss = _take_results(net, results)
+    opt.step(net.params(), net.grads())
+    return loss
+
+
+def _take_results(net: Network, results: list[tuple[float, np.ndarray, list[dict]]]) -> float:
+    """The shares' gradients summed into net's layers and their logits saved as the last
+    layer's output (copies: nothing of `results` is kept); returns the step's loss."""
     for layer in iter_layers(net.layers):  # no stale tensors of an earlier pass, blocks too
         layer.saved = {}
     for k, layer in enumerate(net.layers):
         layer.grads = _summed([grads[k] for _, _, grads in results])
     net.layers[-1].saved["output"] = np.concatenate([out for _, out, _ in results])
-    opt.step(net.params(), net.grads())
     return float(sum(loss for loss, _, _ in results))
 
 

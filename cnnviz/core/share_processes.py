@@ -220,14 +220,22 @@ class ShareWorker:
         fields = layout(net, capacity)
         self.segment = Segment.create(fields)
         self.key, self.token, self.state = key, self.token + 1, "loading"
-        self.conn.send(("load", self.token, net.spec, net.dtype.name, key[2],
-                        self.segment.name, fields))
+        self._send(("load", self.token, net.spec, net.dtype.name, key[2], self.segment.name,
+                    fields))
+
+    def _send(self, message: tuple) -> None:
+        """Send the worker a message; if its process is gone, drop it (fail)."""
+        try:
+            self.conn.send(message)
+        except OSError as error:  # the worker ended since the last look at the pipe
+            self.fail(f"the worker process ended ({error or 'pipe closed'})")
 
     def begin(self, net: Network, x: np.ndarray, y: np.ndarray, weight: float,
               index: int) -> None:
         """Hand the worker its share: state, inputs and labels into the block, then go.
         (A share that raises in the worker, even a floating-point error the caller asked
-        to raise, drops the worker: the caller then runs the share and raises itself.)"""
+        to raise, drops the worker: the caller then runs the share and raises itself. So
+        does a worker found gone here: `end` then says None.)"""
         arrays = self.segment.arrays
         for name, array in state_arrays(net).items():
             np.copyto(arrays[f"s:{name}"], array)
@@ -236,15 +244,17 @@ class ShareWorker:
         arrays["y"][:m] = y
         arrays["sum_seq"][0] = arrays["total_seq"][0] = self.exchanges = 0
         self.token += 1
-        self.conn.send(("step", self.token, m, weight, np.geterr(), index))
+        self._send(("step", self.token, m, weight, np.geterr(), index))
 
     def partial_sums(self, like: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
         """The worker's side of a batch-statistics exchange, shaped like the caller's
         own arrays `like` (WorkerLostError if the worker failed or went silent)."""
+        if self.state == "broken":
+            raise WorkerLostError(self.error)
         self.exchanges += 1
         arrays = self.segment.arrays
         if not mailbox.wait_for(arrays["sum_seq"], self.exchanges, self.conn, REPLY_TIMEOUT_S):
-            message = self._reply() if self.state != "broken" else ("lost",)
+            message = self._reply(wait=False)  # the pipe spoke, or the time is already up
             if self.state != "broken":
                 self.fail(f"unexpected {message[0]!r} from the worker during an exchange")
             raise WorkerLostError(self.error)
@@ -256,10 +266,12 @@ class ShareWorker:
         mailbox.pack(total, arrays["totals"])
         arrays["total_seq"][0] = self.exchanges
 
-    def _reply(self) -> tuple:
-        """The worker's next message; ("lost",) and the worker dropped if there is none."""
+    def _reply(self, wait: bool = True) -> tuple:
+        """The worker's next message, waiting up to REPLY_TIMEOUT_S for it (or, `wait`
+        False, only a moment); ("lost",) and the worker dropped if there is none."""
         try:
-            if not mailbox.poll_spinning(self.conn, mailbox.SPIN_S, REPLY_TIMEOUT_S):
+            if not mailbox.poll_spinning(self.conn, mailbox.SPIN_S,
+                                         REPLY_TIMEOUT_S if wait else 0.0):
                 self.fail(f"no answer within {REPLY_TIMEOUT_S:.0f} s")
                 return ("lost",)
             message = self.conn.recv()
@@ -273,6 +285,8 @@ class ShareWorker:
     def end(self, net: Network, m: int) -> tuple[float, np.ndarray, list[dict]] | None:
         """The share's (loss, logits, per-layer gradients), or None if the worker failed
         (it is then dropped and the caller runs the share itself)."""
+        if self.state == "broken":
+            return None
         message = self._reply()
         if message[:2] != ("done", self.token):
             if self.state != "broken":
@@ -333,9 +347,9 @@ def run_with_workers(net: Network, x: np.ndarray, y: np.ndarray,
     """
     n = x.shape[0]
     buffers = {name: array.copy() for name, array in net.buffers().items()}
-    for k, (worker, (start, stop)) in enumerate(zip(workers, parts[1:], strict=True), 1):
-        worker.begin(net, x[start:stop], y[start:stop], (stop - start) / n, k)
     try:
+        for k, (worker, (start, stop)) in enumerate(zip(workers, parts[1:], strict=True), 1):
+            worker.begin(net, x[start:stop], y[start:stop], (stop - start) / n, k)
         with sharing(WorkerHub(workers), 0) if synced else nullcontext():
             results = [share(*parts[0])]
         for worker, (start, stop) in zip(workers, parts[1:], strict=True):

@@ -159,10 +159,10 @@ class Trainer:
         self._started = True
         self._state = "running"
         self._t0 = time.perf_counter()
-        # the share workers start loading the network now (no wait): the first batches
-        # run on threads until they hold it
-        parallel_step.prepare(self.net, min(self.config.batch_size, len(self.x_train)), 0)
         try:
+            # the share workers start loading the network now (no wait): the first batches
+            # run on threads until they hold it
+            parallel_step.prepare(self.net, min(self.config.batch_size, len(self.x_train)), 0)
             state, message = self._epochs()
         except _DivergedError as error:
             state, message = "diverged", str(error)

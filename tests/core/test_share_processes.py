@@ -9,8 +9,11 @@ a worker follows the network it is given (a new network, eval mode, a larger sha
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -152,17 +155,23 @@ def test_a_segment_is_the_same_arrays_in_both_places():
         mine.close()
 
 
+SPIN_CPU = ("import sys, time\nwhile time.process_time() < 0.3: pass\n"
+            "print('spun', flush=True)\nsys.stdin.read()")
+
+
 def test_cores_busy_counts_the_workers_cpu_as_our_own():
-    spinner = subprocess.Popen([sys.executable, "-c",
-                                "import time\nt = time.time()\nwhile time.time() - t < 0.6: pass"])
+    """A helper that has used 0.3 CPU seconds (however long that took on a busy
+    machine) adds them to this process's own once counted."""
+    spinner = subprocess.Popen([sys.executable, "-c", SPIN_CPU], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
     try:
-        time.sleep(0.5)
+        assert spinner.stdout.readline() == "spun\n"
         alone = _jit._own_cpu_seconds()
         _jit.count_as_own(spinner.pid)
-        assert _jit._own_cpu_seconds() - alone > 0.2
+        assert _jit._own_cpu_seconds() - alone > 0.25
     finally:
         _jit.count_as_own(spinner.pid, False)
-        spinner.wait()
+        spinner.communicate()
 
 
 def test_the_trainer_runs_its_shares_in_the_worker_with_the_same_curve(workers, monkeypatch):
@@ -217,3 +226,86 @@ def test_a_worker_failing_mid_step_of_a_batch_norm_net_leaves_the_step_to_thread
     reference = Network.from_spec(get_preset("mini-resnet"), seed=0, dtype="float64")
     assert _train(reference, SGD(lr=0.05), steps=1, n=6) == losses
     _same_bits(net, reference)  # the running statistics moved once
+
+
+class _LockThenStep:
+    """share_processes._LOCK, but the first release lets another thread run `step` (and
+    waits for it): another step taking the workers the moment a step gives them back."""
+
+    def __init__(self, step) -> None:
+        self.lock, self.step, self.stepped = threading.Lock(), step, False
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        return self.lock.acquire(blocking, timeout)
+
+    def release(self) -> None:
+        self.lock.release()
+        if not self.stepped:
+            self.stepped = True
+            other = threading.Thread(target=self.step)
+            other.start()
+            other.join(120)
+
+    __enter__ = acquire
+
+    def __exit__(self, *exc) -> None:
+        self.lock.release()
+
+
+def test_a_step_takes_in_its_workers_results_before_another_step_may_use_them(
+        workers, monkeypatch):
+    """Two threads train (the compare tab): the second takes the worker as soon as the
+    first lets it go, and overwrites its block with its own step's gradients."""
+    net = Network.from_spec(get_preset("lenet5"), seed=0, dtype="float64")
+    assert PS.prepare(net, 9, timeout=120)
+    other = Network(net.spec, seed=7, dtype="float64")  # the same spec: the worker holds it
+    monkeypatch.setattr(SP, "_LOCK", _LockThenStep(
+        lambda: PS.train_step(other, *_batch(other, 9, seed=5), SGD(lr=0.1))))
+    loss = PS.train_step(net, *_batch(net, 9), SGD(lr=0.1))
+    assert SP._WORKERS[0].steps == 2  # the other step did run in the worker
+    monkeypatch.setenv("CNNVIZ_SHARE_PROCESSES", "0")
+    reference = Network.from_spec(get_preset("lenet5"), seed=0, dtype="float64")
+    assert PS.train_step(reference, *_batch(reference, 9), SGD(lr=0.1)) == loss
+    _same_bits(net, reference)
+
+
+@pytest.mark.parametrize("preset", ["lenet5", "mini-resnet"])
+def test_a_worker_that_dies_just_before_its_share_costs_nothing_but_speed(
+        workers, monkeypatch, preset):
+    """The worker ends after the step found it ready and before it is handed its share
+    (the pipe then refuses the message): the caller runs the share, the step goes on."""
+    net = Network.from_spec(get_preset(preset), seed=0, dtype="float64")
+    assert PS.prepare(net, 6, timeout=120)
+    worker, ready_for = SP._WORKERS[0], SP.ShareWorker.ready_for
+
+    def ready_then_dead(self, *args):
+        ready = ready_for(self, *args)
+        self.process.kill()
+        self.process.join()
+        return ready
+
+    monkeypatch.setattr(SP.ShareWorker, "ready_for", ready_then_dead)
+    losses = _train(net, SGD(lr=0.05), steps=1, n=6)
+    assert worker.state == "broken" and "ended" in worker.error
+    monkeypatch.setenv("CNNVIZ_SHARE_PROCESSES", "0")
+    reference = Network.from_spec(get_preset(preset), seed=0, dtype="float64")
+    assert _train(reference, SGD(lr=0.05), steps=1, n=6) == losses
+    _same_bits(net, reference)
+
+
+def test_a_silent_worker_is_given_up_after_one_reply_timeout_in_an_exchange(
+        workers, monkeypatch):
+    """The worker stops answering (here: stopped) in a batch-norm step: the caller waits
+    REPLY_TIMEOUT_S for its sums, not that long again for a message, then goes on."""
+    net = Network.from_spec(get_preset("mini-resnet"), seed=0, dtype="float64")
+    assert PS.prepare(net, 6, timeout=120)
+    worker = SP._WORKERS[0]
+    monkeypatch.setattr(SP, "REPLY_TIMEOUT_S", 3.0)
+    os.kill(worker.process.pid, signal.SIGSTOP)
+    started = time.monotonic()
+    losses = _train(net, SGD(lr=0.05), steps=1, n=6)
+    assert time.monotonic() - started < 6.0  # ~7 s before: the timeout twice, the join
+    assert worker.state == "broken" and not worker.process.is_alive()
+    monkeypatch.setenv("CNNVIZ_SHARE_PROCESSES", "0")
+    reference = Network.from_spec(get_preset("mini-resnet"), seed=0, dtype="float64")
+    assert _train(reference, SGD(lr=0.05), steps=1, n=6) == losses

@@ -141,3 +141,18 @@ def test_an_update_that_fails_leaves_the_last_whole_batch_and_a_final_state(shap
         trainer.run()
     assert trainer.state == "stopped" and trainer.history.num_batches == 2
     assert all(np.array_equal(v, net.state_dict()[k]) for k, v in snaps[-1].items())
+
+
+def test_a_failure_while_starting_the_share_workers_leaves_a_final_state(shapes, monkeypatch):
+    """Trainer.run starts the share workers first (parallel_step.prepare): an error there
+    (a second Ctrl+C, say) must not leave the trainer "running"."""
+    from cnnviz.core import parallel_step
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(parallel_step, "prepare", interrupted)
+    trainer = Trainer(Network.from_spec(TINY, seed=0), shapes, config())
+    with pytest.raises(KeyboardInterrupt):
+        trainer.run()
+    assert trainer.state == "stopped"
