@@ -167,6 +167,24 @@ class _Alone:
 # --- the parent's view of a worker -------------------------------------------------------
 
 
+@contextmanager
+def _interrupts_ignored() -> Iterator[None]:
+    """Ignore Ctrl+C while a worker is spawned, so that it starts ignoring it (an ignored
+    signal stays ignored across exec, and Python then installs no handler): Ctrl+C in a
+    terminal reaches the whole process group, and the parent decides. Only the main
+    thread can change signal handlers; from others (the window's trainer thread) the
+    worker ignores Ctrl+C from `serve` on. A Ctrl+C in the few milliseconds of the spawn
+    is lost."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
 class ShareWorker:
     """One worker process and the network it holds, as the parent sees them."""
 
@@ -175,7 +193,8 @@ class ShareWorker:
         self.conn, child = context.Pipe()
         self.process = context.Process(target=serve, args=(child,), daemon=True,
                                        name=f"cnnviz-share-{index}")
-        self.process.start()
+        with _interrupts_ignored():
+            self.process.start()
         child.close()
         _jit.count_as_own(self.process.pid)
         self.state = "idle"  # → loading → loaded; or broken

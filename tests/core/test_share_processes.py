@@ -309,3 +309,20 @@ def test_a_silent_worker_is_given_up_after_one_reply_timeout_in_an_exchange(
     monkeypatch.setenv("CNNVIZ_SHARE_PROCESSES", "0")
     reference = Network.from_spec(get_preset("mini-resnet"), seed=0, dtype="float64")
     assert _train(reference, SGD(lr=0.05), steps=1, n=6) == losses
+
+
+def test_ctrl_c_reaching_a_starting_worker_does_not_end_it(workers):
+    """Ctrl+C in a terminal reaches the whole process group, the worker too, even while
+    it is still starting; the parent decides what to do with it."""
+    import os
+    import signal
+
+    net = Network.from_spec(get_preset("lenet5"), seed=0)
+    assert not PS.prepare(net, 9, timeout=0)  # spawns the worker
+    first = SP._WORKERS[0]
+    os.kill(first.process.pid, signal.SIGINT)  # at once: it is still starting
+    assert PS.prepare(net, 9, timeout=120)
+    assert SP._WORKERS[0] is first and not SP._FAILURES
+    os.kill(SP._WORKERS[0].process.pid, signal.SIGINT)  # and once it is serving
+    _train(net, SGD(lr=0.05), steps=2)
+    assert SP._WORKERS[0].steps == 2 and SP._WORKERS[0].state == "loaded"
