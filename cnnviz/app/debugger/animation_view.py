@@ -23,6 +23,11 @@ from cnnviz.engine.animation import MODES, Animation, animation_for
 from cnnviz.engine.explain import Explanation
 from cnnviz.engine.records import PassView
 
+# short drop-down labels (a narrow dock at the presentation font); the long form as tooltip
+MODE_LABELS = (("⋆ cross-correlation", "cross-correlation ⋆: what the layer computes"),
+               ("* true convolution", "true convolution *: the kernel flipped (eq. 2–3), "
+                                      "not what the layer computes"))
+
 
 def animation_request(ex: Explanation | None) -> tuple[str, int, int] | str:
     """(step, example, map) to animate for an explanation, or a hint why none."""
@@ -57,9 +62,11 @@ class AnimationView(QWidget):
         self.speed.setToolTip("Positions per second")
         self.speed.valueChanged.connect(self._on_speed)
         self.mode = QComboBox()
-        self.mode.addItem("cross-correlation ⋆ (what the layer computes)", MODES[0])
-        self.mode.addItem("true convolution * (kernel flipped, eq. 2–3)", MODES[1])
-        self.mode.currentIndexChanged.connect(self._rebuild)
+        for (label, tip), mode in zip(MODE_LABELS, MODES, strict=True):
+            self.mode.addItem(label, mode)
+            self.mode.setItemData(self.mode.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.mode.setToolTip(MODE_LABELS[0][1])
+        self.mode.currentIndexChanged.connect(self._on_mode_changed)
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.canvas = AnimationCanvas()
@@ -99,6 +106,11 @@ class AnimationView(QWidget):
         for widget in (self.play, self.step_button):
             widget.setEnabled(self.animation is not None)
         self.mode.setEnabled(self.animation is None or self.animation.kernel is not None)
+
+    def _on_mode_changed(self, index: int) -> None:
+        """Another mode: its long form as the tooltip, and the animation rebuilt."""
+        self.mode.setToolTip(MODE_LABELS[index][1])
+        self._rebuild()
 
     def advance(self) -> None:
         """The next frame; stop after the last one."""

@@ -268,8 +268,10 @@ class Inspector(QWidget):
         self._auto = wanted
 
     def _sync_example(self) -> None:
-        """Spin box range = the batch size."""
+        """Spin box range = the batch size; shown only for a mini-batch (with one example
+        there is nothing to pick, and the title gets the whole width)."""
         batch = int(self.ctrl.stepper.x.shape[0])
+        self.example.setVisible(batch > 1)
         self.example.blockSignals(True)
         self.example.setRange(0, max(0, batch - 1))
         self.example.setValue(self.ctrl.selection.example)

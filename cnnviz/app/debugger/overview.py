@@ -28,6 +28,7 @@ from PySide6.QtWidgets import QBoxLayout, QLabel, QLayout, QScrollArea, QWidget
 from cnnviz.app.controller import AppController
 from cnnviz.app.debugger.grid_fit import best_grid, tall_grid
 from cnnviz.app.debugger.targets import selected_target
+from cnnviz.app.widgets.theme import small_point_size
 
 INPUT, LOSS = "input", "loss"  # the pipeline's keys of its first and last column
 FOCUS_SHARE = 0.55  # of the width the current column may take
@@ -293,7 +294,7 @@ class Overview:
     def compact_font(self) -> QFont:
         """The compact columns' font: a little smaller than the application's."""
         font = QFont()
-        font.setPointSize(max(8, round(QFont().pointSize() * 0.62)))
+        font.setPointSize(small_point_size(QFont().pointSize()))
         return font
 
     # ----- styling --------------------------------------------------------------------

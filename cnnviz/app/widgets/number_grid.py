@@ -30,6 +30,14 @@ def format_value(value: float, digits: int) -> str:
     return text.replace("-", "−")
 
 
+def format_fixed(value: float, decimals: int) -> str:
+    """A number with `decimals` decimals (an exact zero as "0"), minus sign as −."""
+    v = float(value) + 0.0
+    if not np.isfinite(v) or v == 0.0:
+        return format_value(v, 3)
+    return f"{v:.{decimals}f}".replace("-", "−")
+
+
 class NumberGrid(QWidget):
     """One Grid (cnnviz.engine.figure.Grid or the like) as cells with numbers."""
 
@@ -38,6 +46,8 @@ class NumberGrid(QWidget):
         super().__init__(parent)
         self.grid = grid
         self.digits = digits
+        self.decimals: int | None = None  # fixed decimals instead of significant digits
+        self.number_scale = 1.1  # the numbers' font size / the widget's
         self.cell: QSize | None = None  # fixed cell size; None: from the font and digits
         self.levels: tuple[float, float] | None = None
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
@@ -58,6 +68,8 @@ class NumberGrid(QWidget):
 
     def cell_text(self, r: int, c: int) -> str:
         """The text drawn in a cell."""
+        if self.decimals is not None:
+            return format_fixed(self.grid.values[r, c], self.decimals)
         return format_value(self.grid.values[r, c], self.digits)
 
     def tooltip_text(self, r: int, c: int) -> str:
@@ -69,9 +81,9 @@ class NumberGrid(QWidget):
 
     # ----- geometry -----------------------------------------------------------------------
     def number_font(self) -> QFont:
-        """The font of the numbers: the widget's font, a little larger."""
+        """The font of the numbers: the widget's font, a little larger (`number_scale`)."""
         font = QFont(self.font())
-        font.setPointSizeF(font.pointSizeF() * 1.1)
+        font.setPointSizeF(font.pointSizeF() * self.number_scale)
         return font
 
     def cell_size(self) -> QSize:

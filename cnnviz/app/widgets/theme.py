@@ -15,6 +15,13 @@ from cnnviz.app.widgets.colormaps import set_palette
 THEMES = ("system", "light", "dark")
 BASE_POINT_SIZE = 11
 PRESENTATION_POINT_SIZE = 16
+SMALL_SHARE, SMALL_MIN_POINT = 0.62, 8  # the small font: compact columns, the least numbers
+
+
+def small_point_size(point_size: float) -> int:
+    """The small font beside a `point_size` font: the presentation overview's compact
+    columns, and the smallest numbers a lecture slide may show."""
+    return max(SMALL_MIN_POINT, round(point_size * SMALL_SHARE))
 
 
 @dataclass(frozen=True)
