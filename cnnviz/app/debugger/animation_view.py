@@ -7,7 +7,7 @@ changes (the explain panel calls `refresh`).
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -42,6 +42,8 @@ def animation_request(ex: Explanation | None) -> tuple[str, int, int] | str:
 
 class AnimationView(QWidget):
     """Play / pause / step, speed, cross-correlation vs true convolution, and the canvas."""
+
+    changed = Signal()  # another animation (or none): its figures may need other room
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -106,6 +108,7 @@ class AnimationView(QWidget):
         for widget in (self.play, self.step_button):
             widget.setEnabled(self.animation is not None)
         self.mode.setEnabled(self.animation is None or self.animation.kernel is not None)
+        self.changed.emit()
 
     def _on_mode_changed(self, index: int) -> None:
         """Another mode: its long form as the tooltip, and the animation rebuilt."""

@@ -12,6 +12,14 @@ from PySide6.QtWidgets import QApplication
 
 from cnnviz.app.controller import AppController
 from cnnviz.app.lessons.runner import first_spec
+from cnnviz.app.shell.animation_room import (
+    HIDEABLE,
+    animation_fits,
+    animation_shown,
+    room_steps,
+    shrink_pipeline,
+    widen_explain,
+)
 from cnnviz.app.shell.launch import make_application
 from cnnviz.app.shell.main_window import MainWindow
 from cnnviz.data.fileio import write_bytes_atomically
@@ -21,7 +29,6 @@ SLIDE_NARRATION_PT = 21  # at 1080 lines; in proportion on other slides
 LESSON_SHARE = 0.34  # of the window's width, for the lesson dock
 TRAINING_PX = 520
 PREDICTION_PX = 380
-SEPARATOR_PX = 6  # between two docks
 ANIMATION_SCALE = 0.8  # an animation slide's numbers: at least this share of the font
 
 
@@ -46,6 +53,7 @@ def lecture_window(size: tuple[int, int], settings: QSettings) -> MainWindow:
     ctrl = AppController(None, spec=first_spec(), user_weights=False)
     window = MainWindow(ctrl, settings=settings, theme="light", restore_layout=False)
     ctrl.error_raised.disconnect(window._on_error_raised)  # no dialogs offscreen
+    window.live_room.enabled = False  # the slides make the animation's room themselves
     window.resize(*size)
     window.show()
     QApplication.processEvents()
@@ -75,65 +83,24 @@ def arrange(window: MainWindow, size: tuple[int, int]) -> None:
     window.resizeDocks([docks["inspector"], docks["explain"]], [rest // 2, rest // 2], horizontal)
 
 
-def animation_shown(window: MainWindow) -> bool:
-    """Whether the Explain dock shows a sliding-window animation."""
-    panel = window.panels["explain"]
-    shown = window.docks["explain"].isVisible() and panel.tabs.currentWidget() is panel.animation
-    return shown and panel.animation.animation is not None
-
-
-def settle(window: MainWindow, size: tuple[int, int]) -> None:
-    """Let the docks and the canvas lay themselves out; back to the slide's size if a
-    passing minimum (a label wrapped for a moment) made the window larger."""
-    for _ in range(3):
-        for _ in range(2):  # the docks take their sizes, then what is in them
-            QApplication.processEvents()
-        if (window.width(), window.height()) == size:
-            return
-        window.resize(*size)
-
-
-def animation_fits(window: MainWindow, size: tuple[int, int], scale: float = 0.0) -> bool:
-    """Whether, in a window of the slide's size, the animation's figures are all in view
-    with numbers at least `scale` times the window's font."""
-    settle(window, size)
-    canvas = window.panels["explain"].animation.canvas
-    return canvas.fitted and canvas.plan is not None and canvas.plan.scale >= scale
-
-
-def widen_explain(window: MainWindow, size: tuple[int, int]) -> None:
+def widen(window: MainWindow, size: tuple[int, int]) -> None:
     """The window at the slide's size (a narrower Explain dock may have made it taller),
-    the pipeline at its least height, the Explain dock as wide as the other shown docks of
-    its row allow."""
+    the pipeline at its least height, the Explain dock as wide as its row allows."""
     window.resize(*size)
     QApplication.processEvents()  # the lesson dock at its new width
-    docks = window.docks
-    pipeline, explain = docks["pipeline"], docks["explain"]
-    top = pipeline.minimumSizeHint().height()
-    extra = pipeline.height() - top  # swapped for height of the Explain dock: the window
-    window.resizeDocks([pipeline, explain], [top, explain.height() + extra],  # keeps its
-                       Qt.Orientation.Vertical)  # height (a larger request would grow it)
-    keys = [k for k in ("inspector", "explain", "prediction") if docks[k].isVisible()]
-    others = sum(docks[k].minimumSizeHint().width() + SEPARATOR_PX
-                 for k in keys if k != "explain")
-    room = window.width() - window.lesson_dock.width() - SEPARATOR_PX - others
-    wide = [room if k == "explain" else 1 for k in keys]
-    window.resizeDocks([docks[k] for k in keys], wide, Qt.Orientation.Horizontal)
+    shrink_pipeline(window)
+    widen_explain(window)
 
 
 def make_room_for_animation(window: MainWindow, size: tuple[int, int]) -> None:
     """Give the Explain dock the room its animation needs with numbers at least
-    `ANIMATION_SCALE` times the font (`widen_explain`); then, one at a time until the
+    `ANIMATION_SCALE` times the font (`widen`); then, one at a time until the
     animation fits, the inspector hidden (the animation shows the layer's input itself),
     the lesson dock at its least width, the prediction hidden."""
-    docks = window.docks
-    for key in ("inspector", "prediction"):  # from the start on every call
-        docks[key].show()
-    steps = [lambda: docks["inspector"].hide(),
-             lambda: window.resizeDocks([window.lesson_dock], [1], Qt.Orientation.Horizontal),
-             lambda: docks["prediction"].hide()]
-    for step in [*steps, None]:
-        widen_explain(window, size)
+    for key in HIDEABLE:  # from the start on every call
+        window.docks[key].show()
+    for step in [*room_steps(window), None]:
+        widen(window, size)
         if animation_fits(window, size, ANIMATION_SCALE) or step is None:
             return
         step()

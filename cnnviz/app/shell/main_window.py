@@ -25,6 +25,7 @@ from cnnviz import __version__
 from cnnviz.app.controller import AppController
 from cnnviz.app.input.panel import accept_image_drop
 from cnnviz.app.lessons.dock import LessonDock
+from cnnviz.app.shell.animation_room import LiveRoom
 from cnnviz.app.shell.app_icon import app_icon
 from cnnviz.app.shell.dock_layout import DOCKS, DockLayout
 from cnnviz.app.shell.figure_export import FigureExport
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)  # an image file dropped anywhere becomes the input
         self.lessons = LessonDock(self.ctrl, self.settings.qsettings, ShellLessonUi(self))
         self.lesson_dock = add_lesson_dock(self, self.lessons)
+        self.live_room = LiveRoom(self)  # F11: room for the Explain dock's animation
         self.files = FileActions(self, self.ctrl, self.settings, self.panels,
                                  lambda: self.theme_name)
         self.figures = FigureExport(self, self.ctrl, self.panels, self.docks)
@@ -177,8 +179,12 @@ class MainWindow(QMainWindow):
     def toggle_presentation(self) -> None:
         """F11: full screen, only the debugger panels, the pipeline as a fit-to-width
         overview and everything scaled for a lecture hall; F11 again brings back the
-        window, docks and sizes there were before (see `presentation.py`)."""
+        window, docks and sizes there were before (see `presentation.py`). The Explain
+        dock's animation gets the room it needs there (`animation_room.py`)."""
+        if self.presentation:
+            self.live_room.release()
         self.presenter.toggle()
+        self.live_room.schedule()
         self.presentation_action.setChecked(self.presentation)
 
     def show_about(self) -> None:

@@ -170,7 +170,8 @@ class Presentation(QObject):
         """A new screen size in presentation mode: new fonts and dock sizes."""
         resized = event.type() == QEvent.Type.Resize and watched is self.win
         if resized and self.active and self.win.height() != self._lines:
-            self.apply()
+            if self.point_size() != self.win.point_size:  # else the fonts stay: an
+                self.apply()  # animation playing in the Explain dock goes on
             self.resize_docks()
         return False
 
