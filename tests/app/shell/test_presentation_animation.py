@@ -40,11 +40,16 @@ def present(win: MainWindow, qtbot, size: tuple[int, int]) -> None:
     settled(win, qtbot)
 
 
-def show_animation(win: MainWindow, qtbot) -> None:
-    """Step to F0, select a unit of map 2, open the Explain dock's Animation tab."""
+def at_unit(win: MainWindow, qtbot) -> None:
+    """Step to F0 and select a unit of map 2 (the Explain dock on its current tab)."""
     win.ctrl.run_to("F0")
     win.ctrl.select_unit(*UNIT)
     settled(win, qtbot)
+
+
+def show_animation(win: MainWindow, qtbot) -> None:
+    """At that unit, open the Explain dock's Animation tab."""
+    at_unit(win, qtbot)
     win.panels["explain"].show_tab("animation")
     settled(win, qtbot)
 
@@ -78,9 +83,7 @@ def test_the_animation_gets_its_room_at_1280x720_and_gives_it_back(lenet, qtbot)
     # before: the products were cut off on the right and the window grew past the screen
     win = lenet
     present(win, qtbot, (1280, 720))
-    win.ctrl.run_to("F0")
-    win.ctrl.select_unit(*UNIT)
-    settled(win, qtbot)
+    at_unit(win, qtbot)
     before = layout(win)
     pipeline = win.docks["pipeline"]
     win.panels["explain"].show_tab("animation")
@@ -128,9 +131,7 @@ def test_leaving_presentation_mode_brings_back_the_window_docks(lenet, qtbot):
 def test_nothing_changes_at_1920x1080_where_the_animation_fits(lenet, qtbot):
     win = lenet
     present(win, qtbot, (1920, 1080))
-    win.ctrl.run_to("F0")
-    win.ctrl.select_unit(*UNIT)
-    settled(win, qtbot)
+    at_unit(win, qtbot)
     before = layout(win)
     win.panels["explain"].show_tab("animation")
     settled(win, qtbot)
