@@ -1,15 +1,16 @@
-"""Worker processes that run shares of the trainer's data-parallel step.
+"""Worker processes that run shares of the trainer's data-parallel step (the parent's side;
+the worker's is core/share_worker.py).
 
-Threads cannot run a step's shares side by side on this core: each share makes ~90
-short calls that take and hand back the GIL, and every hand-back wakes the other CPU
-(two threads each running half of a LeNet-5 batch-64 step took 1.85–1.90 ms, one alone
-1.33 ms; two processes 1.38–1.42 ms). So each extra share of a step runs in a worker
-process: a spawned Python (no fork of a threaded GUI process, no Qt) holding its own copy
-of the network. Per step the parent writes the parameters, buffers, the share's inputs
-and labels into a shared-memory block (`Segment`); the worker runs forward, loss and
-backward on its share with the same code as a thread share (`parallel_step.run_share`)
-and writes the gradients, its logits and its loss back. The pipe carries only short
-control messages.
+Threads sharing the GIL run a step's shares side by side well only when nothing disturbs
+them: each share makes ~90 short calls that take and hand back the GIL, and a hand-back
+to a thread whose CPU went idle wakes it first (`cnnviz bench`, alternating with
+PyTorch: 2.63–2.65 ms a LeNet-5 batch-64 step on threads, 1.51–1.60 ms with a worker).
+So each extra share of a step runs in a worker process: a spawned Python (no fork of a
+threaded GUI process, no Qt) holding its own copy of the network. Per step the parent
+writes the parameters, buffers, the share's inputs and labels into a shared-memory block
+(`Segment`); the worker runs forward, loss and backward on its share with the same code
+as a thread share (`share_pass.run_share`) and writes the gradients, its logits and its
+loss back. The pipe carries only short control messages.
 
 A worker is used only when it holds the step's network, loaded and warmed up (its
 kernels compiled or read from the Numba cache); until then, and if it ever fails, the
@@ -26,7 +27,6 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
-from typing import Any
 
 import numpy as np
 
@@ -35,10 +35,8 @@ from cnnviz.core.batch_sync import sharing
 from cnnviz.core.kernels import _jit
 from cnnviz.core.layers import iter_layers
 from cnnviz.core.network import Network
-from cnnviz.core.share_pass import run_share
 from cnnviz.core.share_segment import Field, Segment
-
-REPLY_TIMEOUT_S = 120.0  # a worker that does not answer a step within this is dropped
+from cnnviz.core.share_worker import REPLY_TIMEOUT_S, serve, state_arrays
 
 
 class WorkerLostError(RuntimeError):
@@ -67,11 +65,6 @@ def max_workers() -> int:
 # --- the layout of a step's shared block -----------------------------------------------
 
 
-def state_arrays(net: Network) -> dict[str, np.ndarray]:
-    """The live parameter and buffer arrays a worker must mirror before each step."""
-    return {**net.params(), **net.buffers()}
-
-
 def layout(net: Network, capacity: int) -> list[Field]:
     """The block's fields for shares of up to `capacity` examples of net."""
     dtype = net.dtype.name
@@ -90,81 +83,6 @@ def layout(net: Network, capacity: int) -> list[Field]:
 def modes(net: Network) -> tuple[bool, ...]:
     """Every layer's training flag, blocks' inner layers included."""
     return tuple(layer.training for layer in iter_layers(net.layers))
-
-
-# --- the worker process --------------------------------------------------------------
-
-
-def serve(conn: Any) -> None:
-    """The worker's loop: load a network, run shares, until the parent quits or dies.
-    Ctrl+C in a terminal reaches the whole process group: the parent decides (it stops
-    after the batch), so the worker ignores it."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    held: tuple[Any, Segment] | None = None
-    while True:
-        try:
-            mailbox.poll_spinning(conn, mailbox.NEXT_STEP_SPIN_S, None)
-            message = conn.recv()
-        except (EOFError, OSError):  # the parent is gone
-            return
-        if message[0] == "quit":
-            return
-        token = message[1]
-        try:
-            if message[0] == "load":
-                if held is not None:
-                    held[1].close()
-                held = _load(*message[2:])
-                conn.send(("loaded", token))
-            else:
-                m, weight, errors, index = message[2:]
-                link = mailbox.WorkerLink(held[1].arrays, conn, REPLY_TIMEOUT_S)
-                _run_step(*held, m, weight, errors, link, index)
-                conn.send(("done", token))
-        except Exception as error:  # noqa: BLE001 — reported to the parent, which carries on
-            try:
-                conn.send(("failed", token, f"{type(error).__name__}: {error}"))
-            except OSError:  # the parent is gone
-                return
-
-
-def _load(spec: Any, dtype: str, flags: tuple[bool, ...], name: str,
-          fields: list[Field]) -> tuple[Any, Segment]:
-    """Build the network, attach its block and run one share of zeros through the
-    in-share code path (compiles or loads its kernels)."""
-    net = Network(spec, seed=0, dtype=dtype)
-    for layer, flag in zip(iter_layers(net.layers), flags, strict=True):
-        layer.training = flag
-    segment = Segment.attach(name, fields)
-    capacity = segment.arrays["x"].shape[0]
-    _run_step(net, segment, capacity, 1.0, None, _Alone(), 1)
-    return net, segment
-
-
-def _run_step(net: Any, segment: Segment, m: int, weight: float,
-              errors: dict[str, str] | None, sync: Any, index: int) -> None:
-    """Share `index`: the parent's state in, gradients, logits and loss out; batch
-    statistics through `sync`; floating-point errors treated as the parent treats them
-    (`np.geterr()` there)."""
-    arrays = segment.arrays
-    for name, array in state_arrays(net).items():
-        np.copyto(array, arrays[f"s:{name}"])
-    with np.errstate(**(errors or {})), sharing(sync, index):
-        loss, out = run_share(net, net.layers, arrays["x"][:m], arrays["y"][:m], weight)
-    for name, grad in net.grads().items():
-        np.copyto(arrays[f"g:{name}"], grad)
-    arrays["out"][:m] = out
-    arrays["loss"][0] = loss
-
-
-class _Alone:
-    """The BatchSync of a share that is the whole step (the warm-up)."""
-
-    def all_sum(self, arrays: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
-        return tuple(np.array(a, copy=True) for a in arrays)
-
-
-# --- the parent's view of a worker -------------------------------------------------------
 
 
 @contextmanager
