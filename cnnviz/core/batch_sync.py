@@ -28,6 +28,8 @@ import numpy as np
 from cnnviz.core import kernels as K
 from cnnviz.core.kernels import _jit
 
+SYNCED_TYPES = ("batchnorm2d", "batchnorm1d")  # in training mode they exchange batch sums
+
 
 class BatchSync(Protocol):
     """How a share of a step exchanges partial sums with the other shares."""

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cnnviz.core import share_processes
-from cnnviz.core.batch_sync import run_shares
+from cnnviz.core.batch_sync import SYNCED_TYPES, run_shares
 from cnnviz.core.kernels import _jit
 from cnnviz.core.kernels._jit import batch_chunks, run_chunks
 from cnnviz.core.layers import Layer, Residual, iter_layers
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from cnnviz.core.network import Network
 
 WHOLE_TYPES = ("dropout",)  # in training mode: one mask draw for the whole batch
-SYNCED_TYPES = ("batchnorm2d", "batchnorm1d")  # in training mode: batch statistics
 
 
 def _any_training(net: Network, types: tuple[str, ...]) -> bool:

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from cnnviz.core.batch_sync import SYNCED_TYPES
 from cnnviz.core.layers import iter_layers
 from cnnviz.core.share_segment import Field
 
@@ -41,7 +42,7 @@ def fields(floats: int) -> list[Field]:
 def floats_needed(net: Any) -> int:
     """Room for the largest exchange of net's batch-norm layers: (Σδ, Σδ·x̂) per channel."""
     channels = [layer.in_shape[0] for layer in iter_layers(net.layers)
-                if layer.type.startswith("batchnorm")]
+                if layer.type in SYNCED_TYPES]
     return 2 * max(channels, default=0) + 8
 
 

@@ -283,7 +283,8 @@ def run_with_workers(net: Network, x: np.ndarray, y: np.ndarray,
     too (they are mid-step) and is raised.
     """
     n = x.shape[0]
-    buffers = {name: array.copy() for name, array in net.buffers().items()}
+    # only a synced step moves the running statistics (share 0, mid-step)
+    buffers = {name: array.copy() for name, array in net.buffers().items()} if synced else {}
     try:
         for k, (worker, (start, stop)) in enumerate(zip(workers, parts[1:], strict=True), 1):
             worker.begin(net, x[start:stop], y[start:stop], (stop - start) / n, k)
@@ -299,8 +300,9 @@ def run_with_workers(net: Network, x: np.ndarray, y: np.ndarray,
         for worker in workers:
             if worker.state != "broken":
                 worker.fail(f"the step stopped: {type(error).__name__}: {error}")
-        for name, array in net.buffers().items():
-            np.copyto(array, buffers[name])
+        live = net.buffers()
+        for name, saved in buffers.items():
+            np.copyto(live[name], saved)
         if isinstance(error, WorkerLostError):
             return None
         raise
