@@ -8,7 +8,9 @@ least height, the Explain dock as wide as its row allows, the inspector hidden (
 animation shows the layer's input itself), the lesson dock at its least width, the
 prediction hidden. Live, the layout goes back as it was once the animation is no longer
 shown (another tab, a step or unit with no sliding window, F11 left); where the figures
-already fit (1920×1080), nothing changes.
+already fit (1920×1080), nothing changes. Outside presentation mode only the first two
+changes are made (no dock is hidden): at 1440×900 the default split squeezed the kernel
+and products grids to nothing.
 """
 
 from __future__ import annotations
@@ -99,9 +101,10 @@ class SavedLayout:
 
 
 class LiveRoom(QObject):
-    """In presentation mode, gives the Explain dock's animation the room its figures need
-    whenever it is shown and they are not all in view, and puts the layout back once it is
-    no longer shown. Runs after the event that asked (tab, animation, lesson dock, F11)."""
+    """Gives the Explain dock's animation the room its figures need whenever it is shown
+    and they are not all in view (hiding docks only in presentation mode), and puts the
+    layout back once it is no longer shown. Runs after the event that asked (tab,
+    animation, lesson dock, F11, a resize)."""
 
     def __init__(self, window: Window) -> None:
         super().__init__(window)
@@ -127,7 +130,7 @@ class LiveRoom(QObject):
         (before the change lays itself out) is the one to put back later."""
         if not self.enabled or self.busy:
             return
-        if keep and self.saved is None and self.before is None and self.win.presentation:
+        if keep and self.saved is None and self.before is None:
             self.before = self._save()
         self.timer.start()
 
@@ -137,7 +140,7 @@ class LiveRoom(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Remember the window's size unless the docks' minimum forced it larger; a new
-        size in presentation mode (another screen) is looked at again."""
+        size (another screen, the user resizing) is looked at again."""
         if watched is self.win and event.type() == QEvent.Type.Resize and not self.busy:
             self._remember(event)
         return False
@@ -151,7 +154,7 @@ class LiveRoom(QObject):
         height = self.size.height() if forced_h else new.height()
         if QSize(width, height) != self.size:
             self.size = QSize(width, height)
-            if self.win.presentation:
+            if self.saved is not None or animation_shown(self.win):
                 self.schedule()
 
     def update(self) -> None:
@@ -160,7 +163,7 @@ class LiveRoom(QObject):
             return
         self.busy = True
         try:
-            if self.win.presentation and animation_shown(self.win):
+            if animation_shown(self.win):
                 self._make_room()
             else:
                 self.restore()
@@ -173,12 +176,13 @@ class LiveRoom(QObject):
             (self.win.width(), self.win.height()) == self.target())
 
     def _make_room(self) -> None:
-        """One change more at a time (`room_steps`) until the figures fit."""
+        """One change more at a time (`room_steps` in presentation mode) until the figures
+        fit."""
         if self._fits():
             return
         if self.saved is None:
             self.saved = self.before or self._save()
-        steps = [None, None, *room_steps(self.win)]
+        steps = [None, None, *(room_steps(self.win) if self.win.presentation else [])]
         for level, step in enumerate(steps):
             if step is not None:
                 step()
@@ -220,8 +224,6 @@ class LiveRoom(QObject):
         if saved is None:
             return
         self.release()
-        if not self.win.presentation:
-            return
         settle(self.win, self.target())
         docks = self.win.docks
         self.win.resizeDocks([docks["pipeline"], docks["explain"]],

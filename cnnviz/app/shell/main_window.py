@@ -181,8 +181,7 @@ class MainWindow(QMainWindow):
         overview and everything scaled for a lecture hall; F11 again brings back the
         window, docks and sizes there were before (see `presentation.py`). The Explain
         dock's animation gets the room it needs there (`animation_room.py`)."""
-        if self.presentation:
-            self.live_room.release()
+        self.live_room.release()  # each mode lays out the animation's room afresh
         self.presenter.toggle()
         self.live_room.schedule()
         self.presentation_action.setChecked(self.presentation)
