@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from cnnviz.core.optim_base import Optimizer, State, _args, _construct, _lerp_
+from cnnviz.core.kernels.update import descend_in_place, sgd_update
+from cnnviz.core.optim_base import Optimizer, Params, State, _args, _construct, _lerp_
 
 __all__ = ["OPTIMIZER_NAMES", "SGD", "Adadelta", "Adagrad", "Adam", "Optimizer", "RMSprop",
            "make_optimizer", "optimizer_from_state"]
@@ -40,11 +41,29 @@ class SGD(Optimizer):
     def _init_state(self, w: np.ndarray) -> State:
         return {}  # the buffer starts as the first gradient itself (see _update)
 
+    def step(self, params: Params, grads: Params) -> None:
+        """The base class's loop; plain SGD (the app's default) keeps no state to check, so
+        an array pair the kernel takes as it is goes straight to it (the checks and
+        the call cost ~0.6 µs of the ~1 µs per array that mini-resnet's 38 took)."""
+        hp = self._hp
+        if hp["momentum"] != 0 or hp["weight_decay"] != 0:
+            super().step(params, grads)
+            return
+        lr, states = hp["lr"], self.state
+        for key, w in params.items():
+            g = grads.get(key)
+            if g is None:
+                continue
+            if key not in states:
+                states[key] = {}
+            if not descend_in_place(w, g, lr):
+                sgd_update(w, self._grad_for(key, w, g), lr)
+
     def _update(self, w: np.ndarray, g: np.ndarray, state: State) -> None:
         hp = self._hp
         mu = hp["momentum"]
-        if mu == 0 and hp["weight_decay"] == 0:  # plain SGD: the common case, no calls
-            w += -hp["lr"] * g
+        if mu == 0 and hp["weight_decay"] == 0:  # plain SGD (its `step` calls the kernel)
+            sgd_update(w, g, hp["lr"])
             return
         g = self._decayed(w, g)
         if mu != 0:

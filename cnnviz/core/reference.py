@@ -284,6 +284,14 @@ def dropout_backward(delta, mask, p: float):
     return (delta * mask / (1.0 - p)).astype(delta.dtype)
 
 
+# --- the optimizer's update --------------------------------------------------------------
+
+
+def sgd_update(w, g, lr: float) -> None:
+    """w ← w − η·∂E/∂w in place."""
+    w += -lr * g
+
+
 # --- losses ---------------------------------------------------------------------------
 
 

@@ -69,7 +69,7 @@ def _norm_and_dropout(t: type) -> None:
 
 
 def _dense_activations_losses(t: type) -> None:
-    """Dense layers, every activation and both losses."""
+    """Dense layers, every activation, both losses and plain SGD's update."""
     x = np.ones((1, 1, 4, 4), dtype=t)
     flat = x.reshape(1, -1)
     dw = np.ones((2, 16), dtype=t)
@@ -82,6 +82,8 @@ def _dense_activations_losses(t: type) -> None:
     labels = np.zeros(1, dtype=np.int64)
     K.softmax_cross_entropy(z, labels)
     K.mse_loss(z, labels)
+    for w in (dw[0], dw, x):  # plain SGD's update: bias, dense and conv weight shapes
+        K.sgd_update(w, w.copy(), 0.01)
 
 
 # The parts of `warmup`, in order, each with the words a progress message uses.
@@ -89,7 +91,7 @@ WARMUP_PARTS: tuple[tuple[str, Callable[[type], None]], ...] = (
     ("convolutions", _conv_paths),
     ("pooling", _pool_paths),
     ("batch norm and dropout", _norm_and_dropout),
-    ("dense layers, activations and losses", _dense_activations_losses),
+    ("dense layers, activations, losses and the update", _dense_activations_losses),
 )
 
 

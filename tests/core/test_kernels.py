@@ -500,3 +500,48 @@ def test_dropout_matches_reference(dtype, shape, p, seed):
     np.testing.assert_array_equal(out == 0, (mask == 0) | (x == 0))
     delta = rng.standard_normal(shape).astype(dtype)
     assert_close(K.dropout_backward(delta, mask, p), R.dropout_backward(delta, mask, p), dtype)
+
+
+# --- the optimizer's update ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@SETTINGS
+@given(
+    shape=st.lists(st.integers(1, 9), min_size=1, max_size=4).map(tuple),
+    lr=st.sampled_from([0.01, 0.1, 1e-3, 1 / 3, 0.0, 1e-45, 3e38, 1e300]),
+    seed=st.integers(0, 2**31),
+)
+def test_sgd_update_is_numpy_bit_for_bit(dtype, shape, lr, seed):
+    """The exact kernel rounds −η to the dtype, then the product, then the sum, as NumPy."""
+    rng = np.random.default_rng(seed)
+    w = (rng.standard_normal(shape) * 10.0 ** rng.integers(-8, 8, shape)).astype(dtype)
+    g = (rng.standard_normal(shape) * 10.0 ** rng.integers(-8, 8, shape)).astype(dtype)
+    g.flat[0], w.flat[-1] = np.inf, np.nan
+    want = w.copy()
+    with np.errstate(all="ignore"):
+        R.sgd_update(want, g, lr)
+        K.sgd_update(w, g, lr)
+    assert w.tobytes() == want.tobytes()
+
+
+def test_sgd_update_falls_back_to_numpy_for_what_the_kernel_cannot_take():
+    """Strided views, mixed dtypes and float16 still update in place, with NumPy's bits."""
+    from cnnviz.core.kernels.update import descend_in_place
+
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal((6, 8)).astype(np.float32)
+    cases = [
+        (base[:, ::2], rng.standard_normal((6, 4)).astype(np.float32)),  # strided w
+        (base.copy(), rng.standard_normal((6, 8))),  # float64 g for a float32 w
+        (base.astype(np.float16), base.astype(np.float16)),
+    ]
+    for w, g in cases:
+        assert not descend_in_place(w, g, 0.1)
+        want = w.copy()
+        want += -0.1 * g
+        K.sgd_update(w, g, 0.1)
+        assert w.tobytes() == want.tobytes()
+    frozen = base.copy()
+    frozen.flags.writeable = False
+    assert not descend_in_place(frozen, base, 0.1)

@@ -426,3 +426,25 @@ def test_matches_torch_float32(name, kw):
     for k in params:
         scale = np.max(np.abs(expected[k]))
         np.testing.assert_allclose(params[k], expected[k], rtol=0, atol=4e-6 * scale)
+
+
+def test_plain_sgd_step_equals_the_numpy_rule_bit_for_bit():
+    """The update kernel's loop gives `w += -lr * g` for every array, in float32 and
+    float64, contiguous or not, and keeps an (empty) state per parameter as before."""
+    rng = np.random.default_rng(4)
+    for dtype in (np.float32, np.float64):
+        params = {
+            "0.weight": rng.standard_normal((4, 3, 3, 3)).astype(dtype),
+            "0.bias": rng.standard_normal(4).astype(dtype),
+            "2.weight": rng.standard_normal((10, 12)).astype(dtype)[:, ::2],  # strided
+        }
+        grads = {k: rng.standard_normal(v.shape).astype(dtype) for k, v in params.items()}
+        want = {k: v.copy() for k, v in params.items()}
+        opt = SGD(lr=0.03)
+        for _ in range(3):
+            opt.step(params, grads)
+            for k in want:
+                want[k] += -0.03 * grads[k]
+        for k in want:
+            assert params[k].tobytes() == want[k].tobytes(), (dtype, k)
+        assert opt.state_dict()["state"] == {k: {} for k in params}

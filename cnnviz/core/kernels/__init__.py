@@ -1,5 +1,5 @@
 """Numba kernels, one module per op family (conv, pool, dense, activations,
-losses, norm, dropout); flags come from cnnviz.core.kernels._jit.
+losses, norm, dropout, the optimizer's update); flags come from cnnviz.core.kernels._jit.
 
 Every public function here has a plain-NumPy twin of the same name in
 `cnnviz.core.reference`.
@@ -44,6 +44,7 @@ from cnnviz.core.kernels.pool import (
     maxpool2d_backward,
     maxpool2d_forward,
 )
+from cnnviz.core.kernels.update import sgd_update
 
 __all__ = [
     "avgpool2d_backward",
@@ -73,6 +74,7 @@ __all__ = [
     "relu_backward",
     "relu_forward",
     "sigmoid_backward",
+    "sgd_update",
     "sigmoid_forward",
     "softmax_cross_entropy",
     "tanh_backward",
