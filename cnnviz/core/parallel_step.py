@@ -129,7 +129,7 @@ def train_step(net: Network, x: Any, y: Any, opt: Any) -> float:
     y = net.prepare_labels(y, x.shape[0])
     parts = shares(net, x.shape[0])
     if len(parts) == 1:
-        return net.train_step(x, y, opt)
+        return net.train_step_prepared(x, y, opt)
     return _train_step_in_shares(net, x, y, opt, parts)
 
 

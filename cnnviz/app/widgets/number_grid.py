@@ -31,11 +31,15 @@ def format_value(value: float, digits: int) -> str:
 
 
 def format_fixed(value: float, decimals: int) -> str:
-    """A number with `decimals` decimals (an exact zero as "0"), minus sign as −."""
+    """A number with `decimals` decimals (an exact zero as "0"), minus sign as −; a tiny
+    negative that rounds to zero shows unsigned ("0.00", not "−0.00")."""
     v = float(value) + 0.0
     if not np.isfinite(v) or v == 0.0:
         return format_value(v, 3)
-    return f"{v:.{decimals}f}".replace("-", "−")
+    text = f"{v:.{decimals}f}"
+    if float(text) == 0.0:
+        text = text.lstrip("-")
+    return text.replace("-", "−")
 
 
 class NumberGrid(QWidget):
