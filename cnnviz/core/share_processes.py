@@ -240,6 +240,12 @@ class ShareWorker:
         self.state, self.error = "broken", reason
         self.close()
 
+    def retire(self, reason: str) -> None:
+        """Stop this worker without blame (its step failed elsewhere): a new one replaces
+        it, and it does not count towards MAX_FAILURES."""
+        self.state, self.error = "retired", reason
+        self.close()
+
     def close(self) -> None:
         """Ask the process to stop, then make sure it has."""
         with suppress(OSError, ValueError):  # the pipe is already closed
@@ -285,9 +291,11 @@ def run_with_workers(net: Network, x: np.ndarray, y: np.ndarray,
     n = x.shape[0]
     # only a synced step moves the running statistics (share 0, mid-step)
     buffers = {name: array.copy() for name, array in net.buffers().items()} if synced else {}
+    begun: list[ShareWorker] = []
     try:
         for k, (worker, (start, stop)) in enumerate(zip(workers, parts[1:], strict=True), 1):
             worker.begin(net, x[start:stop], y[start:stop], (stop - start) / n, k)
+            begun.append(worker)
         with sharing(WorkerHub(workers), 0) if synced else nullcontext():
             results = [share(*parts[0])]
         for worker, (start, stop) in zip(workers, parts[1:], strict=True):
@@ -297,15 +305,32 @@ def run_with_workers(net: Network, x: np.ndarray, y: np.ndarray,
             results.append(result or share(start, stop))
         return results
     except BaseException as error:
-        for worker in workers:
-            if worker.state != "broken":
-                worker.fail(f"the step stopped: {type(error).__name__}: {error}")
+        _release_after_error(net, begun, parts, synced, error)
         live = net.buffers()
         for name, saved in buffers.items():
             np.copyto(live[name], saved)
         if isinstance(error, WorkerLostError):
             return None
         raise
+
+
+def _release_after_error(net: Network, begun: list[ShareWorker],
+                         parts: list[tuple[int, int]], synced: bool,
+                         error: BaseException) -> None:
+    """The workers a step that raised had handed a share (`begun`, in share order; the
+    others never started one and stay as they are). A failed worker marked itself broken where
+    the failure showed; the others are not to blame and do not count towards
+    MAX_FAILURES. Without batch statistics their shares end on their own: their results
+    are taken in and dropped, and they stay loaded. With them a worker may wait for an
+    exchange that will not come, so it is retired (a new one replaces it)."""
+    reason = f"the step stopped: {type(error).__name__}: {error}"
+    for worker, (start, stop) in zip(begun, parts[1:], strict=False):
+        if worker.state in ("broken", "retired"):
+            continue
+        finished = not synced and not isinstance(error, WorkerLostError) and (
+            worker.end(net, stop - start) is not None)
+        if not finished and worker.state != "broken":  # end() marks a worker that failed
+            worker.retire(reason)
 
 
 # --- the pool of workers -----------------------------------------------------------------
@@ -334,7 +359,7 @@ def borrowed(net: Network, parts: list[tuple[int, int]],
 def _ready(net: Network, needed: int, capacity: int) -> list[ShareWorker]:
     """The first `needed` live workers if all hold net; starts and loads them if not."""
     _FAILURES.extend(worker.error for worker in _WORKERS if worker.state == "broken")
-    _WORKERS[:] = [worker for worker in _WORKERS if worker.state != "broken"]
+    _WORKERS[:] = [worker for worker in _WORKERS if worker.state not in ("broken", "retired")]
     if not usable():
         return []
     try:
@@ -364,7 +389,7 @@ def shutdown() -> None:
     """Stop every worker (at exit, and for tests)."""
     with _LOCK:
         for worker in _WORKERS:
-            if worker.state != "broken":
+            if worker.state not in ("broken", "retired"):
                 worker.close()
         _WORKERS.clear()
         _FAILURES.clear()

@@ -326,3 +326,44 @@ def test_ctrl_c_reaching_a_starting_worker_does_not_end_it(workers):
     os.kill(SP._WORKERS[0].process.pid, signal.SIGINT)  # and once it is serving
     _train(net, SGD(lr=0.05), steps=2)
     assert SP._WORKERS[0].steps == 2 and SP._WORKERS[0].state == "loaded"
+
+
+def _failing_in_the_caller(monkeypatch) -> None:
+    """The caller's own share raises (as a floating-point error the caller asked for)."""
+    def fails(*args, **kwargs):
+        raise FloatingPointError("overflow in the caller's share")
+
+    monkeypatch.setattr(PS, "run_share", fails)
+
+
+def test_errors_in_the_callers_own_share_do_not_count_against_the_worker(workers, monkeypatch):
+    """More errors than MAX_FAILURES in the caller's share: the worker, not to blame, took
+    in its share's end each time and still serves the next step."""
+    net = Network.from_spec(get_preset("lenet5"), seed=0, dtype="float64")
+    assert PS.prepare(net, 9, timeout=120)
+    worker = SP._WORKERS[0]
+    with monkeypatch.context() as patched:
+        _failing_in_the_caller(patched)
+        for _ in range(SP.MAX_FAILURES + 1):
+            with pytest.raises(FloatingPointError):
+                PS.train_step(net, *_batch(net, 9), SGD(lr=0.1))
+    assert not SP._FAILURES and SP.usable()
+    assert SP._WORKERS[0] is worker and worker.state == "loaded"
+    _train(net, SGD(lr=0.1), steps=1)
+    assert worker.steps == SP.MAX_FAILURES + 2  # the dropped shares, then a real one
+
+
+def test_a_batch_norm_step_failing_in_the_caller_retires_its_worker_without_blame(
+        workers, monkeypatch):
+    """With batch statistics the worker may be waiting for an exchange: it is retired, a
+    new one replaces it, and the failures count stays at zero."""
+    net = Network.from_spec(get_preset("mini-resnet"), seed=0, dtype="float64")
+    assert PS.prepare(net, 6, timeout=120)
+    first = SP._WORKERS[0]
+    with monkeypatch.context() as patched:
+        _failing_in_the_caller(patched)
+        with pytest.raises(FloatingPointError):
+            PS.train_step(net, *_batch(net, 6), SGD(lr=0.1))
+    assert first.state == "retired" and not first.process.is_alive()
+    assert not SP._FAILURES and SP.usable()
+    assert PS.prepare(net, 6, timeout=120) and SP._WORKERS[0] is not first
