@@ -8,6 +8,7 @@ arrays: parameters, the share's batch, its gradients and logits. Nothing is pick
 from __future__ import annotations
 
 import math
+from contextlib import suppress
 from multiprocessing import shared_memory
 
 import numpy as np
@@ -57,9 +58,8 @@ class Segment:
     def close(self) -> None:
         """Drop the views and the mapping; the creator also removes the block."""
         self.arrays = {}
-        try:
+        with suppress(BufferError):  # a view is still alive: its mapping stays until it goes
             self.memory.close()
-            if self.owner:
+        if self.owner:  # the name goes in any case: no block is left behind in /dev/shm
+            with suppress(FileNotFoundError):
                 self.memory.unlink()
-        except (BufferError, FileNotFoundError):  # a view still alive, or already gone
-            pass
