@@ -1,5 +1,16 @@
 """Convolution (cross-correlation, as PyTorch): forward, weight/bias gradient, input gradient.
 
+Which path a pass takes, first match wins:
+
+1. one image (batch 1) with at least `SINGLE_MIN_OUT` output channels and a small tap
+   matrix: `conv_single.py`, an exact tap matrix (no garbage columns) and one BLAS
+   product per pass, any kernel, stride and padding — every layer of mini-resnet and
+   LeNet's conv2 at batch 1;
+2. 1×1 kernels without padding: `conv1x1.py`;
+3. 3×3 stride 1 with at most `FUSED3_MAX_CHANNELS` channels: `conv3x3.py`;
+4. stride 1: the wide rows of `conv_wide.py` (direct kernels or a wide tap matrix);
+5. anything else, and the non-finite cases of 3–4: the general im2col path below.
+
 Two shapes have modules of their own: 1×1 kernels without padding (any stride) are a
 matrix product over channels (`conv1x1.py`), and 3×3 stride-1 kernels with up to
 `FUSED3_MAX_CHANNELS` channels fuse their nine taps (`conv3x3.py`; ResNet-style layers).
@@ -34,6 +45,7 @@ import numpy as np
 
 from cnnviz.core.kernels import conv1x1 as C1
 from cnnviz.core.kernels import conv3x3 as C3
+from cnnviz.core.kernels import conv_single as CS
 from cnnviz.core.kernels import conv_wide as CW
 from cnnviz.core.kernels._jit import add_in_order, helper, kernel, over_batch
 
@@ -330,6 +342,8 @@ def conv2d_forward(o, w, b, stride, padding, taps_cache: dict | None = None):
     If `taps_cache` is a dict, what the backward pass can reuse (padded input, tap
     matrices) is kept in it.
     """
+    if CS.applies(o.shape, w.shape, stride, padding):
+        return CS.forward(o, w, b, stride, padding, taps_cache)
     if C1.applies(w.shape, padding):
         return C1.forward(o, w, b, stride)
     if _fused3(w.shape, stride):
@@ -352,6 +366,8 @@ def conv2d_forward(o, w, b, stride, padding, taps_cache: dict | None = None):
 
 def conv2d_backward_params(o, delta, weight_shape, stride, padding, taps_cache=None):
     """(∂E/∂w, ∂E/∂b) summed over the batch: δ ⋆ o, and Σ δ."""
+    if CS.applies(o.shape, weight_shape, stride, padding):
+        return CS.grad_params(o, delta, weight_shape, stride, padding, taps_cache)
     if C1.applies(weight_shape, padding):
         return C1.grad_params(o, delta, weight_shape, stride)
     if _fused3(weight_shape, stride):
@@ -382,6 +398,8 @@ def conv2d_backward_input(delta, w, input_shape, stride, padding, taps_cache=Non
     With the `taps_cache` of `conv2d_backward_params` for the same δ, the wide δ it
     built is reused.
     """
+    if CS.applies(input_shape, w.shape, stride, padding):
+        return CS.grad_input(delta, w, input_shape, stride, padding)
     if C1.applies(w.shape, padding):
         return C1.grad_input(delta, w, input_shape, stride)
     # padding zeros times an inf weight would be NaN (a vectorised scan: np.isfinite(w)
