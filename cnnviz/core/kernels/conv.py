@@ -2,32 +2,31 @@
 
 Which path a pass takes, first match wins:
 
-1. one image (batch 1) with at least `SINGLE_MIN_OUT` output channels and a small tap
-   matrix: `conv_single.py`, an exact tap matrix (no garbage columns) and one BLAS
-   product per pass, any kernel, stride and padding — every layer of mini-resnet and
-   LeNet's conv2 at batch 1;
-2. 1×1 kernels without padding: `conv1x1.py`;
-3. 3×3 stride 1 with at most `FUSED3_MAX_CHANNELS` channels: `conv3x3.py`;
-4. stride 1: the wide rows of `conv_wide.py` (direct kernels or a wide tap matrix);
-5. anything else, and the non-finite cases of 3–4: the general im2col path below.
+1. one image with at least `conv_single.SINGLE_MIN_OUT` (8) output channels and a tap
+   matrix of at most `conv_single.SINGLE_MAX_TAPS` elements: `conv_single.py`, an exact
+   tap matrix (no garbage columns, no padded copy) and one BLAS product per pass, for any
+   kernel, stride and padding — every convolution of mini-resnet, and LeNet's conv2, at
+   batch 1. It needs no finiteness checks: its products are the reference's;
+2. 1×1 kernels without padding (any stride): a matrix product over channels
+   (`conv1x1.py`);
+3. 3×3 stride-1 kernels with up to `FUSED3_MAX_CHANNELS` channels: the nine taps fused
+   (`conv3x3.py`; ResNet-style layers at batch > 1);
+4. other stride-1 kernels: the wide rows of `conv_wide.py` — the input padded once into
+   flat "wide" rows, so each kernel tap reads one contiguous run; up to `DIRECT_MAX_OUT`
+   (`DIRECT_INPUT_MAX_OUT` for ∂E/∂o) output channels direct loops do the work without a
+   tap matrix, above it a wide tap matrix goes to BLAS;
+5. everything else: the general im2col path below.
 
-Two shapes have modules of their own: 1×1 kernels without padding (any stride) are a
-matrix product over channels (`conv1x1.py`), and 3×3 stride-1 kernels with up to
-`FUSED3_MAX_CHANNELS` channels fuse their nine taps (`conv3x3.py`; ResNet-style layers).
-Stride 1 (every preset) takes the fast path of `conv_wide.py`: the input is padded once
-into flat "wide" rows, so each kernel tap reads one contiguous run. Up to
-`DIRECT_MAX_OUT` (`DIRECT_INPUT_MAX_OUT` for ∂E/∂o) output channels, direct loops do
-the work without a tap matrix; above it, a wide tap matrix built from contiguous
-copies goes to BLAS. The weight
-gradient and input gradient take that path only when the operands the wide rows
-multiply by zero are finite (else 0·inf would be NaN where PyTorch has a number).
+Paths 3 and 4 compute garbage columns that the weight gradient and input gradient
+multiply by zero, so those take them only when the operands are finite (else 0·inf would
+be NaN where PyTorch has a number) and hand the other cases to path 5.
 
-Other strides, and the non-finite cases, use the general path below: it unfolds the
-padded input into a tap matrix (im2col, one row per kernel tap (c, m, q), one column per
-output position (n, i, j)) and folds tap gradients back (col2im). The products in
-between are single matrix multiplications handed to BLAS, which releases the GIL; large
-batches are split over the kernel thread pool, and per-chunk weight gradients are added
-in chunk order, so results do not depend on thread timing.
+The general path unfolds the padded input into a tap matrix (im2col, one row per kernel
+tap (c, m, q), one column per output position (n, i, j)) and folds tap gradients back
+(col2im). The products in between are single matrix multiplications handed to BLAS,
+which releases the GIL; large batches are split over the kernel thread pool, and
+per-chunk weight gradients are added in chunk order, so results do not depend on thread
+timing.
 
     taps[(c, m, q), (n, i, j)] = o_padded[n, c, i·sh + m, j·sw + q]
     x      = w2d · taps + b           (seed eq. 7, for every position at once)
