@@ -14,7 +14,7 @@ import pytest
 from cnnviz.core import Network
 from cnnviz.core import kernels as K
 from cnnviz.core import reference as R
-from cnnviz.core.kernels import conv_single
+from cnnviz.core.kernels import conv, conv_single
 from cnnviz.core.layers import iter_layers
 from cnnviz.core.optim import SGD
 from cnnviz.core.presets import get_preset
@@ -27,11 +27,21 @@ def _close(got, want, dtype):
 
 
 def _layer(x, w, b, stride, padding, delta):
-    """Forward, then both gradients sharing the forward's cache, as a layer runs them."""
+    """Forward, then both gradients sharing the forward's cache, as a layer runs them,
+    through the public functions (whichever path they choose)."""
     cache: dict = {}
     out = K.conv2d_forward(x, w, b, stride, padding, cache)
     grad_w, grad_b = K.conv2d_backward_params(x, delta, w.shape, stride, padding, cache)
     grad_x = K.conv2d_backward_input(delta, w, x.shape, stride, padding, cache)
+    return out, (grad_x, grad_w, grad_b), cache
+
+
+def _single_layer(x, w, b, stride, padding, delta):
+    """The same on conv_single's own functions, whatever conv.py would choose."""
+    cache: dict = {}
+    out = conv_single.forward(x, w, b, stride, padding, cache)
+    grad_w, grad_b = conv_single.grad_params(x, delta, w.shape, stride, padding, cache)
+    grad_x = conv_single.grad_input(delta, w, x.shape, stride, padding)
     return out, (grad_x, grad_w, grad_b), cache
 
 
@@ -45,8 +55,8 @@ def _problem(rng, n, c, h, w, o, k, stride, padding, dtype):
     return x, weight, b, delta
 
 
-def _check(x, weight, b, stride, padding, delta):
-    out, grads, cache = _layer(x, weight, b, stride, padding, delta)
+def _check(x, weight, b, stride, padding, delta, layer=_single_layer):
+    out, grads, cache = layer(x, weight, b, stride, padding, delta)
     dtype = x.dtype
     _close(out, R.conv2d_forward(x, weight, b, stride, padding), dtype)
     want = R.conv2d_backward(x, weight, delta, stride, padding)
@@ -84,12 +94,13 @@ def test_single_image_path_matches_reference(c, h, w, o, k, stride, padding, dty
     assert conv_single.applies(problem[0].shape, problem[1].shape, stride, padding)
     cache = _check(*problem[:3], stride, padding, problem[3])
     assert "single" in cache  # the forward pass left its tap matrix
+    if conv._single(problem[0].shape, problem[1].shape, stride, padding):
+        _check(*problem[:3], stride, padding, problem[3], layer=_layer)  # the same via conv.py
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_single_image_path_matches_reference_on_random_shapes(monkeypatch, dtype):
-    """Forty random layers, any output channel count (the limit lifted)."""
-    monkeypatch.setattr(conv_single, "SINGLE_MIN_OUT", 1)
+def test_single_image_path_matches_reference_on_random_shapes(dtype):
+    """Forty random layers, any output channel count."""
     rng = np.random.default_rng(11)
     for _ in range(40):
         k = tuple(int(v) for v in rng.integers(1, 6, size=2))
@@ -98,17 +109,27 @@ def test_single_image_path_matches_reference_on_random_shapes(monkeypatch, dtype
         h, w = (int(rng.integers(max(1, v - 2 * p), 16)) for v, p in zip(k, padding, strict=True))
         c, o = int(rng.integers(1, 65)), int(rng.integers(1, 40))
         problem = _problem(rng, 1, c, h, w, o, k, stride, padding, dtype)
-        assert conv_single.applies(problem[0].shape, problem[1].shape, stride, padding)
         _check(*problem[:3], stride, padding, problem[3])
 
 
 def test_the_path_takes_one_image_and_not_two_nor_too_few_channels_nor_large_maps():
     one = ((1, 16, 14, 14), (16, 16, 3, 3), (1, 1), (1, 1))
-    assert conv_single.applies(*one)
+    assert conv_single.applies(*one) and conv._single(*one)
     assert not conv_single.applies((2, 16, 14, 14), *one[1:])
     few = (conv_single.SINGLE_MIN_OUT - 1, 16, 3, 3)
     assert not conv_single.applies(one[0], few, *one[2:])
     assert not conv_single.applies((1, 16, 160, 160), *one[1:])  # 144 × 25 600 taps
+
+
+def test_lenet_keeps_its_direct_kernels_at_batch_1():
+    """Stride 1, at most DIRECT_MAX_OUT output channels, neither 3×3 nor 1×1: conv.py
+    keeps the direct wide kernels (as fast, and no extra compile at start-up)."""
+    conv2 = ((1, 6, 14, 14), (16, 6, 5, 5), (1, 1), (0, 0))
+    assert conv_single.applies(*conv2) and not conv._single(*conv2)
+    wider = ((1, 6, 14, 14), (conv.DIRECT_MAX_OUT + 1, 6, 5, 5), (1, 1), (0, 0))
+    assert conv._single(*wider)
+    strided = ((1, 6, 14, 14), (16, 6, 5, 5), (2, 2), (0, 0))
+    assert conv._single(*strided)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -159,6 +180,7 @@ def test_nan_and_inf_land_where_the_reference_has_them(where, k, stride, padding
         w[1, 0, 0, k - 1], w[5, 2, k - 1, 0] = np.inf, np.nan
     else:
         delta[0, 2, 0, 0], delta[0, 7, -1, -1] = np.nan, -np.inf
+    assert conv._single(x.shape, w.shape, (stride,) * 2, (padding,) * 2)
     out, grads, _ = _layer(x, w, b, (stride,) * 2, (padding,) * 2, delta)
     want = R.conv2d_backward(x, w, delta, (stride,) * 2, (padding,) * 2)
     want_out = R.conv2d_forward(x, w, b, (stride,) * 2, (padding,) * 2)

@@ -3,10 +3,11 @@
 Which path a pass takes, first match wins:
 
 1. one image with at least `conv_single.SINGLE_MIN_OUT` (8) output channels and a tap
-   matrix of at most `conv_single.SINGLE_MAX_TAPS` elements: `conv_single.py`, an exact
-   tap matrix (no garbage columns, no padded copy) and one BLAS product per pass, for any
-   kernel, stride and padding — every convolution of mini-resnet, and LeNet's conv2, at
-   batch 1. It needs no finiteness checks: its products are the reference's;
+   matrix of at most `conv_single.SINGLE_MAX_TAPS` elements, unless path 4's direct
+   kernels would run (`_single`): `conv_single.py`, an exact tap matrix (no garbage
+   columns, no padded copy) and one BLAS product per pass, for any kernel, stride and
+   padding — every convolution of mini-resnet at batch 1. It needs no finiteness checks:
+   its products are the reference's;
 2. 1×1 kernels without padding (any stride): a matrix product over channels
    (`conv1x1.py`);
 3. 3×3 stride-1 kernels with up to `FUSED3_MAX_CHANNELS` channels: the nine taps fused
@@ -332,6 +333,18 @@ def _is_unit(stride) -> bool:
     return tuple(stride) == (1, 1)
 
 
+def _single(input_shape, weight_shape, stride, padding) -> bool:
+    """Whether a pass takes conv_single.py: batch 1 (see `conv_single.applies`), except
+    where the direct wide kernels run (stride 1, at most DIRECT_MAX_OUT output channels,
+    neither 3×3 nor 1×1: LeNet's layers). Those are about as fast at batch 1 (LeNet's
+    conv2: 42 µs a step there, 37 µs here), and LeNet-5, the network the app opens with,
+    then compiles no further kernels at start-up (conv_single's take 0.4–0.8 s cold)."""
+    if not CS.applies(input_shape, weight_shape, stride, padding):
+        return False
+    direct = _is_unit(stride) and weight_shape[0] <= DIRECT_MAX_OUT
+    return not direct or _fused3(weight_shape, stride) or C1.applies(weight_shape, padding)
+
+
 # --- public functions -------------------------------------------------------------------
 
 
@@ -341,7 +354,7 @@ def conv2d_forward(o, w, b, stride, padding, taps_cache: dict | None = None):
     If `taps_cache` is a dict, what the backward pass can reuse (padded input, tap
     matrices) is kept in it.
     """
-    if CS.applies(o.shape, w.shape, stride, padding):
+    if _single(o.shape, w.shape, stride, padding):
         return CS.forward(o, w, b, stride, padding, taps_cache)
     if C1.applies(w.shape, padding):
         return C1.forward(o, w, b, stride)
@@ -365,7 +378,7 @@ def conv2d_forward(o, w, b, stride, padding, taps_cache: dict | None = None):
 
 def conv2d_backward_params(o, delta, weight_shape, stride, padding, taps_cache=None):
     """(∂E/∂w, ∂E/∂b) summed over the batch: δ ⋆ o, and Σ δ."""
-    if CS.applies(o.shape, weight_shape, stride, padding):
+    if _single(o.shape, weight_shape, stride, padding):
         return CS.grad_params(o, delta, weight_shape, stride, padding, taps_cache)
     if C1.applies(weight_shape, padding):
         return C1.grad_params(o, delta, weight_shape, stride)
@@ -397,7 +410,7 @@ def conv2d_backward_input(delta, w, input_shape, stride, padding, taps_cache=Non
     With the `taps_cache` of `conv2d_backward_params` for the same δ, the wide δ it
     built is reused.
     """
-    if CS.applies(input_shape, w.shape, stride, padding):
+    if _single(input_shape, w.shape, stride, padding):
         return CS.grad_input(delta, w, input_shape, stride, padding)
     if C1.applies(w.shape, padding):
         return C1.grad_input(delta, w, input_shape, stride)
