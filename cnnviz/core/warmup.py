@@ -19,19 +19,22 @@ import numpy as np
 
 from cnnviz.core import kernels as K
 from cnnviz.core.kernels.conv import DIRECT_MAX_OUT
+from cnnviz.core.kernels.conv_single import SINGLE_MIN_OUT
 from cnnviz.core.network import Network
 
 
 def _conv_paths(t: type) -> None:
     """The direct and tap-matrix wide paths (2×2 kernels), the strided one, and the fused
-    3×3 path with short runs (BLAS) and long ones (the nine-tap kernels)."""
-    small, large = np.ones((1, 1, 4, 4), dtype=t), np.ones((1, 1, 30, 30), dtype=t)
+    3×3 path with short runs (BLAS) and long ones (the nine-tap kernels), on two images;
+    and one image on the batch-1 path (conv_single.py)."""
+    small, large = np.ones((2, 1, 4, 4), dtype=t), np.ones((2, 1, 30, 30), dtype=t)
     cases = (
         (small, 1, 2, (1, 1)),
         (small, DIRECT_MAX_OUT + 1, 2, (1, 1)),
         (small, 1, 2, (2, 2)),
         (small, 1, 3, (1, 1)),
         (large, 1, 3, (1, 1)),
+        (small[:1], SINGLE_MIN_OUT, 3, (1, 1)),
     )
     for x, out_channels, size, stride in cases:
         w = np.ones((out_channels, 1, size, size), dtype=t)

@@ -37,6 +37,15 @@ opt = SGD(lr=0.1, momentum=0.9)
 net.train_step(x, y, opt)
 parallel_step.train_step(net, x, y, opt)
 arrays.update((f"after {k}", v) for k, v in net.state_dict().items())
+# one image through convolutions of 8 channels: the batch-1 path (conv_single.py)
+spec1 = {"input": [3, 9, 9], "layers": [
+    {"type": "conv2d", "out_channels": 8, "kernel_size": 3, "padding": 1},
+    {"type": "conv2d", "out_channels": 8, "kernel_size": 3, "stride": 2, "padding": 1},
+    {"type": "conv2d", "out_channels": 8, "kernel_size": 1}, {"type": "relu"},
+    {"type": "flatten"}, {"type": "dense", "units": 3}], "loss": "cross_entropy"}
+p1 = Network.from_spec(spec1, seed=0, dtype="float64").run_pass(x[:1, :, :9, :9], y[:1])
+arrays.update((f"batch 1 grad {k}", v) for k, v in p1.grads.items())
+arrays["batch 1 input grad"] = p1.input_grad
 for name, a in sorted(arrays.items()):
     print(name, hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest())
 """

@@ -13,7 +13,7 @@ import pytest
 
 from cnnviz.core import kernels as K
 from cnnviz.core import reference as R
-from cnnviz.core.kernels import _jit, conv, conv1x1, conv3x3
+from cnnviz.core.kernels import _jit, conv, conv1x1, conv3x3, conv_single
 
 
 def _close(got, want, dtype=np.float64):
@@ -41,6 +41,8 @@ def _check(x, w, b, stride, padding, seed=0):
 
 
 def _threads(monkeypatch, threads: int) -> None:
+    """Chunks on `threads` threads; batch 1 on these paths too, not conv_single's."""
+    monkeypatch.setattr(conv_single, "SINGLE_MAX_TAPS", 0)
     monkeypatch.setattr(_jit, "PARALLEL_MIN_WORK", 0)
     monkeypatch.setattr(_jit, "thread_count", lambda: threads)
     monkeypatch.setattr(_jit, "cores_busy", lambda: False)
@@ -195,9 +197,10 @@ def test_one_chunk_and_over_batch_agree_with_batch_chunks(monkeypatch):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_fused3_weight_gradient_reuses_the_forward_tap_matrix_bit_for_bit(dtype):
+def test_fused3_weight_gradient_reuses_the_forward_tap_matrix_bit_for_bit(monkeypatch, dtype):
     """At batch 1 (the BLAS path) the forward pass leaves its tap matrix for the weight
     gradient; the gradient must be the very bits of one built afresh."""
+    monkeypatch.setattr(conv_single, "SINGLE_MAX_TAPS", 0)  # (conv_single's own test too)
     rng = np.random.default_rng(3)
     x = rng.standard_normal((1, 16, 14, 14)).astype(dtype)
     w = rng.standard_normal((16, 16, 3, 3)).astype(dtype)

@@ -318,13 +318,15 @@ def test_lenet5_pass_is_bit_identical_run_to_run():
 _WARMUP_SCRIPT = """
 import sys, numba, numpy as np
 from cnnviz.core import Network, warmup
-from cnnviz.core.kernels import activations, conv, conv3x3, conv_wide, dropout, losses, norm, pool
+from cnnviz.core.kernels import (activations, conv, conv3x3, conv_single, conv_wide, dropout,
+                                 losses, norm, pool)
 from cnnviz.core.optim import SGD
 from cnnviz.core.presets import get_preset
 
 def signatures():
     return {(m.__name__, name): len(f.signatures)
-            for m in (activations, conv, conv3x3, conv_wide, dropout, losses, norm, pool)
+            for m in (activations, conv, conv3x3, conv_single, conv_wide, dropout, losses, norm,
+                      pool)
             for name, f in vars(m).items() if isinstance(f, numba.core.registry.CPUDispatcher)}
 
 warmup("float32")

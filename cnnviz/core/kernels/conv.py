@@ -1,22 +1,33 @@
 """Convolution (cross-correlation, as PyTorch): forward, weight/bias gradient, input gradient.
 
-Two shapes have modules of their own: 1×1 kernels without padding (any stride) are a
-matrix product over channels (`conv1x1.py`), and 3×3 stride-1 kernels with up to
-`FUSED3_MAX_CHANNELS` channels fuse their nine taps (`conv3x3.py`; ResNet-style layers).
-Stride 1 (every preset) takes the fast path of `conv_wide.py`: the input is padded once
-into flat "wide" rows, so each kernel tap reads one contiguous run. Up to
-`DIRECT_MAX_OUT` (`DIRECT_INPUT_MAX_OUT` for ∂E/∂o) output channels, direct loops do
-the work without a tap matrix; above it, a wide tap matrix built from contiguous
-copies goes to BLAS. The weight
-gradient and input gradient take that path only when the operands the wide rows
-multiply by zero are finite (else 0·inf would be NaN where PyTorch has a number).
+Which path a pass takes, first match wins:
 
-Other strides, and the non-finite cases, use the general path below: it unfolds the
-padded input into a tap matrix (im2col, one row per kernel tap (c, m, q), one column per
-output position (n, i, j)) and folds tap gradients back (col2im). The products in
-between are single matrix multiplications handed to BLAS, which releases the GIL; large
-batches are split over the kernel thread pool, and per-chunk weight gradients are added
-in chunk order, so results do not depend on thread timing.
+1. one image with at least `conv_single.SINGLE_MIN_OUT` (8) output channels and a tap
+   matrix of at most `conv_single.SINGLE_MAX_TAPS` elements, unless path 4's direct
+   kernels would run (`_single`): `conv_single.py`, an exact tap matrix (no garbage
+   columns, no padded copy) and one BLAS product per pass, for any kernel, stride and
+   padding — every convolution of mini-resnet at batch 1. It needs no finiteness checks:
+   its products are the reference's;
+2. 1×1 kernels without padding (any stride): a matrix product over channels
+   (`conv1x1.py`);
+3. 3×3 stride-1 kernels with up to `FUSED3_MAX_CHANNELS` channels: the nine taps fused
+   (`conv3x3.py`; ResNet-style layers at batch > 1);
+4. other stride-1 kernels: the wide rows of `conv_wide.py` — the input padded once into
+   flat "wide" rows, so each kernel tap reads one contiguous run; up to `DIRECT_MAX_OUT`
+   (`DIRECT_INPUT_MAX_OUT` for ∂E/∂o) output channels direct loops do the work without a
+   tap matrix, above it a wide tap matrix goes to BLAS;
+5. everything else: the general im2col path below.
+
+Paths 3 and 4 compute garbage columns that the weight gradient and input gradient
+multiply by zero, so those take them only when the operands are finite (else 0·inf would
+be NaN where PyTorch has a number) and hand the other cases to path 5.
+
+The general path unfolds the padded input into a tap matrix (im2col, one row per kernel
+tap (c, m, q), one column per output position (n, i, j)) and folds tap gradients back
+(col2im). The products in between are single matrix multiplications handed to BLAS,
+which releases the GIL; large batches are split over the kernel thread pool, and
+per-chunk weight gradients are added in chunk order, so results do not depend on thread
+timing.
 
     taps[(c, m, q), (n, i, j)] = o_padded[n, c, i·sh + m, j·sw + q]
     x      = w2d · taps + b           (seed eq. 7, for every position at once)
@@ -34,6 +45,7 @@ import numpy as np
 
 from cnnviz.core.kernels import conv1x1 as C1
 from cnnviz.core.kernels import conv3x3 as C3
+from cnnviz.core.kernels import conv_single as CS
 from cnnviz.core.kernels import conv_wide as CW
 from cnnviz.core.kernels._jit import add_in_order, helper, kernel, over_batch
 
@@ -321,6 +333,18 @@ def _is_unit(stride) -> bool:
     return tuple(stride) == (1, 1)
 
 
+def _single(input_shape, weight_shape, stride, padding) -> bool:
+    """Whether a pass takes conv_single.py: batch 1 (see `conv_single.applies`), except
+    where the direct wide kernels run (stride 1, at most DIRECT_MAX_OUT output channels,
+    neither 3×3 nor 1×1: LeNet's layers). Those are about as fast at batch 1 (LeNet's
+    conv2: 42 µs a step there, 37 µs here), and LeNet-5, the network the app opens with,
+    then compiles no further kernels at start-up (conv_single's take 0.4–0.8 s cold)."""
+    if not CS.applies(input_shape, weight_shape, stride, padding):
+        return False
+    direct = _is_unit(stride) and weight_shape[0] <= DIRECT_MAX_OUT
+    return not direct or _fused3(weight_shape, stride) or C1.applies(weight_shape, padding)
+
+
 # --- public functions -------------------------------------------------------------------
 
 
@@ -330,6 +354,8 @@ def conv2d_forward(o, w, b, stride, padding, taps_cache: dict | None = None):
     If `taps_cache` is a dict, what the backward pass can reuse (padded input, tap
     matrices) is kept in it.
     """
+    if _single(o.shape, w.shape, stride, padding):
+        return CS.forward(o, w, b, stride, padding, taps_cache)
     if C1.applies(w.shape, padding):
         return C1.forward(o, w, b, stride)
     if _fused3(w.shape, stride):
@@ -352,6 +378,8 @@ def conv2d_forward(o, w, b, stride, padding, taps_cache: dict | None = None):
 
 def conv2d_backward_params(o, delta, weight_shape, stride, padding, taps_cache=None):
     """(∂E/∂w, ∂E/∂b) summed over the batch: δ ⋆ o, and Σ δ."""
+    if _single(o.shape, weight_shape, stride, padding):
+        return CS.grad_params(o, delta, weight_shape, stride, padding, taps_cache)
     if C1.applies(weight_shape, padding):
         return C1.grad_params(o, delta, weight_shape, stride)
     if _fused3(weight_shape, stride):
@@ -382,6 +410,8 @@ def conv2d_backward_input(delta, w, input_shape, stride, padding, taps_cache=Non
     With the `taps_cache` of `conv2d_backward_params` for the same δ, the wide δ it
     built is reused.
     """
+    if _single(input_shape, w.shape, stride, padding):
+        return CS.grad_input(delta, w, input_shape, stride, padding)
     if C1.applies(w.shape, padding):
         return C1.grad_input(delta, w, input_shape, stride)
     # padding zeros times an inf weight would be NaN (a vectorised scan: np.isfinite(w)

@@ -232,9 +232,10 @@ def _planes(o, geo: Geometry, start: int, stop: int, cache: dict | None, scan: b
     return Pc, finite
 
 
-# Below this many positions in a run (batch 1 on 7×7 or 14×14 maps) the nine-tap loops
-# are too short to pay their set-up and final sums: the run's tap matrix goes to BLAS
-# (weight gradient of 32 → 32 channels on 7×7 at batch 1: 14 against 68 µs).
+# Below this many positions in a run (one or two images of 7×7 or 14×14 maps) the
+# nine-tap loops are too short to pay their set-up and final sums: the run's tap matrix
+# goes to BLAS (weight gradient of 32 → 32 channels on 7×7 at batch 1: 14 against 68 µs).
+# Batch 1 itself normally takes conv_single.py instead (exact columns, no padded plane).
 BLAS_BELOW = 512
 
 
