@@ -187,17 +187,6 @@ def compile_seconds() -> tuple[float, float]:
     return runs[0], runs[1]
 
 
-class _counted:  # noqa: N801 - used like a function
-    """A step function that counts its calls."""
-
-    def __init__(self, step: Callable[[], object]) -> None:
-        self.step, self.calls = step, 0
-
-    def __call__(self) -> object:
-        self.calls += 1
-        return self.step()
-
-
 def run_benchmarks(preset: str = "lenet5", repeats: int = 50, threads: int = 2) -> dict:
     """Every figure of `cnnviz bench` as a dict (milliseconds and seconds).
 
@@ -217,20 +206,15 @@ def run_benchmarks(preset: str = "lenet5", repeats: int = 50, threads: int = 2) 
         "load_before": os.getloadavg()[0],
     }
     for batch in (1, 64):
-        ours = _counted(cnnviz_step(preset, batch))
-        fns = {"ours": ours}
+        fns = {"ours": cnnviz_step(preset, batch)}
         if batch > 1:
             fns["whole"] = cnnviz_step(preset, batch, whole=True)
         theirs = torch_step(preset, batch, threads)
         if theirs is not None:
             fns["torch"] = theirs
-        offloaded_before = share_processes.grad_steps()
         medians = paired_medians(fns, repeats)
         figures[f"step_b{batch}_ms"] = medians["ours"]
         figures[f"torch_step_b{batch}_ms"] = medians.get("torch")
-        if batch == 1:
-            figures["b1_offloaded"] = (share_processes.grad_steps() - offloaded_before,
-                                       ours.calls)
     figures["whole_step_b64_ms"] = medians["whole"]
     figures["share_workers"] = share_processes.describe()
     figures["run_pass_b1_ms"] = median_ms(cnnviz_pass(preset), repeats)
@@ -250,9 +234,6 @@ def format_figures(f: dict) -> str:
     lines.append(f"  (Network.train_step, whole batch as the stepper, batch 64: "
                  f"{f['whole_step_b64_ms']:.3f} ms)")
     lines.append(f"  (the trainer's shares ran in: {f['share_workers']})")
-    offloaded, steps = f["b1_offloaded"]
-    lines.append(f"  (batch 1: the convolutions' weight gradients ran in the worker in "
-                 f"{offloaded} of {steps} steps)")
     lines.append(f"run_pass, 1 image, all tensors: {f['run_pass_b1_ms']:8.3f} ms")
     lines.append(f"first-call compile, all kernels: {f['compile_cold_s']:6.2f} s (cold cache)")
     lines.append(f"later process, from Numba cache: {f['compile_cached_s']:6.2f} s")

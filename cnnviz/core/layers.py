@@ -16,7 +16,6 @@ import numpy as np
 
 from cnnviz.core import kernels as K
 from cnnviz.core.batch_sync import Share, batch_delta_sums, batch_moments, current_share
-from cnnviz.core.grad_offload import current_offload
 
 
 class Layer:
@@ -87,16 +86,10 @@ class Conv2d(Layer):
     def _backward(self, grad_out, need_input_grad):
         x, w = self.saved["input"], self.params["weight"]
         stride, padding = self.config["stride"], self.config["padding"]
+        gw, gb = K.conv2d_backward_params(x, grad_out, w.shape, stride, padding, self._taps)
+        self.grads = {"weight": gw, "bias": gb}
         if not need_input_grad:
-            gw, gb = K.conv2d_backward_params(x, grad_out, w.shape, stride, padding, self._taps)
-            self.grads = {"weight": gw, "bias": gb}
             return None
-        offload = current_offload()  # another process may compute ∂E/∂w (core/grad_jobs.py)
-        if offload is not None and offload.post(self, x, grad_out):
-            self.grads = {}  # the step fills them in before its update
-        else:
-            gw, gb = K.conv2d_backward_params(x, grad_out, w.shape, stride, padding, self._taps)
-            self.grads = {"weight": gw, "bias": gb}
         return K.conv2d_backward_input(grad_out, w, x.shape, stride, padding, self._taps)
 
 

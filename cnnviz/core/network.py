@@ -214,19 +214,13 @@ class Network:
     def train_step_prepared(self, x: np.ndarray, y: np.ndarray, opt: Any) -> float:
         """`train_step` of an input and labels `prepare_input` / `prepare_labels` made
         (the trainer's step has them already: checking again cost ~2 µs at batch 1)."""
-        loss = self.forward_backward(x, y)
-        opt.step(self.params(), self.grads())
-        return loss
-
-    def forward_backward(self, x: np.ndarray, y: np.ndarray) -> float:
-        """Forward, loss and backward of a prepared batch, as `train_step` runs them: the
-        layers' gradients and saved tensors; no update. Returns the loss."""
         out = x
         for layer in self.layers:
             out = layer.forward(out)
         loss, grad = self.compute_loss(out, y)
         for layer in reversed(self.layers):
             grad = layer.backward(grad, need_input_grad=layer is not self.layers[0])
+        opt.step(self.params(), self.grads())
         return loss
 
     def __repr__(self) -> str:

@@ -31,7 +31,6 @@ import numpy as np
 
 from cnnviz.core import share_processes
 from cnnviz.core.batch_sync import SYNCED_TYPES, run_shares
-from cnnviz.core.grad_offload import offloading
 from cnnviz.core.kernels import _jit
 from cnnviz.core.kernels._jit import batch_chunks, run_chunks
 from cnnviz.core.layers import Layer, Residual, iter_layers
@@ -92,22 +91,15 @@ def shares(net: Network, batch: int) -> list[tuple[int, int]]:
 
 def prepare(net: Network, batch: int, timeout: float = 60.0) -> bool:
     """Start the worker processes for net's steps at `batch` and wait (up to `timeout`
-    seconds) until they hold it (for a step in shares) or its block for the weight
-    gradients (a one-share step); True if steps will use them. Without it the trainer's
-    first steps run without them while the workers load (the same results)."""
+    seconds) until they hold it; True if steps will use them. Without it the trainer's
+    first steps run on threads while the workers load (the same results)."""
     parts = shares(net, batch)
-    if len(parts) == 1 and not share_processes.offload_possible(net):
-        return False
     deadline = time.monotonic() + timeout
     while True:
-        if len(parts) == 1:
-            if share_processes.grads_ready(net, batch):
+        with share_processes.borrowed(net, parts, synced(net)) as workers:
+            if workers:
                 return True
-        else:
-            with share_processes.borrowed(net, parts, synced(net)) as workers:
-                if workers:
-                    return True
-        if time.monotonic() > deadline or not share_processes.usable():
+        if len(parts) < 2 or time.monotonic() > deadline or not share_processes.usable():
             return False
         time.sleep(0.02)
 
@@ -137,26 +129,8 @@ def train_step(net: Network, x: Any, y: Any, opt: Any) -> float:
     y = net.prepare_labels(y, x.shape[0])
     parts = shares(net, x.shape[0])
     if len(parts) == 1:
-        return _one_share_step(net, x, y, opt)
+        return net.train_step_prepared(x, y, opt)
     return _train_step_in_shares(net, x, y, opt, parts)
-
-
-def _one_share_step(net: Network, x: np.ndarray, y: np.ndarray, opt: Any) -> float:
-    """The whole batch here, the convolutions' weight gradients in the worker when one is
-    ready for them (core/grad_jobs.py; the same bits as `Network.train_step`)."""
-    with share_processes.borrowed_for_grads(net, x.shape[0]) as worker:
-        jobs = worker.begin_grads(net, x.shape[0]) if worker is not None else None
-        if jobs is None:
-            return net.train_step_prepared(x, y, opt)
-        try:
-            with offloading(jobs):
-                loss = net.forward_backward(x, y)
-        except BaseException:
-            jobs.stop()  # the worker goes back to its pipe
-            raise
-        worker.collect_grads(jobs)
-    opt.step(net.params(), net.grads())
-    return loss
 
 
 def _train_step_in_shares(net: Network, x: np.ndarray, y: np.ndarray, opt: Any,

@@ -21,25 +21,26 @@ CNNVIZ_SHARE_PROCESSES=0 turns the workers off.
 from __future__ import annotations
 
 import atexit
+import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 
 import numpy as np
 
-from cnnviz.core import grad_jobs
 from cnnviz.core import share_mailbox as mailbox
 from cnnviz.core.batch_sync import sharing
 from cnnviz.core.kernels import _jit
+from cnnviz.core.layers import iter_layers
 from cnnviz.core.network import Network
-from cnnviz.core.worker_handle import (  # noqa: F401 — the pool's names for its callers
-    ShareWorker,
-    WorkerHub,
-    WorkerLostError,
-    layout,
-    modes,
-)
+from cnnviz.core.share_segment import Field, Segment
+from cnnviz.core.share_worker import REPLY_TIMEOUT_S, serve, state_arrays
+
+
+class WorkerLostError(RuntimeError):
+    """A worker failed in the middle of a step whose shares exchange batch statistics."""
 
 
 def enabled() -> bool:
@@ -61,6 +62,219 @@ def max_workers() -> int:
     return max(0, (os.cpu_count() or 1) - 1)
 
 
+# --- the layout of a step's shared block -----------------------------------------------
+
+
+def layout(net: Network, capacity: int) -> list[Field]:
+    """The block's fields for shares of up to `capacity` examples of net."""
+    dtype = net.dtype.name
+    fields: list[Field] = [(f"s:{n}", a.shape, dtype) for n, a in state_arrays(net).items()]
+    fields += [(f"g:{n}", a.shape, dtype) for n, a in net.params().items()]
+    out_shape = tuple(net.spec.layers[-1].out_shape)
+    return fields + [
+        ("x", (capacity, *net.spec.input_shape), dtype),
+        ("y", (capacity,), "int64"),
+        ("out", (capacity, *out_shape), dtype),
+        ("loss", (1,), "float64"),
+        *mailbox.fields(mailbox.floats_needed(net)),
+    ]
+
+
+def modes(net: Network) -> tuple[bool, ...]:
+    """Every layer's training flag, blocks' inner layers included."""
+    return tuple(layer.training for layer in iter_layers(net.layers))
+
+
+@contextmanager
+def _interrupts_ignored() -> Iterator[None]:
+    """Ignore Ctrl+C while a worker is spawned, so that it starts ignoring it (an ignored
+    signal stays ignored across exec, and Python then installs no handler): Ctrl+C in a
+    terminal reaches the whole process group, and the parent decides. Only the main
+    thread can change signal handlers; from others (the window's trainer thread) the
+    worker ignores Ctrl+C from `serve` on. A Ctrl+C in the few milliseconds of the spawn
+    is lost."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+class ShareWorker:
+    """One worker process and the network it holds, as the parent sees them."""
+
+    def __init__(self, index: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=serve, args=(child,), daemon=True,
+                                       name=f"cnnviz-share-{index}")
+        with _interrupts_ignored():
+            self.process.start()
+        child.close()
+        _jit.count_as_own(self.process.pid)
+        self.state = "idle"  # → loading → loaded; or broken
+        self.token = 0
+        self.key: tuple | None = None
+        self.segment: Segment | None = None
+        self.error = ""
+        self.steps = 0  # shares this worker ran
+        self.exchanges = 0  # batch-statistics exchanges in the current step
+
+    def _drain(self) -> None:
+        """Take in the messages that have arrived, without waiting."""
+        try:
+            while self.state != "broken" and self.conn.poll():
+                self._take(self.conn.recv())
+        except (EOFError, OSError) as error:
+            self.fail(f"the worker process ended ({error or 'pipe closed'})")
+
+    def _take(self, message: tuple) -> None:
+        kind = message[0]
+        if message[1] == self.token and kind == "loaded":
+            self.state = "loaded"
+        elif message[1] == self.token and kind == "failed":
+            self.fail(message[2])
+
+    def ready_for(self, net: Network, capacity: int) -> bool:
+        """Whether this worker holds net for shares of `capacity` examples; if not, and
+        it is free, start loading it (the answer comes on a later step)."""
+        self._drain()
+        key = (net.spec, net.dtype, modes(net))
+        fits = (self.key is not None and self.key[0] is net.spec and self.key[1:] == key[1:]
+                and self.segment is not None and self.segment.arrays["x"].shape[0] >= capacity)
+        if self.state == "loaded" and fits:
+            return True
+        if self.state == "idle" or (self.state == "loaded" and not fits):
+            self._load(net, key, capacity)
+        return False
+
+    def _load(self, net: Network, key: tuple, capacity: int) -> None:
+        if self.segment is not None:
+            self.segment.close()
+        fields = layout(net, capacity)
+        self.segment = Segment.create(fields)
+        self.key, self.token, self.state = key, self.token + 1, "loading"
+        self._send(("load", self.token, net.spec, net.dtype.name, key[2], self.segment.name,
+                    fields))
+
+    def _send(self, message: tuple) -> None:
+        """Send the worker a message; if its process is gone, drop it (fail)."""
+        try:
+            self.conn.send(message)
+        except OSError as error:  # the worker ended since the last look at the pipe
+            self.fail(f"the worker process ended ({error or 'pipe closed'})")
+
+    def begin(self, net: Network, x: np.ndarray, y: np.ndarray, weight: float,
+              index: int) -> None:
+        """Hand the worker its share: state, inputs and labels into the block, then go.
+        (A share that raises in the worker, even a floating-point error the caller asked
+        to raise, drops the worker: the caller then runs the share and raises itself. So
+        does a worker found gone here: `end` then says None.)"""
+        arrays = self.segment.arrays
+        for name, array in state_arrays(net).items():
+            np.copyto(arrays[f"s:{name}"], array)
+        m = x.shape[0]
+        arrays["x"][:m] = x
+        arrays["y"][:m] = y
+        arrays["sum_seq"][0] = arrays["total_seq"][0] = self.exchanges = 0
+        self.token += 1
+        self._send(("step", self.token, m, weight, np.geterr(), index))
+
+    def partial_sums(self, like: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+        """The worker's side of a batch-statistics exchange, shaped like the caller's
+        own arrays `like` (WorkerLostError if the worker failed or went silent)."""
+        if self.state == "broken":
+            raise WorkerLostError(self.error)
+        self.exchanges += 1
+        arrays = self.segment.arrays
+        if not mailbox.wait_for(arrays["sum_seq"], self.exchanges, self.conn, REPLY_TIMEOUT_S):
+            message = self._reply(wait=False)  # the pipe spoke, or the time is already up
+            if self.state != "broken":
+                self.fail(f"unexpected {message[0]!r} from the worker during an exchange")
+            raise WorkerLostError(self.error)
+        return mailbox.unpack(arrays["sums"], like)
+
+    def send_total(self, total: tuple[np.ndarray, ...]) -> None:
+        """The exchange's totals, for the worker to carry on with."""
+        arrays = self.segment.arrays
+        mailbox.pack(total, arrays["totals"])
+        arrays["total_seq"][0] = self.exchanges
+
+    def _reply(self, wait: bool = True) -> tuple:
+        """The worker's next message, waiting up to REPLY_TIMEOUT_S for it (or, `wait`
+        False, only a moment); ("lost",) and the worker dropped if there is none."""
+        try:
+            if not mailbox.poll_spinning(self.conn, mailbox.SPIN_S,
+                                         REPLY_TIMEOUT_S if wait else 0.0):
+                self.fail(f"no answer within {REPLY_TIMEOUT_S:.0f} s")
+                return ("lost",)
+            message = self.conn.recv()
+        except (EOFError, OSError) as error:
+            self.fail(f"the worker process ended ({error or 'pipe closed'})")
+            return ("lost",)
+        if message[0] == "failed":
+            self.fail(message[2])
+        return message
+
+    def end(self, net: Network, m: int) -> tuple[float, np.ndarray, list[dict]] | None:
+        """The share's (loss, logits, per-layer gradients), or None if the worker failed
+        (it is then dropped and the caller runs the share itself)."""
+        if self.state == "broken":
+            return None
+        message = self._reply()
+        if message[:2] != ("done", self.token):
+            if self.state != "broken":
+                self.fail(f"unexpected {message[0]!r} from the worker")
+            return None
+        self.steps += 1
+        arrays = self.segment.arrays
+        grads = [{name: arrays[f"g:{layer.index}.{name}"] for name in layer.params}
+                 for layer in net.layers]
+        return float(arrays["loss"][0]), arrays["out"][:m], grads
+
+    def fail(self, reason: str) -> None:
+        """Drop this worker for good (its shares run on the caller from now on)."""
+        self.state, self.error = "broken", reason
+        self.close()
+
+    def retire(self, reason: str) -> None:
+        """Stop this worker without blame (its step failed elsewhere): a new one replaces
+        it, and it does not count towards MAX_FAILURES."""
+        self.state, self.error = "retired", reason
+        self.close()
+
+    def close(self) -> None:
+        """Ask the process to stop, then make sure it has."""
+        with suppress(OSError, ValueError):  # the pipe is already closed
+            self.conn.send(("quit",))
+        self.process.join(timeout=1.0)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=1.0)
+        _jit.count_as_own(self.process.pid, False)
+        self.conn.close()
+        if self.segment is not None:
+            self.segment.close()
+            self.segment = None
+
+
+class WorkerHub:
+    """Share 0's BatchSync when the step's other shares run in workers: their partial sums
+    gathered in share order and added to its own; the totals sent back to them."""
+
+    def __init__(self, workers: list[ShareWorker]) -> None:
+        self.workers = workers
+
+    def all_sum(self, arrays: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+        arrays = tuple(arrays)
+        parts = [arrays, *(worker.partial_sums(arrays) for worker in self.workers)]
+        total = _jit.add_in_order(parts)
+        for worker in self.workers:
+            worker.send_total(total)
+        return tuple(np.array(a, copy=True) for a in total)
 
 
 def run_with_workers(net: Network, x: np.ndarray, y: np.ndarray,
@@ -144,18 +358,6 @@ def borrowed(net: Network, parts: list[tuple[int, int]],
 
 def _ready(net: Network, needed: int, capacity: int) -> list[ShareWorker]:
     """The first `needed` live workers if all hold net; starts and loads them if not."""
-    workers = _live(needed)
-    try:
-        ready = [worker.ready_for(net, capacity) for worker in workers]
-    except (OSError, RuntimeError, ValueError) as error:  # no shared memory here
-        _FAILURES.extend([f"{type(error).__name__}: {error}"] * MAX_FAILURES)
-        return []
-    return workers if workers and all(ready) else []
-
-
-def _live(needed: int) -> list[ShareWorker]:
-    """The first `needed` workers, broken ones dropped and missing ones started; [] if
-    workers cannot be used (or cannot start: then never again this session)."""
     _FAILURES.extend(worker.error for worker in _WORKERS if worker.state == "broken")
     _WORKERS[:] = [worker for worker in _WORKERS if worker.state not in ("broken", "retired")]
     if not usable():
@@ -163,52 +365,12 @@ def _live(needed: int) -> list[ShareWorker]:
     try:
         while len(_WORKERS) < needed:
             _WORKERS.append(ShareWorker(len(_WORKERS) + 1))
+        workers = _WORKERS[:needed]
+        ready = [worker.ready_for(net, capacity) for worker in workers]
     except (OSError, RuntimeError, ValueError) as error:  # no processes here (a sandbox)
         _FAILURES.extend([f"{type(error).__name__}: {error}"] * MAX_FAILURES)
         return []
-    return _WORKERS[:needed]
-
-
-@contextmanager
-def borrowed_for_grads(net: Network, m: int) -> Iterator[ShareWorker | None]:
-    """A worker ready to take the convolutions' weight gradients of net's one-share step
-    of m examples (core/grad_jobs.py), or None: workers off or failed, the other core
-    busy, another step holding the worker, nothing to hand over, or not ready yet (it
-    then starts loading)."""
-    if not offload_possible(net) or _jit.cores_busy() or not _LOCK.acquire(False):
-        yield None
-        return
-    try:
-        yield _ready_for_grads(net, m)
-    finally:
-        _LOCK.release()
-
-
-def offload_possible(net: Network) -> bool:
-    """Whether net's one-share steps could hand their weight gradients to a worker."""
-    return usable() and mailbox.ORDERED and grad_jobs.has_jobs(net)
-
-
-def _ready_for_grads(net: Network, m: int) -> ShareWorker | None:
-    """The worker if it holds net's block for m examples (else it starts loading it)."""
-    workers = _live(1)
-    try:
-        ready = bool(workers) and workers[0].ready_for_grads(net, m)
-    except (OSError, RuntimeError, ValueError) as error:  # no shared memory here
-        _FAILURES.extend([f"{type(error).__name__}: {error}"] * MAX_FAILURES)
-        return None
-    return workers[0] if ready else None
-
-
-def grads_ready(net: Network, m: int) -> bool:
-    """Whether a worker holds net's block for one-share steps of m examples (starts
-    loading it if not); False also while another step holds the worker."""
-    if not offload_possible(net) or not _LOCK.acquire(False):
-        return False
-    try:
-        return _ready_for_grads(net, m) is not None
-    finally:
-        _LOCK.release()
+    return workers if all(ready) else []
 
 
 def describe() -> str:
@@ -217,18 +379,10 @@ def describe() -> str:
         return "threads (worker processes off: CNNVIZ_SHARE_PROCESSES=0)"
     if not usable() and _FAILURES:
         return f"threads (worker processes unavailable: {_FAILURES[-1]})"
-    used = [worker for worker in _WORKERS if worker.steps or worker.grad_steps]
+    used = [worker for worker in _WORKERS if worker.steps]
     if not used:
         return "threads (no worker process was ready)"
-    text = f"{len(used)} worker process{'es' if len(used) > 1 else ''} beside the caller"
-    if grad_steps():  # steps that did not split (batch 1) used it too
-        text += f"; it took the weight gradients of {grad_steps()} one-share steps"
-    return text
-
-
-def grad_steps() -> int:
-    """One-share steps whose weight gradients the live workers computed (for `cnnviz bench`)."""
-    return sum(worker.grad_steps for worker in _WORKERS)
+    return f"{len(used)} worker process{'es' if len(used) > 1 else ''} beside the caller"
 
 
 def shutdown() -> None:

@@ -8,7 +8,6 @@ arrays: parameters, the share's batch, its gradients and logits. Nothing is pick
 from __future__ import annotations
 
 import math
-from contextlib import suppress
 from multiprocessing import shared_memory
 
 import numpy as np
@@ -58,8 +57,9 @@ class Segment:
     def close(self) -> None:
         """Drop the views and the mapping; the creator also removes the block."""
         self.arrays = {}
-        with suppress(BufferError):  # a view is still alive: its mapping stays until it goes
+        try:
             self.memory.close()
-        if self.owner:  # the name goes in any case: no block is left behind in /dev/shm
-            with suppress(FileNotFoundError):
+            if self.owner:
                 self.memory.unlink()
+        except (BufferError, FileNotFoundError):  # a view still alive, or already gone
+            pass

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from cnnviz.core import grad_jobs
 from cnnviz.core import share_mailbox as mailbox
 from cnnviz.core.batch_sync import sharing
 from cnnviz.core.layers import iter_layers
@@ -36,7 +35,6 @@ def serve(conn: Any) -> None:
     after the batch), so the worker ignores it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     held: tuple[Any, Segment] | None = None
-    grads: tuple[Segment, list] | None = None  # the one-share steps' block (grad_jobs)
     while True:
         try:
             mailbox.poll_spinning(conn, mailbox.NEXT_STEP_SPIN_S, None)
@@ -45,29 +43,21 @@ def serve(conn: Any) -> None:
             return
         if message[0] == "quit":
             return
-        kind, token = message[0], message[1]
+        token = message[1]
         try:
-            if kind == "load":
+            if message[0] == "load":
                 if held is not None:
                     held[1].close()
                 held = _load(*message[2:])
                 conn.send(("loaded", token))
-            elif kind == "grads-load":
-                if grads is not None:
-                    grads[0].close()
-                grads = grad_jobs.load(*message[2:])
-                conn.send(("grads-loaded", token))
-            elif kind == "grads-step":  # no answer: the block's counters say it all
-                grad_jobs.serve_step(grads, conn, *message[2:], REPLY_TIMEOUT_S)
             else:
                 m, weight, errors, index = message[2:]
                 link = mailbox.WorkerLink(held[1].arrays, conn, REPLY_TIMEOUT_S)
                 _run_step(*held, m, weight, errors, link, index)
                 conn.send(("done", token))
         except Exception as error:  # noqa: BLE001 — reported to the parent, which carries on
-            failed = "grads-failed" if kind.startswith("grads") else "failed"
             try:
-                conn.send((failed, token, f"{type(error).__name__}: {error}"))
+                conn.send(("failed", token, f"{type(error).__name__}: {error}"))
             except OSError:  # the parent is gone
                 return
 

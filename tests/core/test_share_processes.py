@@ -23,7 +23,6 @@ from share_workers import workers  # noqa: F401 — the fixture
 from cnnviz.core import Network
 from cnnviz.core import parallel_step as PS
 from cnnviz.core import share_processes as SP
-from cnnviz.core import worker_handle as WH
 from cnnviz.core.kernels import _jit
 from cnnviz.core.optim import SGD, Adam
 from cnnviz.core.presets import get_preset
@@ -125,8 +124,7 @@ def test_a_worker_follows_a_new_network_eval_mode_and_a_larger_share(workers):
 
 def test_no_workers_when_turned_off_or_for_one_share(workers, monkeypatch):
     net = Network.from_spec(get_preset("lenet5"), seed=0)
-    mlp = Network.from_spec(get_preset("mlp"), seed=0)
-    assert not PS.prepare(mlp, 1, timeout=1)  # one share, no convolution to hand over
+    assert not PS.prepare(net, 1, timeout=1)  # one share
     monkeypatch.setenv("CNNVIZ_SHARE_PROCESSES", "0")
     assert not PS.prepare(net, 64, timeout=1)
     assert SP._WORKERS == []
@@ -302,7 +300,7 @@ def test_a_silent_worker_is_given_up_after_one_reply_timeout_in_an_exchange(
     net = Network.from_spec(get_preset("mini-resnet"), seed=0, dtype="float64")
     assert PS.prepare(net, 6, timeout=120)
     worker = SP._WORKERS[0]
-    monkeypatch.setattr(WH, "REPLY_TIMEOUT_S", 3.0)
+    monkeypatch.setattr(SP, "REPLY_TIMEOUT_S", 3.0)
     os.kill(worker.process.pid, signal.SIGSTOP)
     started = time.monotonic()
     losses = _train(net, SGD(lr=0.05), steps=1, n=6)
