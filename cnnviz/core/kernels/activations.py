@@ -70,20 +70,25 @@ def _tanh_back(out, delta, grad):
 
 
 def _apply(fn, arrays: tuple, *scalars):
-    """fn(*arrays, *scalars, out) over flattened views, returning the new array `out`;
-    large arrays in slices on the kernel pool (mini-resnet's stem relu: 800k values),
-    small ones with one direct call (no chunk machinery: ~1 µs less a call)."""
-    out = np.empty_like(arrays[0])
-    flat = [a.reshape(-1) for a in arrays]
-    flat_out = out.reshape(-1)
-    if one_chunk(out.size, out.size):
-        fn(*flat, *scalars, flat_out)
+    """fn(*arrays, *scalars, out) over flattened views, returning the new array `out` (in
+    C order, whatever the inputs' layout); large arrays in slices on the kernel pool
+    (mini-resnet's stem relu: 800k values), small ones with one direct call (no chunk
+    machinery: ~1 µs less a call)."""
+    first = arrays[0]
+    out = np.empty(first.shape, first.dtype)
+    size = out.size
+    if one_chunk(size, size):
+        if len(arrays) == 1:  # the common cases spelled out: ~0.3 µs of a 1.3 µs relu
+            fn(first.ravel(), *scalars, out.ravel())
+        else:
+            fn(first.ravel(), arrays[1].ravel(), *scalars, out.ravel())
         return out
+    flat, flat_out = [a.ravel() for a in arrays], out.ravel()
 
     def task(start: int, stop: int) -> None:
         fn(*[a[start:stop] for a in flat], *scalars, flat_out[start:stop])
 
-    run_chunks(task, batch_chunks(out.size, out.size))
+    run_chunks(task, batch_chunks(size, size))
     return out
 
 

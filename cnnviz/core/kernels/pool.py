@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnviz.core.kernels._jit import helper, kernel, over_batch
+from cnnviz.core.kernels._jit import helper, kernel, one_chunk, over_batch
 
 
 @helper
@@ -156,29 +156,37 @@ def _out_shape(shape, kernel_size, stride, padding) -> tuple[int, int, int, int]
     )
 
 
+def _max_part(o, out, argmax, pairs: bool, kernel_size, stride, padding) -> None:
+    """The max pool of a slice of the batch into the matching slices of out and argmax."""
+    if pairs:
+        scratch = (out.shape[2], 2 * out.shape[3])
+        vm, vi = np.empty(scratch, dtype=o.dtype), np.empty(scratch, dtype=np.int32)
+        _max_forward_2x2(o, out, argmax, vm, vi)
+    else:
+        _max_forward(o, *kernel_size, *stride, *padding, out, argmax)
+
+
 def maxpool2d_forward(o, kernel_size, stride, padding):
-    """(out, argmax): the window maxima and their flat winner indices (int64)."""
+    """(out, argmax): the window maxima and their flat winner indices (int64). A batch
+    that stays one chunk runs without the chunk machinery (~1 µs a call at batch 1)."""
     shape = _out_shape(o.shape, kernel_size, stride, padding)
     out = np.empty(shape, dtype=o.dtype)
     argmax = np.empty(shape, dtype=np.int64)
-
     pairs = (
         tuple(kernel_size) == (2, 2)
         and tuple(stride) == (2, 2)
         and tuple(padding) == (0, 0)
-        and not _has_nan(o.reshape(-1))
+        and not _has_nan(o.ravel())
     )
+    if one_chunk(o.shape[0], o.size * 2):  # LeNet: pool1 splits, pool2 not
+        _max_part(o, out, argmax, pairs, kernel_size, stride, padding)
+        return out, argmax
 
     def task(start: int, stop: int) -> None:
-        part, o_out, o_arg = o[start:stop], out[start:stop], argmax[start:stop]
-        if pairs:
-            scratch = (shape[2], 2 * shape[3])
-            vm, vi = np.empty(scratch, dtype=o.dtype), np.empty(scratch, dtype=np.int32)
-            _max_forward_2x2(part, o_out, o_arg, vm, vi)
-        else:
-            _max_forward(part, *kernel_size, *stride, *padding, o_out, o_arg)
+        _max_part(o[start:stop], out[start:stop], argmax[start:stop], pairs, kernel_size,
+                  stride, padding)
 
-    over_batch(task, o.shape[0], o.size * 2)  # LeNet: pool1 splits, pool2 not
+    over_batch(task, o.shape[0], o.size * 2)
     return out, argmax
 
 
@@ -186,6 +194,9 @@ def maxpool2d_backward(delta, argmax, input_shape):
     """∂E/∂o: the deltas routed to the recorded winners."""
     N, C, H, W = input_shape
     grad = np.zeros((N, C, H * W), dtype=delta.dtype)
+    if one_chunk(N, grad.size):
+        _max_backward(delta, argmax, grad)
+        return grad.reshape(input_shape)
 
     def task(start: int, stop: int) -> None:
         _max_backward(delta[start:stop], argmax[start:stop], grad[start:stop])
