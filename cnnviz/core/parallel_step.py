@@ -44,7 +44,25 @@ WHOLE_TYPES = ("dropout",)  # in training mode: one mask draw for the whole batc
 
 def _any_training(net: Network, types: tuple[str, ...]) -> bool:
     """Whether a layer of one of these types, blocks' included, is in training mode."""
-    return any(layer.type in types and layer.training for layer in iter_layers(net.layers))
+    return any(layer.training for layer in _layers_of_type(net, types))
+
+
+_TYPED: dict[int, tuple[list, dict]] = {}  # id(net.layers) → (net.layers, {types: layers})
+
+
+def _layers_of_type(net: Network, types: tuple[str, ...]) -> list[Layer]:
+    """net's layers of these types, blocks' included, found once per layer list (every
+    step asks: walking mini-resnet's 35 layers took ~6 µs of a 0.45 ms batch-1 step)."""
+    held = _TYPED.get(id(net.layers))
+    if held is None or held[0] is not net.layers:
+        if len(_TYPED) > 64:  # networks come and go in the editor
+            _TYPED.clear()
+        held = _TYPED[id(net.layers)] = (net.layers, {})
+    found = held[1].get(types)
+    if found is None:
+        found = held[1][types] = [layer for layer in iter_layers(net.layers)
+                                  if layer.type in types]
+    return found
 
 
 def splittable(net: Network) -> bool:
