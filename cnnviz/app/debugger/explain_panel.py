@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QTabWidget,
     QTextBrowser,
     QVBoxLayout,
@@ -185,6 +186,9 @@ class ExplainPanel(QWidget):
         self.tabs.addTab(self.browser, "Formula")
         self.tabs.addTab(self.animation, "Animation")
         self.tabs.currentChanged.connect(self._refresh_animation)
+        self._page_policies = [self.tabs.widget(i).sizePolicy() for i in range(self.tabs.count())]
+        self.tabs.currentChanged.connect(self._size_by_current_page)
+        self._size_by_current_page(self.tabs.currentIndex())
         top = QHBoxLayout()
         top.addWidget(self.header, 1)
         top.addWidget(self.copy_button)
@@ -196,6 +200,15 @@ class ExplainPanel(QWidget):
                        ctrl.input_changed, ctrl.weights_changed):
             signal.connect(self.refresh)
         self.refresh()
+
+    def _size_by_current_page(self, index: int) -> None:
+        """Only the shown tab counts for the dock's size: a tab widget otherwise keeps its
+        largest page's minimum (the animation's), and once the animation had been shown
+        at 1280×720 the pipeline above could not grow back (264 px, not 330)."""
+        ignored = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        for i, policy in enumerate(self._page_policies):
+            self.tabs.widget(i).setSizePolicy(policy if i == index else ignored)
+        self.tabs.updateGeometry()
 
     def refresh(self) -> None:
         """Ask the engine for the explanation and render it."""

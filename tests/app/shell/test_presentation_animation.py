@@ -99,6 +99,9 @@ def test_the_animation_gets_its_room_at_1280x720_and_gives_it_back(lenet, qtbot)
     after = layout(win)
     assert [after[k][0] for k in after] == [True] * 4
     assert pipeline.height() > shrunk + 10
+    # the pipeline's height as it was (it came back at 264 of 330 px: the tab widget kept
+    # the animation page's minimum height after another tab was shown)
+    assert abs(after["pipeline"][2] - before["pipeline"][2]) <= 2
     for key in ("inspector", "explain", "prediction"):  # the row's widths as they were
         assert abs(after[key][1] - before[key][1]) <= 2, key
     assert (win.width(), win.height()) == (1280, 720)
