@@ -216,7 +216,7 @@ def wide_kernel_case(draw):
 @given(case=wide_kernel_case())
 def test_both_stride1_conv_paths_match_reference(dtype, direct_max_out, case):
     """Force each stride-1 path (direct / tap matrix) on random problems."""
-    from cnnviz.core.kernels import conv
+    from cnnviz.core.kernels import conv_wide_passes as conv
 
     x_shape, w_shape, padding, seed = case
     rng = np.random.default_rng(seed)
@@ -240,7 +240,7 @@ def test_both_stride1_conv_paths_match_reference(dtype, direct_max_out, case):
 
 
 def _nonfinite_conv_case(direct_max_out, where, padding):
-    from cnnviz.core.kernels import conv
+    from cnnviz.core.kernels import conv_wide_passes as conv
 
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, 2, 7, 6))

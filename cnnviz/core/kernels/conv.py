@@ -12,8 +12,9 @@ Which path a pass takes, first match wins:
    (`conv1x1.py`);
 3. 3×3 stride-1 kernels with up to `FUSED3_MAX_CHANNELS` channels: the nine taps fused
    (`conv3x3.py`; ResNet-style layers at batch > 1);
-4. other stride-1 kernels: the wide rows of `conv_wide.py` — the input padded once into
-   flat "wide" rows, so each kernel tap reads one contiguous run; up to `DIRECT_MAX_OUT`
+4. other stride-1 kernels: the wide rows of `conv_wide.py` (kernels) and
+   `conv_wide_passes.py` (the passes) — the input padded once into flat "wide" rows, so
+   each kernel tap reads one contiguous run; up to `conv_wide_passes.DIRECT_MAX_OUT`
    (`DIRECT_INPUT_MAX_OUT` for ∂E/∂o) output channels direct loops do the work without a
    tap matrix, above it a wide tap matrix goes to BLAS;
 5. everything else: the general im2col path below.
@@ -39,15 +40,14 @@ Layout NCHW; weights `[out, in, k1, k2]`; `stride` and `padding` are (h, w) pair
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from cnnviz.core.kernels import conv1x1 as C1
 from cnnviz.core.kernels import conv3x3 as C3
 from cnnviz.core.kernels import conv_single as CS
-from cnnviz.core.kernels import conv_wide as CW
-from cnnviz.core.kernels._jit import add_in_order, helper, kernel, over_batch
+from cnnviz.core.kernels import conv_wide_passes as CWP
+from cnnviz.core.kernels._jit import helper, kernel
+from cnnviz.core.kernels.conv_wide_passes import DIRECT_MAX_OUT  # noqa: F401 (warmup.py)
 
 
 @helper
@@ -165,20 +165,8 @@ def _delta_planes(delta) -> np.ndarray:
     return planes
 
 
-def _over_chunks(task, shape, weight_shape) -> list:
-    """task(start, stop) over the batch chunks of a pass whose output (or δ) has `shape`."""
-    N, O, Ho, Wo = shape
-    return over_batch(task, N, N * O * Ho * Wo * math.prod(weight_shape[1:]))  # np.prod: 5 µs
+# --- which path -------------------------------------------------------------------------
 
-
-# --- the stride-1 fast path (see conv_wide.py) -----------------------------------------
-
-# Up to this many output channels the direct kernels beat a tap matrix handed to BLAS
-# (LeNet-5's conv2 has 16: direct 4–8 % less CPU per step), for the forward pass and
-# the weight gradient; for the input gradient (gather kernel) by 10–20 % at 16 channels
-# on one thread (3×3 and 5×5), and more on two, where BLAS calls serialise.
-DIRECT_MAX_OUT = 16
-DIRECT_INPUT_MAX_OUT = 16
 # 3×3 stride-1 kernels with up to this many input and output channels take the fused
 # nine-tap kernels of conv3x3.py: 1.5–3× less time than the direct or BLAS paths on
 # mini-resnet's 16- and 32-channel layers, at batch 1 and 64.
@@ -188,145 +176,6 @@ FUSED3_MAX_CHANNELS = 64
 def _fused3(weight_shape, stride) -> bool:
     O, C, k1, k2 = weight_shape
     return _is_unit(stride) and (k1, k2) == (3, 3) and max(O, C) <= FUSED3_MAX_CHANNELS
-
-
-class _Wide:
-    """Geometry of the wide-row layout for one stride-1 convolution."""
-
-    def __init__(self, input_shape, weight_shape, padding) -> None:
-        _, _, H, W = input_shape
-        O, _, self.k1, self.k2 = weight_shape
-        self.ph, self.pw = padding
-        self.Hp, self.Wp = H + 2 * self.ph, W + 2 * self.pw
-        self.Ho, self.Wo = self.Hp - self.k1 + 1, self.Wp - self.k2 + 1
-        self.L = self.Ho * self.Wp
-        self.plane = self.Hp * self.Wp + self.k2 - 1
-        self.direct = O <= DIRECT_MAX_OUT
-        self.direct_input = O <= DIRECT_INPUT_MAX_OUT
-
-    def zeros_planes(self, n: int, channels: int, dtype) -> np.ndarray:
-        return np.zeros((n, channels, self.plane), dtype=dtype)
-
-    def delta_layout(self, for_input: bool) -> tuple[int, int]:
-        """(leading zeros, image stride) of the wide δ the kernels of a pass want.
-
-        The direct weight gradient runs over whole chunks, so its δ has the planes'
-        image stride; the direct input gradient wants k2 − 1 leading zeros (and then
-        takes the weight gradient's layout too); BLAS wants plain (O, n·L) rows.
-        """
-        lead = self.k2 - 1 if self.direct_input else 0
-        if for_input:
-            return (lead, self.plane) if self.direct_input else (0, self.L)
-        return lead, self.plane if self.direct else self.L
-
-    def widen(self, delta, layout: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-        """(δ as (O, lead + n·stride) wide rows, zero where no δ goes; Σ δ per channel)."""
-        (lead, stride), O, n = layout, delta.shape[1], delta.shape[0]
-        wide = np.zeros((O, lead + n * stride), dtype=delta.dtype)
-        bias_grad = np.empty(O, dtype=delta.dtype)
-        flat = delta.reshape(n * O, -1)
-        CW.widen_delta(delta, flat, self.Wp, lead, stride, wide, bias_grad)
-        return wide, bias_grad
-
-
-def _padded(o, geo: _Wide, cache: dict | None) -> tuple[np.ndarray, bool]:
-    """The padded input planes and whether o is finite, from the cache when it has them."""
-    if cache is not None and "padded" in cache:
-        return cache["padded"]
-    P = geo.zeros_planes(o.shape[0], o.shape[1], o.dtype)
-    finite = bool(CW.pad_planes(o, geo.ph, geo.pw, geo.Wp, P))
-    if cache is not None:
-        cache["padded"] = (P, finite)
-    return P, finite
-
-
-def _wide_taps(P, geo: _Wide) -> np.ndarray:
-    taps = np.empty((P.shape[1] * geo.k1 * geo.k2, P.shape[0] * geo.L), dtype=P.dtype)
-    CW.wide_taps(P, geo.k1, geo.k2, geo.Wp, geo.L, taps)
-    return taps
-
-
-def _forward_wide(o, w, b, geo: _Wide, cache: dict | None) -> np.ndarray:
-    P, _ = _padded(o, geo, cache)
-    x = np.empty((o.shape[0], w.shape[0], geo.Ho, geo.Wo), dtype=o.dtype)
-    w2d = w.reshape(w.shape[0], -1)
-
-    def task(start: int, stop: int) -> None:
-        if geo.direct:
-            wide = np.empty((w.shape[0], (stop - start) * geo.L), dtype=o.dtype)
-            CW.direct_forward(P[start:stop], w, geo.Wp, geo.L, wide)
-        else:
-            taps = _wide_taps(P[start:stop], geo)
-            if cache is not None:
-                cache[("wide", start, stop)] = taps
-            wide = w2d @ taps
-        CW.crop_bias(wide, b, geo.Wp, geo.L, x[start:stop])
-
-    _over_chunks(task, x.shape, w.shape)
-    return x
-
-
-def _params_wide(o, delta, weight_shape, geo: _Wide, cache: dict | None):
-    P, _ = _padded(o, geo, cache)
-    layout = geo.delta_layout(for_input=False)
-
-    def task(start: int, stop: int):
-        dwide, grad_b = geo.widen(delta[start:stop], layout)
-        if cache is not None:  # the input gradient may reuse it (see _widened)
-            cache[("delta", start, stop)] = dwide
-        if geo.direct:  # the chunk's planes channel by channel: Pc[c, n·S + ·]
-            Pc = np.ascontiguousarray(P[start:stop].transpose(1, 0, 2)).reshape(P.shape[1], -1)
-            grad_w = np.zeros(weight_shape, dtype=delta.dtype)
-            T = (stop - start - 1) * geo.plane + geo.L
-            CW.direct_grad_weight(Pc, dwide, layout[0], geo.Wp, T, grad_w)
-            return grad_w, grad_b
-        taps = (cache or {}).get(("wide", start, stop))
-        if taps is None:
-            taps = _wide_taps(P[start:stop], geo)
-        return (dwide @ taps.T).reshape(weight_shape), grad_b
-
-    parts = _over_chunks(task, delta.shape, weight_shape)
-    if cache is not None:
-        cache["delta"] = (delta, layout)  # which δ the chunks above hold, and how
-    return _sum_parts(parts)
-
-
-def _widened(delta, start, stop, geo: _Wide, cache: dict | None) -> np.ndarray:
-    """δ[start:stop] as the input gradient wants it: from the weight-gradient pass when
-    that had this δ in this layout."""
-    layout = geo.delta_layout(for_input=True)
-    held, held_layout = (cache or {}).get("delta", (None, None))
-    if held is delta and held_layout == layout:
-        return cache[("delta", start, stop)]
-    return geo.widen(delta[start:stop], layout)[0]
-
-
-def _input_wide(delta, w, input_shape, geo: _Wide, cache: dict | None) -> np.ndarray:
-    grad = np.empty(input_shape, dtype=delta.dtype)
-    C = input_shape[1]
-    if geo.direct_input:  # wt[c, m, o, q] = w[o, c, m, k2 − 1 − q]; an even channel count
-        wt = np.zeros((C + C % 2, geo.k1, w.shape[0], geo.k2), dtype=w.dtype)
-        wt[:C] = w[:, :, :, ::-1].transpose(1, 2, 0, 3)
-    else:
-        w2d_t = w.reshape(w.shape[0], -1).T
-
-    def task(start: int, stop: int) -> None:
-        G = geo.zeros_planes(stop - start, C + C % 2 if geo.direct_input else C, delta.dtype)
-        dwide = _widened(delta, start, stop, geo, cache)
-        if geo.direct_input:
-            CW.direct_grad_input(dwide, wt, geo.Wp, geo.L, geo.plane, G)
-        else:
-            CW.fold_taps(w2d_t @ dwide, geo.k1, geo.k2, geo.Wp, geo.L, G)
-        CW.crop_planes(G, geo.ph, geo.pw, geo.Wp, grad[start:stop])
-
-    _over_chunks(task, delta.shape, w.shape)
-    return grad
-
-
-def _sum_parts(parts: list) -> tuple[np.ndarray, np.ndarray]:
-    """Add per-chunk (∂E/∂w, ∂E/∂b) partials in chunk order (deterministic)."""
-    grad_w, grad_b = add_in_order(parts)
-    return np.ascontiguousarray(grad_w), grad_b
 
 
 def _is_unit(stride) -> bool:
@@ -341,7 +190,7 @@ def _single(input_shape, weight_shape, stride, padding) -> bool:
     then compiles no further kernels at start-up (conv_single's take 0.4–0.8 s cold)."""
     if not CS.applies(input_shape, weight_shape, stride, padding):
         return False
-    direct = _is_unit(stride) and weight_shape[0] <= DIRECT_MAX_OUT
+    direct = _is_unit(stride) and weight_shape[0] <= CWP.DIRECT_MAX_OUT
     return not direct or _fused3(weight_shape, stride) or C1.applies(weight_shape, padding)
 
 
@@ -361,7 +210,7 @@ def conv2d_forward(o, w, b, stride, padding, taps_cache: dict | None = None):
     if _fused3(w.shape, stride):
         return C3.forward(o, w, b, padding, taps_cache)
     if _is_unit(stride):
-        return _forward_wide(o, w, b, _Wide(o.shape, w.shape, padding), taps_cache)
+        return CWP.forward(o, w, b, CWP.Wide(o.shape, w.shape, padding), taps_cache)
     shape = output_shape(o.shape, w.shape, stride, padding)
     w2d = w.reshape(w.shape[0], -1)
     x = np.empty(shape, dtype=o.dtype)
@@ -372,7 +221,7 @@ def conv2d_forward(o, w, b, stride, padding, taps_cache: dict | None = None):
         if taps_cache is not None:
             taps_cache[(start, stop)] = taps
 
-    _over_chunks(task, shape, w.shape)
+    CWP.over_chunks(task, shape, w.shape)
     return x
 
 
@@ -388,9 +237,9 @@ def conv2d_backward_params(o, delta, weight_shape, stride, padding, taps_cache=N
             return fused
         taps_cache = None
     elif _is_unit(stride):
-        geo = _Wide(o.shape, weight_shape, padding)
-        if _padded(o, geo, taps_cache)[1]:  # the wide rows need a finite input
-            return _params_wide(o, delta, weight_shape, geo, taps_cache)
+        geo = CWP.Wide(o.shape, weight_shape, padding)
+        if CWP.padded(o, geo, taps_cache)[1]:  # the wide rows need a finite input
+            return CWP.grad_params(o, delta, weight_shape, geo, taps_cache)
         taps_cache = None
 
     def task(start: int, stop: int):
@@ -400,7 +249,7 @@ def conv2d_backward_params(o, delta, weight_shape, stride, padding, taps_cache=N
             taps = im2col(o[start:stop], weight_shape[2:], stride, padding)
         return planes @ taps.T, planes.sum(axis=1, dtype=delta.dtype)
 
-    grad_w, grad_b = _sum_parts(_over_chunks(task, delta.shape, weight_shape))
+    grad_w, grad_b = CWP.sum_parts(CWP.over_chunks(task, delta.shape, weight_shape))
     return np.ascontiguousarray(grad_w.reshape(weight_shape)), grad_b
 
 
@@ -420,8 +269,8 @@ def conv2d_backward_input(delta, w, input_shape, stride, padding, taps_cache=Non
     if _fused3(w.shape, stride) and max(padding) <= 2 and finite_w:
         return C3.grad_input(delta, w, input_shape, padding)
     if _is_unit(stride) and finite_w:  # the wide rows need finite weights
-        geo = _Wide(input_shape, w.shape, padding)
-        return _input_wide(delta, w, input_shape, geo, taps_cache)
+        geo = CWP.Wide(input_shape, w.shape, padding)
+        return CWP.grad_input(delta, w, input_shape, geo, taps_cache)
     _, O, Ho, Wo = delta.shape
     w2d_t = w.reshape(O, -1).T
     grad = np.zeros(input_shape, dtype=delta.dtype)
@@ -433,7 +282,7 @@ def conv2d_backward_input(delta, w, input_shape, stride, padding, taps_cache=Non
             dtaps, k1, k2, stride[0], stride[1], padding[0], padding[1], Ho, Wo, grad[start:stop]
         )
 
-    _over_chunks(task, delta.shape, w.shape)
+    CWP.over_chunks(task, delta.shape, w.shape)
     return grad
 
 
