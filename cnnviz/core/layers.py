@@ -77,20 +77,24 @@ class Layer:
 
 class Conv2d(Layer):
     type = "conv2d"
+    _plan: Any = None  # the passes for the last input shape (kernels/conv.py `plan`)
 
     def _forward(self, x):
         w, b = self.params["weight"], self.params["bias"]
+        plan = self._plan
+        if plan is None or plan.input_shape != x.shape or plan.weight_shape != w.shape:
+            c = self.config
+            plan = self._plan = K.conv.plan(x.shape, w.shape, c["stride"], c["padding"])
         self._taps: dict = {}  # im2col matrices of this input, reused by backward
-        return K.conv2d_forward(x, w, b, self.config["stride"], self.config["padding"], self._taps)
+        return plan.forward(x, w, b, self._taps)
 
     def _backward(self, grad_out, need_input_grad):
         x, w = self.saved["input"], self.params["weight"]
-        stride, padding = self.config["stride"], self.config["padding"]
-        gw, gb = K.conv2d_backward_params(x, grad_out, w.shape, stride, padding, self._taps)
+        gw, gb = self._plan.grad_params(x, grad_out, self._taps)
         self.grads = {"weight": gw, "bias": gb}
         if not need_input_grad:
             return None
-        return K.conv2d_backward_input(grad_out, w, x.shape, stride, padding, self._taps)
+        return self._plan.grad_input(grad_out, w, self._taps)
 
 
 class Dense(Layer):

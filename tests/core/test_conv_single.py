@@ -3,7 +3,8 @@
 Compared with the NumPy twins in core/reference.py on random shapes (odd sizes, padding
 0–2, strides 1–2, 1×1 to 5×5 kernels, 1–64 channels, float32 and float64), at its
 boundaries (batch 2, too few output channels, too large a tap matrix), with NaN and inf,
-and checked to be the path every convolution of mini-resnet takes at batch 1.
+and checked to be the path every convolution of mini-resnet takes at batch 1. A layer's
+plan (`conv.plan`, chosen once per input shape) gives the public functions' bits.
 """
 
 from __future__ import annotations
@@ -192,15 +193,16 @@ def test_nan_and_inf_land_where_the_reference_has_them(where, k, stride, padding
 
 
 def test_every_convolution_of_mini_resnet_takes_the_path_at_batch_1(monkeypatch):
+    """Counted on the passes of `conv_single.Single`, which the layers' plans call."""
     calls: dict = {"forward": 0, "grad_params": 0, "grad_input": 0}
     for name in calls:
-        original = getattr(conv_single, name)
+        original = getattr(conv_single.Single, name)
 
         def counted(*args, _name=name, _original=original):
             calls[_name] += 1
             return _original(*args)
 
-        monkeypatch.setattr(conv_single, name, counted)
+        monkeypatch.setattr(conv_single.Single, name, counted)
     net = Network.from_spec(get_preset("mini-resnet"), seed=0, dtype="float32")
     convs = sum(1 for layer in iter_layers(net.layers) if layer.type == "conv2d")
     assert convs == 9
@@ -209,3 +211,62 @@ def test_every_convolution_of_mini_resnet_takes_the_path_at_batch_1(monkeypatch)
     net.train_step(x, np.array([3]), SGD(lr=0.01))
     # every conv forward and ∂E/∂w; ∂E/∂o of all but the stem (nothing needs it)
     assert calls == {"forward": convs, "grad_params": convs, "grad_input": convs - 1}
+
+
+def _plan_layer(x, w, b, stride, padding, delta):
+    """Forward and both gradients through `conv.plan`, as a Conv2d layer runs them."""
+    plan, cache = conv.plan(x.shape, w.shape, stride, padding), {}
+    out = plan.forward(x, w, b, cache)
+    grad_w, grad_b = plan.grad_params(x, delta, cache)
+    return out, (plan.grad_input(delta, w, cache), grad_w, grad_b), cache
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 3])
+@pytest.mark.parametrize(("c", "h", "w", "o", "k", "stride", "padding"), SHAPES)
+def test_a_plan_gives_the_public_functions_bits(c, h, w, o, k, stride, padding, n, dtype):
+    """Batch 1 (mostly `conv_single.Single`) and batch 3 (`conv.Routed`), with and without
+    the forward pass's cache."""
+    rng = np.random.default_rng(c * 5 + h + o)
+    x, weight, b, delta = _problem(rng, n, c, h, w, o, k, stride, padding, dtype)
+    plan = conv.plan(x.shape, weight.shape, stride, padding)
+    single = conv._single(x.shape, weight.shape, stride, padding)
+    assert isinstance(plan, conv_single.Single if single else conv.Routed)
+    assert (plan.input_shape, plan.weight_shape) == (x.shape, weight.shape)
+    got = _plan_layer(x, weight, b, stride, padding, delta)
+    want = _layer(x, weight, b, stride, padding, delta)
+    np.testing.assert_array_equal(got[0], want[0])
+    for g, expected in zip(got[1], want[1], strict=True):
+        assert g.dtype == expected.dtype and g.flags.c_contiguous
+        np.testing.assert_array_equal(g, expected)
+    uncached = plan.grad_params(x, delta, None)
+    for g, expected in zip(uncached, want[1][1:], strict=True):
+        np.testing.assert_array_equal(g, expected)
+
+
+def test_single_plans_are_kept_per_shape():
+    one = ((1, 16, 14, 14), (16, 16, 3, 3), (1, 1), (1, 1))
+    assert conv_single.plan(*one) is conv_single.plan(*one)
+    assert conv_single.plan(*one) is conv_single.plan(one[0], one[1], [1, 1], [1, 1])
+    assert conv_single.plan(*one) is not conv_single.plan(*one[:2], (2, 2), (1, 1))
+
+
+def test_a_conv_layer_plans_again_when_its_input_shape_changes():
+    """Batch 1, then 3, then 1 again: each pass takes the plan of its input and gives the
+    public functions' bits."""
+    net = Network.from_spec(get_preset("mini-resnet"), seed=0, dtype="float64")
+    layer = next(lay for lay in iter_layers(net.layers) if lay.type == "conv2d" and lay.key != "0")
+    w, b = layer.params["weight"], layer.params["bias"]
+    stride, padding = layer.config["stride"], layer.config["padding"]
+    rng = np.random.default_rng(5)
+    for n, kind in ((1, conv_single.Single), (3, conv.Routed), (1, conv_single.Single)):
+        x = rng.standard_normal((n, *layer.in_shape))
+        out = layer.forward(x)
+        assert isinstance(layer._plan, kind) and layer._plan.input_shape == x.shape
+        delta = rng.standard_normal(out.shape)
+        grad_x = layer.backward(delta)
+        want = _layer(x, w, b, stride, padding, delta)
+        np.testing.assert_array_equal(out, want[0])
+        np.testing.assert_array_equal(grad_x, want[1][0])
+        np.testing.assert_array_equal(layer.grads["weight"], want[1][1])
+        np.testing.assert_array_equal(layer.grads["bias"], want[1][2])

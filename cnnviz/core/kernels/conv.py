@@ -19,6 +19,9 @@ Which path a pass takes, first match wins:
    tap matrix, above it a wide tap matrix goes to BLAS;
 5. everything else: the general im2col path below.
 
+The public functions choose on every call; a Conv2d layer asks `plan` once per input
+shape and calls the passes of the plan it gets (path 1's `conv_single.Single` directly).
+
 Paths 3 and 4 compute garbage columns that the weight gradient and input gradient
 multiply by zero, so those take them only when the operands are finite (else 0·inf would
 be NaN where PyTorch has a number) and hand the other cases to path 5.
@@ -192,6 +195,36 @@ def _single(input_shape, weight_shape, stride, padding) -> bool:
         return False
     direct = _is_unit(stride) and weight_shape[0] <= CWP.DIRECT_MAX_OUT
     return not direct or _fused3(weight_shape, stride) or C1.applies(weight_shape, padding)
+
+
+class Routed:
+    """The passes of a convolution that `plan` did not give a path of its own: the public
+    functions below, which choose theirs on each call. Immutable, like `conv_single.Single`."""
+
+    def __init__(self, input_shape, weight_shape, stride, padding) -> None:
+        self.input_shape, self.weight_shape = tuple(input_shape), tuple(weight_shape)
+        self.stride, self.padding = tuple(stride), tuple(padding)
+
+    def forward(self, o, w, b, cache: dict | None) -> np.ndarray:
+        return conv2d_forward(o, w, b, self.stride, self.padding, cache)
+
+    def grad_params(self, o, delta, cache: dict | None):
+        return conv2d_backward_params(o, delta, self.weight_shape, self.stride, self.padding, cache)
+
+    def grad_input(self, delta, w, cache: dict | None) -> np.ndarray:
+        return conv2d_backward_input(delta, w, self.input_shape, self.stride, self.padding, cache)
+
+
+def plan(input_shape, weight_shape, stride, padding) -> CS.Single | Routed:
+    """The passes a convolution of these shapes takes, chosen once (a layer holds the plan
+    of its last input shape): `forward(o, w, b, cache)`, `grad_params(o, δ, cache)` and
+    `grad_input(δ, w, cache)`, the same results as the public functions. At batch 1 the
+    `conv_single.Single` of the shapes (the choice made per pass took ~1 µs a call of a
+    mini-resnet step's 26), otherwise `Routed`. A plan keeps the path the thresholds chose
+    when it was made."""
+    if _single(input_shape, weight_shape, stride, padding):
+        return CS.plan(input_shape, weight_shape, stride, padding)
+    return Routed(input_shape, weight_shape, stride, padding)
 
 
 # --- public functions -------------------------------------------------------------------

@@ -187,58 +187,95 @@ def applies(input_shape, weight_shape, stride, padding) -> bool:
     return C * k1 * k2 * Ho * Wo <= SINGLE_MAX_TAPS
 
 
-def _plain(k1, k2, stride, padding) -> bool:
-    """A 1×1 kernel, stride 1, no padding: the tap matrix is the input itself."""
-    return k1 == k2 == 1 and tuple(stride) == (1, 1) and tuple(padding) == (0, 0)
+class Single:
+    """One convolution's passes on this path, its shapes worked out once: the views of
+    o, x, δ, w and ∂E/∂o as matrices and the kernels' geometry arguments. Immutable (the
+    data-parallel step's layer copies share it). `plan` keeps one per shape; a Conv2d
+    layer holds the one of its last input, so a pass costs the kernels, the product and
+    a few reshapes (~1 µs less glue a call than working the shapes out each time)."""
+
+    __slots__ = ("input_shape", "weight_shape", "plain", "planes", "taps", "rows", "w2d")
+    __slots__ += ("out_shape", "geometry")
+
+    def __init__(self, input_shape, weight_shape, stride, padding) -> None:
+        _, C, H, W = input_shape
+        O, _, k1, k2 = weight_shape
+        (sh, sw), (ph, pw) = stride, padding
+        Ho, Wo = (H - k1 + 2 * ph) // sh + 1, (W - k2 + 2 * pw) // sw + 1
+        self.input_shape, self.weight_shape = tuple(input_shape), tuple(weight_shape)
+        # a 1×1 kernel, stride 1, no padding: the tap matrix is the input itself
+        self.plain = k1 == k2 == 1 and (sh, sw, ph, pw) == (1, 1, 0, 0)
+        self.planes = (C, H * W)  # o and ∂E/∂o
+        self.taps = (C * k1 * k2, Ho * Wo)
+        self.rows = (O, Ho * Wo)  # x and δ
+        self.w2d = (O, C * k1 * k2)
+        self.out_shape = (1, O, Ho, Wo)
+        self.geometry = (H, W, k1, k2, sh, sw, ph, pw, Ho, Wo)  # of im2col_one / col2im_one
+
+    def tap_matrix(self, o) -> np.ndarray:
+        if self.plain:
+            return o.reshape(self.planes)
+        taps = np.empty(self.taps, dtype=o.dtype)
+        im2col_one(o.reshape(self.planes), *self.geometry, taps)
+        return taps
+
+    def forward(self, o, w, b, cache: dict | None) -> np.ndarray:
+        """x = w ⋆ o + b; the tap matrix is left in `cache` for ∂E/∂w."""
+        taps = self.tap_matrix(o)
+        if cache is not None:
+            cache["single"] = taps
+        x = np.empty(self.out_shape, dtype=o.dtype)
+        x2 = x.reshape(self.rows)
+        np.matmul(w.reshape(self.w2d), taps, out=x2)
+        add_bias(x2, b)
+        return x
+
+    def grad_params(self, o, delta, cache: dict | None):
+        """(∂E/∂w, ∂E/∂b) = (δ2d · tapsᵀ, Σ δ), the taps from the forward pass when cached."""
+        taps = None if cache is None else cache.get("single")
+        if taps is None:
+            taps = self.tap_matrix(o)
+        d2 = delta.reshape(self.rows)
+        grad_b = np.empty(self.rows[0], dtype=delta.dtype)
+        row_sums(d2, grad_b)
+        return np.matmul(d2, taps.T).reshape(self.weight_shape), grad_b
+
+    def grad_input(self, delta, w, cache: dict | None = None) -> np.ndarray:
+        """∂E/∂o = col2im(w2dᵀ · δ2d) (`cache` unused: the signature of `conv.Routed`)."""
+        grad = np.empty(self.input_shape, dtype=delta.dtype)
+        g2 = grad.reshape(self.planes)
+        if self.plain:
+            np.matmul(w.reshape(self.w2d).T, delta.reshape(self.rows), out=g2)
+            return grad
+        dtaps = np.matmul(w.reshape(self.w2d).T, delta.reshape(self.rows))
+        col2im_one(dtaps, *self.geometry, g2)
+        return grad
 
 
-def _taps(o, k1, k2, stride, padding, Ho, Wo) -> np.ndarray:
-    _, C, H, W = o.shape
-    if _plain(k1, k2, stride, padding):
-        return o.reshape(C, H * W)
-    taps = np.empty((C * k1 * k2, Ho * Wo), dtype=o.dtype)
-    im2col_one(o.reshape(C, H * W), H, W, k1, k2, *stride, *padding, Ho, Wo, taps)
-    return taps
+_PLANS: dict[tuple, Single] = {}
+
+
+def plan(input_shape, weight_shape, stride, padding) -> Single:
+    """The `Single` of these shapes, built once (its geometry depends on nothing else)."""
+    key = (*input_shape, *weight_shape, *stride, *padding)
+    held = _PLANS.get(key)
+    if held is None:
+        if len(_PLANS) > 256:  # networks come and go in the editor
+            _PLANS.clear()
+        held = _PLANS[key] = Single(input_shape, weight_shape, stride, padding)
+    return held
 
 
 def forward(o, w, b, stride, padding, cache: dict | None) -> np.ndarray:
     """x = w ⋆ o + b for one image; the tap matrix is left in `cache` for ∂E/∂w."""
-    _, _, H, W = o.shape
-    O, _, k1, k2 = w.shape
-    Ho = (H - k1 + 2 * padding[0]) // stride[0] + 1
-    Wo = (W - k2 + 2 * padding[1]) // stride[1] + 1
-    taps = _taps(o, k1, k2, stride, padding, Ho, Wo)
-    if cache is not None:
-        cache["single"] = taps
-    x = np.empty((1, O, Ho, Wo), dtype=o.dtype)
-    x2 = x.reshape(O, Ho * Wo)
-    np.matmul(w.reshape(O, -1), taps, out=x2)
-    add_bias(x2, b)
-    return x
+    return plan(o.shape, w.shape, stride, padding).forward(o, w, b, cache)
 
 
 def grad_params(o, delta, weight_shape, stride, padding, cache: dict | None):
     """(∂E/∂w, ∂E/∂b) = (δ2d · tapsᵀ, Σ δ), the taps from the forward pass when cached."""
-    O, _, k1, k2 = weight_shape
-    _, _, Ho, Wo = delta.shape
-    taps = None if cache is None else cache.get("single")
-    if taps is None:
-        taps = _taps(o, k1, k2, stride, padding, Ho, Wo)
-    d2 = delta.reshape(O, Ho * Wo)
-    grad_b = np.empty(O, dtype=delta.dtype)
-    row_sums(d2, grad_b)
-    return np.matmul(d2, taps.T).reshape(weight_shape), grad_b
+    return plan(o.shape, weight_shape, stride, padding).grad_params(o, delta, cache)
 
 
 def grad_input(delta, w, input_shape, stride, padding) -> np.ndarray:
     """∂E/∂o = col2im(w2dᵀ · δ2d)."""
-    _, C, H, W = input_shape
-    O, _, k1, k2 = w.shape
-    _, _, Ho, Wo = delta.shape
-    grad = np.empty(input_shape, dtype=delta.dtype)
-    if _plain(k1, k2, stride, padding):
-        np.matmul(w.reshape(O, C).T, delta.reshape(O, Ho * Wo), out=grad.reshape(C, H * W))
-        return grad
-    dtaps = np.matmul(w.reshape(O, -1).T, delta.reshape(O, Ho * Wo))
-    col2im_one(dtaps, H, W, k1, k2, *stride, *padding, Ho, Wo, grad.reshape(C, H * W))
-    return grad
+    return plan(input_shape, w.shape, stride, padding).grad_input(delta, w)
