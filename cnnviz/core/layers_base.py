@@ -50,8 +50,9 @@ class Layer:
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Compute the output for input x (N, *in_shape) and save what backward needs."""
         out = self._forward(x)
-        self.saved["input"] = x
-        self.saved["output"] = out
+        saved = self.saved
+        saved["input"] = x
+        saved["output"] = out
         return out
 
     def backward(self, grad_out: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:

@@ -31,18 +31,22 @@ class BatchNorm(Layer):
         self.buffers["running_var"][...] = 1
 
     def _forward(self, x):
-        gamma, beta, eps = self.params["weight"], self.params["bias"], self.config["eps"]
-        self._normalised_with_batch = self.training
-        share = current_share() if self.training else None
+        params, training = self.params, self.training
+        self._normalised_with_batch = training
+        share = current_share() if training else None
         if share is not None:
             out, x_hat, mean, var = self._forward_in_share(x, share)
-        elif self.training:
-            out, x_hat, mean, var = K.batchnorm_forward(x, gamma, beta, eps)
+        elif training:
+            out, x_hat, mean, var = K.batchnorm_forward(x, params["weight"], params["bias"],
+                                                        self.config["eps"])
             self._update_running(mean, var, x.size // x.shape[1])
         else:
-            mean, var = self.buffers["running_mean"].copy(), self.buffers["running_var"].copy()
-            out, x_hat = K.batchnorm_forward_eval(x, gamma, beta, mean, var, eps)
-        self.saved.update(mean=mean, var=var, x_hat=x_hat)
+            buffers = self.buffers
+            mean, var = buffers["running_mean"].copy(), buffers["running_var"].copy()
+            out, x_hat = K.batchnorm_forward_eval(x, params["weight"], params["bias"], mean, var,
+                                                  self.config["eps"])
+        saved = self.saved  # stored one by one: `update` with keywords builds a dict first
+        saved["mean"], saved["var"], saved["x_hat"] = mean, var, x_hat
         return out
 
     def _forward_in_share(self, x: np.ndarray, share: Share) -> tuple[np.ndarray, ...]:
@@ -66,19 +70,20 @@ class BatchNorm(Layer):
 
     def _update_running(self, mean: np.ndarray, var: np.ndarray, m: int) -> None:
         """running ← (1 − momentum)·running + momentum·batch; the variance unbiased, m/(m − 1)."""
-        self._check_count(m)
+        if m < 2:
+            self._check_count(m)
         buffers = self.buffers  # in place: replicas of a data-parallel step share them
         K.batchnorm_update_running(buffers["running_mean"], buffers["running_var"], mean, var,
                                    self.config["momentum"], m)
 
     def _backward(self, grad_out, need_input_grad):
-        gamma, eps = self.params["weight"], self.config["eps"]
-        s = self.saved
-        share = current_share() if self._normalised_with_batch else None
+        with_batch = self._normalised_with_batch
+        share = current_share() if with_batch else None
         if share is not None:
             return self._backward_in_share(grad_out, share)
+        s = self.saved
         grad_x, grad_gamma, grad_beta = K.batchnorm_backward(
-            grad_out, s["x_hat"], gamma, s["var"], eps, self._normalised_with_batch
+            grad_out, s["x_hat"], self.params["weight"], s["var"], self.config["eps"], with_batch
         )
         self.grads = {"weight": grad_gamma, "bias": grad_beta}
         return grad_x
@@ -204,7 +209,8 @@ class Residual(Layer):
     def _forward(self, x):
         body = _forward_all(self.body, x)
         shortcut = _forward_all(self.shortcut, x)
-        self.saved.update(body_output=body, shortcut_output=shortcut)
+        saved = self.saved  # stored one by one: `update` with keywords builds a dict first
+        saved["body_output"], saved["shortcut_output"] = body, shortcut
         return body + shortcut
 
     def _backward(self, grad_out, need_input_grad):

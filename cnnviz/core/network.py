@@ -228,12 +228,14 @@ class Network:
     def train_step_prepared(self, x: np.ndarray, y: np.ndarray, opt: Any) -> float:
         """`train_step` of an input and labels `prepare_input` / `prepare_labels` made
         (the trainer's step has them already: checking again cost ~2 µs at batch 1)."""
+        layers = self.layers
         out = x
-        for layer in self.layers:
+        for layer in layers:
             out = layer.forward(out)
         loss, grad = self.compute_loss(out, y)
-        for layer in reversed(self.layers):
-            grad = layer.backward(grad, need_input_grad=layer is not self.layers[0])
+        first = layers[0]
+        for layer in reversed(layers):
+            grad = layer.backward(grad, layer is not first)
         opt.step(self.params(), self.grads())
         return loss
 
