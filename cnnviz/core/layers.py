@@ -7,8 +7,10 @@ gradients of the latest backward pass, `saved` the tensors of the latest forward
 "mask" for dropout) — the stepper and the panels read them, so they are exactly what the
 kernels computed. `training` selects PyTorch's train or eval behaviour.
 
-The base class is in `cnnviz.core.layers_base`; batch norm, dropout and residual blocks are
-in `cnnviz.core.layers_blocks` and re-exported here, as is the registry `LAYER_CLASSES`.
+The base class, the registry `LAYER_CLASSES` (filled here) and `build_layer` are in
+`cnnviz.core.layers_base`; batch norm, dropout and residual blocks are in
+`cnnviz.core.layers_blocks`; all are re-exported here. Importing any `cnnviz.core` module
+imports this one (through the package's `network`), so the registry is always complete.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from cnnviz.core import kernels as K
-from cnnviz.core.layers_base import Layer
+from cnnviz.core.layers_base import LAYER_CLASSES, Layer, build_layer
 from cnnviz.core.layers_blocks import (
     BatchNorm,
     BatchNorm1d,
@@ -142,16 +144,11 @@ class Flatten(Layer):
         return grad_out.reshape(self.saved["input"].shape)
 
 
-LAYER_CLASSES: dict[str, type[Layer]] = {
+LAYER_CLASSES.update({  # the registry lives in layers_base, where Residual builds from it
     cls.type: cls
     for cls in (Conv2d, Dense, MaxPool2d, AvgPool2d, ReLU, LeakyReLU, Sigmoid, Tanh, Flatten)
     + (BatchNorm2d, BatchNorm1d, Dropout, Residual)
-}
-
-
-def build_layer(spec: Any, dtype: np.dtype) -> Layer:
-    """The Layer object for one LayerSpec."""
-    return LAYER_CLASSES[spec.type](spec, dtype)
+})
 
 
 def iter_layers(layers: list[Layer]) -> list[Layer]:

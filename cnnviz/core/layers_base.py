@@ -1,8 +1,9 @@
 """The Layer base class: a spec, live params, the latest grads and saved tensors.
 
-Its own module so that `cnnviz.core.layers` (the plain layers and the registry) and
-`cnnviz.core.layers_blocks` (batch norm, dropout, residual blocks) both build on it
-without importing each other at load time.
+Its own module, with the registry of layer types, so that `cnnviz.core.layers` (the plain
+layers; it fills the registry) and `cnnviz.core.layers_blocks` (batch norm, dropout,
+residual blocks, which build their inner layers) both build on it without importing each
+other.
 """
 
 from __future__ import annotations
@@ -69,3 +70,12 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(index={self.index}, out_shape={self.out_shape})"
+
+
+# layer type → class: filled by cnnviz.core.layers, which imports every layer module
+LAYER_CLASSES: dict[str, type[Layer]] = {}
+
+
+def build_layer(spec: Any, dtype: np.dtype) -> Layer:
+    """The Layer object for one LayerSpec."""
+    return LAYER_CLASSES[spec.type](spec, dtype)

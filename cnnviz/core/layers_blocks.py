@@ -14,7 +14,7 @@ import numpy as np
 
 from cnnviz.core import kernels as K
 from cnnviz.core.batch_sync import Share, batch_delta_sums, batch_moments, current_share
-from cnnviz.core.layers_base import Layer
+from cnnviz.core.layers_base import Layer, build_layer
 
 
 class BatchNorm(Layer):
@@ -150,8 +150,6 @@ class Residual(Layer):
 
     def __init__(self, spec: Any, dtype: np.dtype) -> None:
         super().__init__(spec, dtype)
-        from cnnviz.core.layers import build_layer  # the registry lists this class too
-
         self.body = [build_layer(s, dtype) for s in spec.body]
         self.shortcut = [build_layer(s, dtype) for s in spec.shortcut]
         self.params = self._gather("params")
