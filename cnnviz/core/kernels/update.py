@@ -19,31 +19,36 @@ KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 @exact_kernel
-def _descend(w, g, lr):
+def descend_kernel(w, g, lr):
     """w[k] ← w[k] + (−lr)·g[k], with −lr rounded to the arrays' dtype first, as NumPy
-    takes a Python float next to an array (a weak scalar)."""
+    takes a Python float next to an array (a weak scalar); False, with nothing done, if
+    the shapes differ. Only for pairs `descend_in_place` checks (one float32 / float64
+    dtype, C-contiguous, w writeable): the optimizer calls it directly for arrays it
+    knows (checking a pair in Python cost more than the call itself at batch 1)."""
+    if w.shape != g.shape:
+        return False
     step = np.empty(1, dtype=w.dtype)
     step[0] = -lr
     s = step[0]
     flat_w, flat_g = w.reshape(w.size), g.reshape(g.size)  # views: both are C-contiguous
     for k in range(flat_w.size):
         flat_w[k] = flat_w[k] + s * flat_g[k]
+    return True
 
 
 def descend_in_place(w: Any, g: Any, lr: float) -> bool:
     """w −= η·g with the kernel if the pair is what the kernel takes as it is (NumPy arrays
     of one float32 / float64 dtype and shape, C-contiguous, w writeable); False, with
-    nothing done, otherwise. The optimizer's fast path: identity tests first."""
+    nothing done, otherwise. Identity tests first; the kernel compares the shapes."""
     if type(w) is not np.ndarray or type(g) is not np.ndarray:
         return False
     dtype = w.dtype
-    if g.dtype is not dtype or g.shape != w.shape or dtype not in KERNEL_DTYPES:
+    if g.dtype is not dtype or dtype not in KERNEL_DTYPES:
         return False
-    w_flags, g_flags = w.flags, g.flags
-    if not (w_flags.c_contiguous and g_flags.c_contiguous and w_flags.writeable):
+    w_flags = w.flags
+    if not (w_flags.c_contiguous and w_flags.writeable and g.flags.c_contiguous):
         return False
-    _descend(w, g, lr)
-    return True
+    return descend_kernel(w, g, lr)
 
 
 def sgd_update(w: np.ndarray, g: np.ndarray, lr: float) -> None:
