@@ -17,6 +17,7 @@ from cnnviz.app.shell.animation_room import (
     animation_fits,
     animation_shown,
     room_steps,
+    settle,
     shrink_pipeline,
     widen_explain,
 )
@@ -142,6 +143,7 @@ def export_slides(lesson: Lesson, out: Path, size: tuple[int, int]) -> tuple[lis
             for _ in range(2):  # once more after the panels took their new sizes
                 arrange(window, size)
                 app.processEvents()
+            settle(window, size)  # a minimum that passed while laying out may have grown it
             problems += window.lessons.problems
             path = out / slide_name(k, step.title)
             write_bytes_atomically(path, png_bytes(slide_image(window, size)))
