@@ -8,9 +8,10 @@ least height, the Explain dock as wide as its row allows, the inspector hidden (
 animation shows the layer's input itself), the lesson dock at its least width, the
 prediction hidden. Live, the layout goes back as it was once the animation is no longer
 shown (another tab, a step or unit with no sliding window, F11 left); where the figures
-already fit (1920×1080), nothing changes. Outside presentation mode only the first two
-changes are made (no dock is hidden): at 1440×900 the default split squeezed the kernel
-and products grids to nothing.
+already fit (1920×1080), nothing changes. Outside presentation mode no dock is hidden:
+the first two changes, then, if still needed, the left column narrower step by step (at
+1440×900 the default split squeezed the kernel and products grids to nothing, at
+1280×800 the products were cut off).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from PySide6.QtWidgets import QApplication
 SEPARATOR_PX = 6  # between two docks
 ROW = ("inspector", "explain", "prediction")  # the docks under the pipeline
 HIDEABLE = ("inspector", "prediction")  # hidden, in this order, when the room is short
+LEFT = ("input", "editor", "training")  # tabbed in the full-height left column
+LEFT_STEP_PX = 40  # the left column gives up width this much at a time
 Window = Any  # the MainWindow (which imports this module)
 
 
@@ -82,6 +85,14 @@ def narrow_lesson(window: Window) -> None:
     window.resizeDocks([window.lesson_dock], [1], Qt.Orientation.Horizontal)
 
 
+def left_column(window: Window) -> Any:
+    """The shown dock of the left column (input, editor and training are tabbed there), or
+    None when the column is hidden (presentation mode)."""
+    shown = [window.docks[k] for k in LEFT if window.docks[k].isVisible()]
+    return shown[0] if shown else None
+
+
+
 def room_steps(window: Window) -> list[Callable[[], None]]:
     """What is given up for the animation, in order: the inspector, the lesson dock's
     width, the prediction."""
@@ -98,6 +109,7 @@ class SavedLayout:
     row: dict[str, int]  # the widths of the shown docks under it
     lesson: int  # the lesson dock's width
     shown: list[str]  # the docks of HIDEABLE that were shown
+    left: int  # the left column's width (0: hidden)
 
 
 class LiveRoom(QObject):
@@ -189,6 +201,20 @@ class LiveRoom(QObject):
             self._widen(level)
             if self._fits():
                 return
+        if not self.win.presentation:
+            self._narrow_left_until_fits()
+
+    def _narrow_left_until_fits(self) -> None:
+        """Outside presentation mode: the left column narrower, LEFT_STEP_PX at a time, the
+        Explain dock taking the width, until the figures fit or the column is at its least
+        (at 1280×800 the products grid was cut off; the column comes back with the layout)."""
+        dock = left_column(self.win)
+        while dock is not None:
+            before = dock.width()
+            self.win.resizeDocks([dock], [before - LEFT_STEP_PX], Qt.Orientation.Horizontal)
+            self._widen(1)  # (a window that its docks' least heights made taller stays so)
+            if animation_fits(self.win, self.target()) or dock.width() >= before:
+                return
 
     def _widen(self, level: int) -> None:
         """The window at its size, the pipeline at its least height; from level 1 on the
@@ -203,10 +229,12 @@ class LiveRoom(QObject):
     def _save(self) -> SavedLayout:
         """The layout as it is now."""
         docks = self.win.docks
+        left = left_column(self.win)
         return SavedLayout(docks["pipeline"].height(), docks["explain"].height(),
                            {k: docks[k].width() for k in ROW if docks[k].isVisible()},
                            self.win.lesson_dock.width(),
-                           [k for k in HIDEABLE if docks[k].isVisible()])
+                           [k for k in HIDEABLE if docks[k].isVisible()],
+                           left.width() if left is not None else 0)
 
     def release(self) -> None:
         """Show the docks the animation took, and forget the layout (leaving F11 puts
@@ -234,4 +262,7 @@ class LiveRoom(QObject):
         if self.win.lesson_dock.isVisible():
             self.win.resizeDocks([self.win.lesson_dock], [saved.lesson],
                                  Qt.Orientation.Horizontal)
+        left = left_column(self.win)
+        if left is not None and saved.left:
+            self.win.resizeDocks([left], [saved.left], Qt.Orientation.Horizontal)
         settle(self.win, self.target())

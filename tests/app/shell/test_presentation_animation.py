@@ -166,6 +166,25 @@ def test_outside_presentation_mode_only_the_pipeline_gives_room(lenet, qtbot, si
     assert abs(win.docks["pipeline"].height() - pipeline) <= 2
 
 
+def test_outside_presentation_mode_the_left_column_gives_width_when_needed(lenet, qtbot):
+    # before: at 1280×800 the products grid was cut off on the right, all docks shown
+    win = lenet
+    win.resize(1280, 800)
+    settled(win, qtbot)
+    at_unit(win, qtbot)
+    left = win.docks["input"].width()
+    win.panels["explain"].show_tab("animation")
+    settled(win, qtbot)
+    assert hidden_parts(win) == []
+    assert (win.width(), win.height()) == (1280, 800)
+    assert all(win.docks[k].isVisible() for k in ("input", "inspector", "prediction"))
+    assert win.docks["input"].minimumSizeHint().width() < win.docks["input"].width() < left
+    win.panels["explain"].show_tab("computation")  # the column's width comes back
+    settled(win, qtbot)
+    assert win.live_room.saved is None
+    assert abs(win.docks["input"].width() - left) <= 2
+
+
 def test_the_lesson_animation_step_fits_live_at_1280x720(lenet, qtbot):
     # lesson 3 step 2, "Watch the window slide": before, the kernel and the products
     # were below the Explain dock's edge
