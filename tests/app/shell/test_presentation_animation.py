@@ -48,6 +48,19 @@ def at_unit(win: MainWindow, qtbot) -> None:
     settled(win, qtbot)
 
 
+def windowed_at_unit(win: MainWindow, qtbot, size: tuple[int, int]) -> None:
+    """Outside presentation mode at `size`, stepped to F0 with the unit selected."""
+    win.resize(*size)
+    settled(win, qtbot)
+    at_unit(win, qtbot)
+
+
+def show_tab(win: MainWindow, qtbot, name: str) -> None:
+    """The Explain dock's tab `name`, once the layout has settled."""
+    win.panels["explain"].show_tab(name)
+    settled(win, qtbot)
+
+
 def show_animation(win: MainWindow, qtbot) -> None:
     """At that unit, open the Explain dock's Animation tab."""
     at_unit(win, qtbot)
@@ -149,19 +162,15 @@ def test_nothing_changes_at_1920x1080_where_the_animation_fits(lenet, qtbot):
 def test_outside_presentation_mode_only_the_pipeline_gives_room(lenet, qtbot, size):
     # before: at 1440×900 the default split squeezed the kernel and products to nothing
     win = lenet
-    win.resize(*size)
-    settled(win, qtbot)
-    at_unit(win, qtbot)
+    windowed_at_unit(win, qtbot, size)
     pipeline = win.docks["pipeline"].height()
-    win.panels["explain"].show_tab("animation")
-    settled(win, qtbot)
+    show_tab(win, qtbot, "animation")
     assert hidden_parts(win) == []
     assert win.panels["explain"].animation.canvas.fitted
     assert (win.width(), win.height()) == size
     assert win.docks["inspector"].isVisible() and win.docks["prediction"].isVisible()
     assert win.docks["pipeline"].height() < pipeline
-    win.panels["explain"].show_tab("computation")
-    settled(win, qtbot)
+    show_tab(win, qtbot, "computation")
     assert win.live_room.saved is None
     assert abs(win.docks["pipeline"].height() - pipeline) <= 2
 
@@ -169,18 +178,14 @@ def test_outside_presentation_mode_only_the_pipeline_gives_room(lenet, qtbot, si
 def test_outside_presentation_mode_the_left_column_gives_width_when_needed(lenet, qtbot):
     # before: at 1280×800 the products grid was cut off on the right, all docks shown
     win = lenet
-    win.resize(1280, 800)
-    settled(win, qtbot)
-    at_unit(win, qtbot)
+    windowed_at_unit(win, qtbot, (1280, 800))
     left = win.docks["input"].width()
-    win.panels["explain"].show_tab("animation")
-    settled(win, qtbot)
+    show_tab(win, qtbot, "animation")
     assert hidden_parts(win) == []
     assert (win.width(), win.height()) == (1280, 800)
     assert all(win.docks[k].isVisible() for k in ("input", "inspector", "prediction"))
     assert win.docks["input"].minimumSizeHint().width() < win.docks["input"].width() < left
-    win.panels["explain"].show_tab("computation")  # the column's width comes back
-    settled(win, qtbot)
+    show_tab(win, qtbot, "computation")  # the column's width comes back
     assert win.live_room.saved is None
     assert abs(win.docks["input"].width() - left) <= 2
 
