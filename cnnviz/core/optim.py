@@ -14,7 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from cnnviz.core.kernels.update import descend_in_place, descend_kernel, sgd_update
+from cnnviz.core.kernels.update import (
+    KernelRefused,
+    descend_in_place,
+    descend_kernel,
+    sgd_update,
+)
 from cnnviz.core.optim_base import Optimizer, Params, State, _args, _construct, _lerp_
 
 __all__ = ["OPTIMIZER_NAMES", "SGD", "Adadelta", "Adagrad", "Adam", "Optimizer", "RMSprop",
@@ -60,8 +65,13 @@ class SGD(Optimizer):
                 continue
             if key not in states:
                 states[key] = {}
-            if (ready.get(key) is not w or type(g) is not np.ndarray or g.dtype is not w.dtype
-                    or not g.flags.c_contiguous or not descend_kernel(w, g, lr)):
+            try:
+                done = (ready.get(key) is w and type(g) is np.ndarray and g.dtype is w.dtype
+                        and g.flags.c_contiguous and descend_kernel(w, g, lr))
+            except KernelRefused:  # w was made read-only since: NumPy's error below
+                del ready[key]
+                done = False
+            if not done:
                 self._descend(key, w, g, lr)
 
     def _descend(self, key: str, w: np.ndarray, g: Any, lr: float) -> None:

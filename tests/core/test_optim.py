@@ -448,3 +448,20 @@ def test_plain_sgd_step_equals_the_numpy_rule_bit_for_bit():
         for k in want:
             assert params[k].tobytes() == want[k].tobytes(), (dtype, k)
         assert opt.state_dict()["state"] == {k: {} for k in params}
+
+
+def test_plain_sgd_names_a_parameter_made_read_only_after_its_first_step():
+    """The kernel path remembers arrays it took; one frozen since gets NumPy's clear error
+    (not Numba's typing error), and the step works again once it is writeable."""
+    w, g = np.ones(4, np.float32), np.full(4, 0.5, np.float32)
+    opt = SGD(lr=0.1)
+    opt.step({"0.weight": w}, {"0.weight": g})
+    w.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        opt.step({"0.weight": w}, {"0.weight": g})
+    w.flags.writeable = True
+    opt.step({"0.weight": w}, {"0.weight": g})
+    want = np.ones(4, np.float32)
+    for _ in range(2):
+        want += -0.1 * g
+    assert w.tobytes() == want.tobytes()

@@ -11,8 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numba.core.errors import NumbaError
 
 from cnnviz.core.kernels._jit import exact_kernel
+
+# What calling the kernel with an array it cannot take raises (a read-only one: Numba
+# refuses to compile the store); the optimizer then takes NumPy's path and its clear error
+KernelRefused = NumbaError
 
 # The dtypes the kernel takes; others go through NumPy (the same arithmetic)
 KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
