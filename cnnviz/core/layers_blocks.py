@@ -70,8 +70,7 @@ class BatchNorm(Layer):
 
     def _update_running(self, mean: np.ndarray, var: np.ndarray, m: int) -> None:
         """running ← (1 − momentum)·running + momentum·batch; the variance unbiased, m/(m − 1)."""
-        if m < 2:
-            self._check_count(m)
+        self._check_count(m)
         buffers = self.buffers  # in place: replicas of a data-parallel step share them
         K.batchnorm_update_running(buffers["running_mean"], buffers["running_var"], mean, var,
                                    self.config["momentum"], m)

@@ -175,15 +175,19 @@ def row_sums(d2, out):
 # --- public functions (called by conv.py) ----------------------------------------------
 
 
+def _output_size(input_shape, weight_shape, stride, padding) -> tuple[int, int]:
+    """(Ho, Wo) = ⌊(H − k1 + 2·ph)/sh⌋ + 1, ⌊(W − k2 + 2·pw)/sw⌋ + 1."""
+    return ((input_shape[2] - weight_shape[2] + 2 * padding[0]) // stride[0] + 1,
+            (input_shape[3] - weight_shape[3] + 2 * padding[1]) // stride[1] + 1)
+
+
 def applies(input_shape, weight_shape, stride, padding) -> bool:
     """Whether a pass takes this path: one image, at least SINGLE_MIN_OUT output channels
     and a tap matrix of at most SINGLE_MAX_TAPS elements."""
-    N, _, H, W = input_shape
     O, C, k1, k2 = weight_shape
-    if N != 1 or O < SINGLE_MIN_OUT:
+    if input_shape[0] != 1 or O < SINGLE_MIN_OUT:
         return False
-    Ho = (H - k1 + 2 * padding[0]) // stride[0] + 1
-    Wo = (W - k2 + 2 * padding[1]) // stride[1] + 1
+    Ho, Wo = _output_size(input_shape, weight_shape, stride, padding)
     return C * k1 * k2 * Ho * Wo <= SINGLE_MAX_TAPS
 
 
@@ -201,7 +205,7 @@ class Single:
         _, C, H, W = input_shape
         O, _, k1, k2 = weight_shape
         (sh, sw), (ph, pw) = stride, padding
-        Ho, Wo = (H - k1 + 2 * ph) // sh + 1, (W - k2 + 2 * pw) // sw + 1
+        Ho, Wo = _output_size(input_shape, weight_shape, stride, padding)
         self.input_shape, self.weight_shape = tuple(input_shape), tuple(weight_shape)
         # a 1×1 kernel, stride 1, no padding: the tap matrix is the input itself
         self.plain = k1 == k2 == 1 and (sh, sw, ph, pw) == (1, 1, 0, 0)
